@@ -1,0 +1,198 @@
+import { Command, Option } from 'commander'
+import { request } from 'undici'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import cliProgress from 'cli-progress'
+import { createLogger, silentLogger, taskIdFor, initBlake3 } from '@damselfly/utils'
+import { createBackends } from '@damselfly/backend'
+import { createHasher } from '@damselfly/hasher'
+import { PieceStore } from '@damselfly/storage'
+import { fetchFromSource, exportTo } from '@damselfly/task-engine'
+import { errorInfo, type ProgressEvent, type TaskRequest } from '@damselfly/types'
+
+export const DEFAULT_API = 'http://127.0.0.1:65002'
+
+/** Exit codes, documented in the README. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const
+
+export interface GetOptions {
+  output: string
+  api?: string
+  header?: string[]
+  digest?: string
+  tag?: string
+  application?: string
+  filteredQueryParam?: string[]
+  pieceLength?: number
+  timeout?: number
+  disableBackToSource?: boolean
+  progress?: boolean
+  json?: boolean
+  standalone?: boolean
+}
+
+export function parseHeaders (list: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const h of list) {
+    const i = h.indexOf(':')
+    if (i <= 0) throw new Error(`header must look like "Name: value", got ${JSON.stringify(h)}`)
+    out[h.slice(0, i).trim()] = h.slice(i + 1).trim()
+  }
+  return out
+}
+
+/** Downloads through the local daemon, or standalone from the origin when none answers. */
+export async function runGet (url: string, opts: GetOptions): Promise<number> {
+  const req: TaskRequest = {
+    url,
+    headers: parseHeaders(opts.header),
+    digest: opts.digest,
+    tag: opts.tag,
+    application: opts.application,
+    filteredQueryParams: opts.filteredQueryParam,
+    pieceLength: opts.pieceLength
+  }
+  const output = resolve(opts.output)
+  const api = opts.api ?? process.env.DAMSELFLY_API ?? DEFAULT_API
+  const started = Date.now()
+  const bar = opts.progress !== false && opts.json !== true && process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {value}/{total} MiB | {speed} MiB/s', stream: process.stderr }, cliProgress.Presets.shades_classic)
+    : undefined
+  const report = (e: ProgressEvent): void => {
+    if (bar == null) return
+    if (e.type === 'started' && e.contentLength > 0) bar.start(mib(e.contentLength), 0, { speed: '0' })
+    if (e.type === 'progress') {
+      if (e.contentLength > 0 && bar.getTotal() !== mib(e.contentLength)) bar.start(mib(e.contentLength), 0, { speed: '0' })
+      bar.update(mib(e.bytesDone), { speed: (e.bytesDone / 1048576 / ((Date.now() - started) / 1000)).toFixed(1) })
+    }
+  }
+  let result: ProgressEvent | undefined
+  let mode = 'daemon'
+  try {
+    result = opts.standalone === true ? undefined : await viaDaemon(api, req, output, opts, report)
+    if (result == null) {
+      mode = 'standalone'
+      result = await standalone(req, output, opts)
+    }
+  } catch (err) {
+    result = { type: 'error', error: errorInfo(err) }
+  } finally {
+    bar?.stop()
+  }
+  const seconds = (Date.now() - started) / 1000
+  if (result.type === 'done') {
+    if (opts.json === true) process.stdout.write(JSON.stringify({ ok: true, mode, output, seconds, ...result.stats }) + '\n')
+    else if (opts.progress !== false) process.stderr.write(`downloaded ${result.stats.contentLength} bytes to ${output} in ${seconds.toFixed(2)}s (${mode})\n`)
+    return EXIT.OK
+  }
+  const error = result.type === 'error' ? result.error : { name: 'Error', code: 'ERR_INTERNAL', message: 'no result' }
+  if (opts.json === true) process.stdout.write(JSON.stringify({ ok: false, mode, output, error }) + '\n')
+  else process.stderr.write(`damselfly get: ${error.message} (${error.code})\n`)
+  return EXIT.FAILED
+}
+
+/** undefined when no daemon answers (the caller goes standalone) */
+async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
+  let res
+  try {
+    res = await request(new URL('/api/v1/download', api), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout }),
+      headersTimeout: 10_000,
+      bodyTimeout: 0
+    })
+  } catch (err: any) {
+    if (['ECONNREFUSED', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH'].includes(err.code)) return undefined
+    throw err
+  }
+  if (res.statusCode !== 200) {
+    const body = await res.body.json().catch(() => ({})) as { error?: ProgressEvent & { type: 'error' } extends { error: infer E } ? E : never }
+    return { type: 'error', error: (body as any).error ?? { name: 'Error', code: 'ERR_HTTP', message: `daemon answered ${res.statusCode}` } }
+  }
+  let last: ProgressEvent | undefined
+  let pending = ''
+  for await (const chunk of res.body) {
+    pending += chunk.toString()
+    let nl
+    while ((nl = pending.indexOf('\n')) >= 0) {
+      const line = pending.slice(0, nl)
+      pending = pending.slice(nl + 1)
+      if (line.trim() === '') continue
+      const e = JSON.parse(line) as ProgressEvent
+      report(e)
+      if (e.type === 'done' || e.type === 'error') last = e
+    }
+  }
+  return last ?? { type: 'error', error: { name: 'Error', code: 'ERR_DAEMON', message: 'daemon closed the stream without a result' } }
+}
+
+/** No daemon: fetch from the origin in this process, still piece-hashed, digest-checked and renamed into place. */
+async function standalone (req: TaskRequest, output: string, opts: GetOptions): Promise<ProgressEvent> {
+  if (opts.disableBackToSource === true) {
+    return { type: 'error', error: { name: 'BackToSourceDisabledError', code: 'ERR_BACK_TO_SOURCE_DISABLED', message: 'no daemon reachable and back-to-source is disabled' } }
+  }
+  await initBlake3()
+  const taskId = taskIdFor(req)
+  const dir = await mkdtemp(join(tmpdir(), 'damselfly-get-'))
+  const store = new PieceStore({ dataDir: dir })
+  const hasher = createHasher({ threads: 1 })
+  const backends = createBackends()
+  try {
+    await store.start()
+    await hasher.start()
+    const ts = await store.open(taskId, req.url)
+    const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get') : silentLogger()
+    await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
+    await ts.flush()
+    await exportTo(ts.dataPath, output, req.digest)
+    return {
+      type: 'done',
+      taskId,
+      output,
+      stats: {
+        taskId, url: req.url, contentLength: ts.contentLength, pieceLength: ts.pieceLength, pieceCount: ts.pieceCount,
+        piecesDone: ts.pieceCount, bytesDone: ts.contentLength, bytesFromOrigin: ts.contentLength, bytesFromSeed: 0,
+        bytesFromPeers: 0, bytesUploaded: 0, digestMismatches: 0, state: 'succeeded', startedAt: 0
+      }
+    }
+  } finally {
+    await store.stop().catch(() => {})
+    await hasher.stop()
+    await backends.close()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
+
+function mib (n: number): number { return Math.round(n / 1048576 * 10) / 10 }
+
+export function getCommand (): Command {
+  return new Command('get')
+    .description('download a URL through the local peer daemon (standalone from the origin when no daemon answers)')
+    .argument('<url>', 'http(s) URL to download')
+    .requiredOption('-O, --output <path>', 'where to write the file; it appears only once complete and verified')
+    .addOption(new Option('--api <url>', 'local daemon API').env('DAMSELFLY_API'))
+    .option('-H, --header <header...>', 'origin request header, "Name: value" (repeatable)')
+    .option('--digest <digest>', 'expected content digest, e.g. sha256:<hex>; verified before the file appears')
+    .option('--tag <tag>', 'tells apart tasks with the same URL')
+    .option('--application <name>', 'caller application name (part of the task id)')
+    .option('--filtered-query-param <name...>', 'query parameters ignored when computing the task id')
+    .option('--piece-length <bytes>', 'fixed piece length', Number)
+    .option('--timeout <ms>', 'give up after this long', Number)
+    .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
+    .option('--no-progress', 'no progress bar')
+    .option('--standalone', 'do not use a daemon, download from the origin in this process')
+    .option('--json', 'print one JSON line with the result on stdout')
+    .addHelpText('after', `
+Examples:
+  damselfly get https://example.com/model.bin -O /tmp/model.bin
+  damselfly get https://example.com/layer.tar --digest sha256:<hex> -O layer.tar --json
+  DAMSELFLY_API=http://127.0.0.1:65002 damselfly get http://origin/file -O file -H "Authorization: Bearer $TOKEN"
+
+Exit codes: 0 downloaded and verified, 1 download failed, 2 bad usage.
+`)
+    .action(async (url: string, opts: GetOptions) => {
+      process.exitCode = await runGet(url, opts)
+    })
+}

@@ -1,0 +1,3 @@
+export { program } from './program.js'
+export { Lab, startLab, type LabOptions, type LabEndpoints } from './lab.js'
+export { runGet, parseHeaders, EXIT, DEFAULT_API, type GetOptions } from './get.js'

@@ -1,0 +1,150 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { createInterface } from 'node:readline'
+import { Command, Option } from 'commander'
+import { untilSignal } from '@damselfly/utils'
+
+export interface LabOptions {
+  peers: number
+  seeds?: number
+  /** node pools the peers are spread over, round-robin @default ['default'] */
+  pools?: string[]
+  /** per-peer pool list; overrides `pools` when given */
+  peerPools?: string[]
+  dataDir?: string
+  keep?: boolean
+  token?: string
+  /** extra flags for every peer / seed process */
+  peerArgs?: string[]
+  seedArgs?: string[]
+  logLevel?: string
+}
+
+export interface LabProcess {
+  pid: number
+  role: string
+  [key: string]: unknown
+}
+
+export interface LabEndpoints {
+  scheduler: { url: string, pid: number, peerId: string }
+  seeds: Array<{ id: string, pid: number, pool: string, api: string, metrics: string, dataDir: string }>
+  peers: Array<{ id: string, pid: number, pool: string, api: string, proxy: string | null, metrics: string, dataDir: string }>
+  dataDir: string
+  logs: string
+}
+
+const CLI = fileURLToPath(new URL('./damselfly.js', import.meta.url))
+
+/**
+ * A whole cluster on loopback: scheduler, seed peers and peers, each its own
+ * process on free ports, logs under the lab's data dir.
+ */
+export class Lab {
+  private readonly children: ChildProcess[] = []
+  endpoints?: LabEndpoints
+  private dir = ''
+  private stopped = false
+
+  constructor (private readonly opts: LabOptions) {}
+
+  async start (): Promise<LabEndpoints> {
+    this.dir = this.opts.dataDir ?? await mkdtemp(join(tmpdir(), 'damselfly-lab-'))
+    const logs = join(this.dir, 'logs')
+    await mkdir(logs, { recursive: true })
+    try {
+      const common = this.opts.token != null ? ['--token', this.opts.token] : []
+      const sched = await this.spawn('scheduler', ['scheduler', '--port', '0', '--p2p-port', '0', '--json', ...common])
+      const seedsN = this.opts.seeds ?? 1
+      const pools = this.opts.pools ?? ['default']
+      const daemonArgs = (kind: string, i: number, pool: string): string[] => [
+        kind, '--scheduler', String(sched.url), '--data-dir', join(this.dir, `${kind}-${i}`), '--pool', pool,
+        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--json', ...common
+      ]
+      const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
+        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), ...(this.opts.seedArgs ?? [])])))
+      const peers = await Promise.all(Array.from({ length: this.opts.peers }, async (_, i) => {
+        const pool = this.opts.peerPools?.[i] ?? pools[i % pools.length]
+        return await this.spawn(`peer-${i}`, [...daemonArgs('daemon', i, pool), ...(this.opts.peerArgs ?? [])])
+      }))
+      this.endpoints = {
+        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) },
+        seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir) })),
+        peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir) })),
+        dataDir: this.dir,
+        logs
+      }
+      return this.endpoints
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  /** Starts one role and waits for its ready line. */
+  private async spawn (name: string, args: string[]): Promise<LabProcess> {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, DAMSELFLY_EXIT_WITH_STDIN: '1', DAMSELFLY_LOG_LEVEL: this.opts.logLevel ?? process.env.DAMSELFLY_LOG_LEVEL ?? 'info' }
+    })
+    this.children.push(child)
+    const log = createWriteStream(join(this.dir, 'logs', `${name}.log`))
+    child.stderr!.pipe(log)
+    const lines = createInterface({ input: child.stdout! })
+    return await new Promise<LabProcess>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 30 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 30_000)
+      child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code} before it was ready (see ${join(this.dir, 'logs', name + '.log')})`)) })
+      lines.once('line', (line) => {
+        clearTimeout(timer)
+        try { resolve({ ...JSON.parse(line), pid: child.pid! }) } catch (err) { reject(err) }
+      })
+    })
+  }
+
+  /** The child process of a peer, e.g. to kill it in a fault test. */
+  process (pid: number): ChildProcess | undefined { return this.children.find((c) => c.pid === pid) }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    await Promise.all(this.children.map(async (c) => {
+      if (c.exitCode != null || c.signalCode != null) return
+      const exited = new Promise((resolve) => c.once('exit', resolve))
+      c.kill('SIGTERM')
+      const t = setTimeout(() => c.kill('SIGKILL'), 5000)
+      await exited
+      clearTimeout(t)
+    }))
+    if (this.opts.keep !== true && this.opts.dataDir == null) await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+export async function startLab (opts: LabOptions): Promise<Lab> {
+  const lab = new Lab(opts)
+  await lab.start()
+  return lab
+}
+
+export function labCommand (): Command {
+  return new Command('lab')
+    .description('start a scheduler, seed peer(s) and N peers on loopback, each its own process, until SIGINT/SIGTERM')
+    .addOption(new Option('--peers <n>', 'number of peers').default(3).argParser(Number))
+    .addOption(new Option('--seeds <n>', 'number of seed peers').default(1).argParser(Number))
+    .option('--pools <names>', 'comma-separated node pools the peers are spread over', 'default')
+    .option('--data-dir <dir>', 'keep everything here (default: a temporary directory removed on exit)')
+    .option('--keep', 'keep the temporary data directory on exit')
+    .option('--token <token>', 'cluster token for the whole lab')
+    .option('--json', 'print the endpoints as one JSON line (the default prints it too, with a hint)')
+    .addHelpText('after', '\nExamples:\n  damselfly lab --peers 3 --json\n  damselfly lab --peers 8 --pools edge-a,edge-b\n')
+    .action(async (opts) => {
+      const lab = new Lab({ peers: opts.peers, seeds: opts.seeds, pools: String(opts.pools).split(',').filter(Boolean), dataDir: opts.dataDir, keep: opts.keep, token: opts.token })
+      const endpoints = await lab.start()
+      process.stdout.write(JSON.stringify(endpoints) + '\n')
+      if (opts.json !== true) process.stderr.write(`lab running (logs in ${endpoints.logs}); try:\n  damselfly get <url> -O /tmp/out --api ${endpoints.peers[0]?.api}\nCtrl-C stops everything.\n`)
+      await untilSignal(async () => { await lab.stop() })
+    })
+}

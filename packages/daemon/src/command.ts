@@ -1,0 +1,52 @@
+import { Command, Option } from 'commander'
+import { resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { createLogger } from '@damselfly/utils'
+import { Daemon, type DaemonInit } from './daemon.js'
+
+export interface DaemonCommandDefaults {
+  name: string
+  description: string
+  seed: boolean
+  apiPort: number
+  metricsPort: number
+  p2pPort: number
+  pool: string
+  examples: string
+}
+
+/** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
+export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
+  return new Command(d.name)
+    .description(d.description)
+    .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(resolve(homedir(), '.damselfly', d.seed ? 'seed' : 'peer')).env('DAMSELFLY_DATA_DIR'))
+    .addOption(new Option('--scheduler <url>', 'scheduler HTTP URL').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
+    .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
+    .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
+    .addOption(new Option('--host <host>', 'address for the local API and metrics').default('127.0.0.1'))
+    .addOption(new Option('--p2p-host <host>', 'address libp2p listens on').default('127.0.0.1'))
+    .addOption(new Option('--api-port <port>', 'local API port').default(d.apiPort).argParser(Number))
+    .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number))
+    .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number))
+    .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number))
+    .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number))
+    .option('--json', 'print one JSON line with the endpoints once ready')
+    .addHelpText('after', `\nExamples:\n${d.examples}`)
+    .action(async (opts) => {
+      const init: DaemonInit = {
+        dataDir: resolve(opts.dataDir),
+        log: createLogger(d.name),
+        schedulerUrl: opts.scheduler,
+        token: opts.token,
+        seed: d.seed,
+        labels: { pool: opts.pool, idc: opts.idc },
+        uploadSlots: opts.uploadSlots,
+        hasherThreads: opts.hasherThreads,
+        p2p: { host: opts.p2pHost, port: opts.p2pPort },
+        api: { host: opts.host, port: opts.apiPort },
+        metrics: { host: opts.host, port: opts.metricsPort }
+      }
+      await run(new Daemon(init), opts)
+    })
+}

@@ -1,0 +1,9 @@
+import type { TaskStore } from '@damselfly/storage'
+
+export { PieceServer, type PieceServerInit } from './piece-server.js'
+export { PieceClient, type PieceClientInit } from './piece-client.js'
+export * from './constants.js'
+
+/** Finds the local store of a task, if this daemon holds it. */
+export type PieceLookup = (taskId: string) => Promise<Pick<TaskStore, 'hasPiece' | 'readPiece'> | undefined>
+export type UploadListener = (taskId: string, peerId: string, bytes: number) => void

@@ -1,0 +1,211 @@
+import { open, readFile, rename, writeFile, rm, mkdir, type FileHandle } from 'node:fs/promises'
+import { join } from 'node:path'
+import { Bitfield, pieceCount, pieceRange } from '@damselfly/utils'
+import { PieceNotFoundError, StorageError } from '@damselfly/types'
+
+export interface TaskMetaFile {
+  version: 1
+  taskId: string
+  url: string
+  contentLength: number
+  pieceLength: number
+  /** base64 bitfield of pieces written and verified */
+  have: string
+  /** hex BLAKE3 per piece, null where not known yet */
+  digests: Array<string | null>
+  done: boolean
+  lastAccess: number
+}
+
+const META = 'meta.json'
+const DATA = 'data'
+
+/**
+ * One task's pieces on disk: a data file written in place by offset (sparse
+ * until complete) and a meta file holding the bitfield and digests. The meta
+ * file is replaced atomically after the data it describes is synced, so after
+ * a crash every piece it lists is really on disk.
+ */
+export class TaskStore {
+  private fh?: FileHandle
+  private have: Bitfield
+  private digests: Array<Uint8Array | undefined>
+  private flushTimer?: NodeJS.Timeout
+  private flushing?: Promise<void>
+  private dirty = false
+  done = false
+  lastAccess = Date.now()
+
+  constructor (
+    readonly taskId: string,
+    readonly dir: string,
+    public url: string,
+    public contentLength: number,
+    public pieceLength: number,
+    private readonly flushDelayMs: number
+  ) {
+    this.have = new Bitfield(pieceCount(contentLength, pieceLength))
+    this.digests = []
+  }
+
+  get dataPath (): string { return join(this.dir, DATA) }
+  get pieceCount (): number { return this.have.size }
+  get initialised (): boolean { return this.contentLength >= 0 && this.pieceLength > 0 }
+  get bitfield (): Bitfield { return this.have }
+  get complete (): boolean { return this.initialised && (this.have.complete || this.contentLength === 0) }
+  get bytesStored (): number {
+    if (!this.initialised) return 0
+    let n = this.have.cardinality * this.pieceLength
+    const last = this.pieceCount - 1
+    if (last >= 0 && this.have.get(last)) n -= this.pieceLength - pieceRange(last, this.contentLength, this.pieceLength).length
+    return n
+  }
+
+  /** Opens (creating) the data file. Called by PieceStore. */
+  async openFiles (meta?: TaskMetaFile): Promise<void> {
+    await mkdir(this.dir, { recursive: true })
+    this.fh = await open(this.dataPath, 'a+').then(async (f) => { await f.close(); return await open(this.dataPath, 'r+') })
+    if (meta != null) {
+      this.have = Bitfield.fromBase64(pieceCount(meta.contentLength, meta.pieceLength), meta.have)
+      this.digests = meta.digests.map((d) => d == null ? undefined : Buffer.from(d, 'hex'))
+      this.done = meta.done
+      this.lastAccess = meta.lastAccess
+    }
+    if (this.initialised) await this.fh.truncate(this.contentLength)
+  }
+
+  /** Fixes the task's geometry once the content length is known. */
+  async initialise (contentLength: number, pieceLength: number): Promise<void> {
+    if (this.initialised) {
+      if (contentLength !== this.contentLength || pieceLength !== this.pieceLength) {
+        throw new StorageError(`task ${this.taskId} is stored as ${this.contentLength} bytes / ${this.pieceLength} piece length, not ${contentLength} / ${pieceLength}`)
+      }
+      return
+    }
+    this.contentLength = contentLength
+    this.pieceLength = pieceLength
+    this.have = new Bitfield(pieceCount(contentLength, pieceLength))
+    await this.file().truncate(contentLength)
+    this.markDirty()
+  }
+
+  hasPiece (index: number): boolean { return this.have.get(index) }
+
+  digest (index: number): Uint8Array | undefined { return this.digests[index] }
+
+  setDigest (index: number, digest: Uint8Array): void {
+    this.digests[index] = digest
+    this.markDirty()
+  }
+
+  /** Writes a verified piece at its offset and records it. */
+  async writePiece (index: number, buf: Uint8Array, digest: Uint8Array): Promise<void> {
+    const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)
+    if (buf.byteLength !== length) throw new StorageError(`piece ${index} is ${buf.byteLength} bytes, expected ${length}`)
+    try {
+      let written = 0
+      while (written < length) {
+        const { bytesWritten } = await this.file().write(buf, written, length - written, offset + written)
+        written += bytesWritten
+      }
+    } catch (err: any) {
+      throw new StorageError(`cannot write piece ${index} of task ${this.taskId}: ${err.code ?? err.message}`, { cause: err })
+    }
+    this.digests[index] = digest
+    this.have.set(index)
+    this.lastAccess = Date.now()
+    if (this.complete) this.done = true
+    this.markDirty()
+  }
+
+  /** Reads a piece into `into` (allocated when omitted). */
+  async readPiece (index: number, into?: Uint8Array): Promise<Uint8Array> {
+    if (!this.have.get(index)) throw new PieceNotFoundError(`task ${this.taskId} has no piece ${index}`)
+    const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)
+    const buf = into ?? Buffer.allocUnsafeSlow(length)
+    let read = 0
+    while (read < length) {
+      const { bytesRead } = await this.file().read(buf, read, length - read, offset + read)
+      if (bytesRead === 0) throw new StorageError(`task ${this.taskId} data file is shorter than piece ${index}`)
+      read += bytesRead
+    }
+    this.lastAccess = Date.now()
+    return buf.byteLength === length ? buf : buf.subarray(0, length)
+  }
+
+  /** Forgets a piece (it failed re-verification). */
+  dropPiece (index: number): void {
+    this.have.clear(index)
+    this.done = false
+    this.markDirty()
+  }
+
+  private file (): FileHandle {
+    if (this.fh == null) throw new StorageError(`task ${this.taskId} store is closed`)
+    return this.fh
+  }
+
+  private markDirty (): void {
+    this.dirty = true
+    if (this.flushTimer != null) return
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined
+      this.flush().catch(() => {})
+    }, this.done ? 0 : this.flushDelayMs)
+  }
+
+  /** Syncs data, then atomically replaces the meta file. */
+  async flush (): Promise<void> {
+    while (this.flushing != null) await this.flushing
+    if (!this.dirty || this.fh == null) return
+    this.dirty = false
+    this.flushing = (async () => {
+      try {
+        await this.fh?.datasync()
+        const meta: TaskMetaFile = {
+          version: 1,
+          taskId: this.taskId,
+          url: this.url,
+          contentLength: this.contentLength,
+          pieceLength: this.pieceLength,
+          have: this.have.toBase64(),
+          digests: Array.from({ length: this.pieceCount }, (_, i) => this.digests[i] == null ? null : Buffer.from(this.digests[i]!).toString('hex')),
+          done: this.done,
+          lastAccess: this.lastAccess
+        }
+        const tmp = join(this.dir, `${META}.tmp`)
+        await writeFile(tmp, JSON.stringify(meta))
+        await rename(tmp, join(this.dir, META))
+      } catch (err: any) {
+        this.dirty = true
+        throw new StorageError(`cannot save task ${this.taskId} metadata: ${err.code ?? err.message}`, { cause: err })
+      }
+    })()
+    try { await this.flushing } finally { this.flushing = undefined }
+  }
+
+  async close (): Promise<void> {
+    if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
+    try { await this.flush() } finally {
+      await this.fh?.close()
+      this.fh = undefined
+    }
+  }
+
+  async destroy (): Promise<void> {
+    if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
+    this.dirty = false
+    await this.fh?.close().catch(() => {})
+    this.fh = undefined
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+export async function readMeta (dir: string): Promise<TaskMetaFile | undefined> {
+  try {
+    const meta = JSON.parse(await readFile(join(dir, META), 'utf8')) as TaskMetaFile
+    return meta.version === 1 ? meta : undefined
+  } catch {
+    return undefined
+  }
+}

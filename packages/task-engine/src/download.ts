@@ -1,0 +1,359 @@
+import { EventEmitter } from 'node:events'
+import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
+import { FailureKind, type TaskUpdate } from '@damselfly/proto'
+import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, errorInfo } from '@damselfly/types'
+import { fetchFromSource } from './source-fetcher.js'
+import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
+import type { TaskStore } from '@damselfly/storage'
+import type { PieceClient } from '@damselfly/piece-exchange'
+import type { SchedulerClient } from '@damselfly/scheduler-client'
+
+export interface DownloadInit {
+  /** pieces in flight for this task across all parents @default 16 */
+  maxInflight?: number
+  /** pieces in flight per parent (pipelined on one stream) @default 4 */
+  perParent?: number
+  /** give up on P2P after this long without a verified piece, then go back to source @default 15000 */
+  stallMs?: number
+  /** how long to wait for a scheduler connection before going straight to the origin @default 3000 */
+  schedulerWaitMs?: number
+  disableBackToSource?: boolean
+  /** whole-download timeout, 0 = none @default 0 */
+  timeoutMs?: number
+}
+
+export interface DownloadComponents {
+  store: TaskStore
+  hasher: Hasher
+  backend: () => Backend
+  pieces: PieceClient
+  scheduler?: SchedulerClient
+  log: Logger
+}
+
+interface ParentState {
+  peerId: string
+  addrs: string[]
+  have: Bitfield
+  seed: boolean
+  inflight: number
+  failures: number
+  blocked: boolean
+}
+
+export interface DownloadEvents {
+  progress: [TaskStats]
+  bytes: [source: 'origin' | 'seed' | 'peer', bytes: number]
+}
+
+const ENDGAME_COPIES = 2
+
+/**
+ * One task being downloaded by a peer: pieces pulled from the parents the
+ * scheduler names, several in flight per parent, rarest first, every piece
+ * verified against the seed's manifest before it is written. Falls back to
+ * the origin when P2P cannot finish.
+ */
+export class Download extends EventEmitter<DownloadEvents> {
+  readonly stats: TaskStats
+  private readonly parents = new Map<string, ParentState>()
+  private readonly manifest: Array<Uint8Array | undefined> = []
+  /** piece -> controllers of the requests for it (more than one in endgame) */
+  private readonly inflight = new Map<number, Array<{ parent: string, ctl: AbortController }>>()
+  private backToSource = false
+  private lastProgress = Date.now()
+  private readonly done = Promise.withResolvers<void>()
+  private settled = false
+  private stallTimer?: NodeJS.Timeout
+  private readonly maxInflight: number
+  private readonly perParent: number
+  private sourcing = false
+
+  constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
+    super()
+    this.maxInflight = init.maxInflight ?? 16
+    this.perParent = init.perParent ?? 4
+    this.stats = {
+      taskId,
+      url: request.url,
+      contentLength: c.store.contentLength,
+      pieceLength: c.store.pieceLength,
+      pieceCount: c.store.pieceCount,
+      piecesDone: c.store.bitfield.cardinality,
+      bytesDone: c.store.bytesStored,
+      bytesFromOrigin: 0,
+      bytesFromSeed: 0,
+      bytesFromPeers: 0,
+      bytesUploaded: 0,
+      digestMismatches: 0,
+      state: 'pending',
+      startedAt: Date.now()
+    }
+    this.done.promise.catch(() => {})
+  }
+
+  get finished (): Promise<void> { return this.done.promise }
+  get store (): TaskStore { return this.c.store }
+
+  /** Starts the download; the promise settles when it is complete or failed. */
+  async run (): Promise<void> {
+    this.stats.state = 'running'
+    const store = this.c.store
+    if (store.complete) { this.succeed(); return await this.done.promise }
+    const sched = this.c.scheduler
+    if (sched != null && !sched.connected) {
+      await sched.waitConnected(this.init.schedulerWaitMs ?? 3000).catch(() => {})
+    }
+    if (sched?.connected === true) {
+      sched.on('update', this.onUpdate)
+      sched.on('connected', this.onReconnect)
+      this.announce()
+      this.stallTimer = setInterval(() => { this.checkStall() }, 1000)
+      this.stallTimer.unref()
+    } else {
+      this.c.log.info({ task: this.taskId }, 'no scheduler: downloading from the origin')
+      this.goBackToSource('scheduler unreachable')
+    }
+    if ((this.init.timeoutMs ?? 0) > 0) {
+      const t = setTimeout(() => { this.fail(new DownloadTimeoutError(`download did not finish within ${this.init.timeoutMs} ms`)) }, this.init.timeoutMs)
+      t.unref()
+      this.done.promise.finally(() => { clearTimeout(t) }).catch(() => {})
+    }
+    return await this.done.promise
+  }
+
+  private readonly onReconnect = (): void => { if (!this.settled && !this.backToSource) this.announce() }
+
+  private announce (): void {
+    const headers = Object.entries(this.request.headers ?? {}).map(([name, value]) => ({ name, value }))
+    this.c.scheduler?.send({
+      announce: { taskId: this.taskId, url: this.request.url, headers, pieceLength: this.request.pieceLength ?? 0, digest: this.request.digest ?? '' }
+    })
+  }
+
+  private readonly onUpdate = (u: TaskUpdate): void => {
+    if (u.taskId !== this.taskId || this.settled) return
+    this.handleUpdate(u).catch((err) => { this.fail(err) })
+  }
+
+  private async handleUpdate (u: TaskUpdate): Promise<void> {
+    const store = this.c.store
+    if (u.error !== '' && !u.backToSource) { this.fail(new Error(u.error)); return }
+    if (u.contentLength >= 0 && u.pieceLength > 0 && !store.initialised) {
+      await store.initialise(u.contentLength, u.pieceLength)
+      this.stats.contentLength = store.contentLength
+      this.stats.pieceLength = store.pieceLength
+      this.stats.pieceCount = store.pieceCount
+      if (store.complete) { this.succeed(); return }
+    }
+    for (const d of u.digests) this.manifest[d.index] = d.digest
+    const seen = new Set<string>()
+    for (const p of u.parents) {
+      seen.add(p.peerId)
+      const size = store.pieceCount
+      const existing = this.parents.get(p.peerId)
+      if (existing != null) {
+        existing.have = new Bitfield(size, p.have)
+        existing.addrs = p.addrs
+      } else {
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, blocked: false })
+      }
+    }
+    for (const id of [...this.parents.keys()]) {
+      if (!seen.has(id) && this.parents.get(id)!.inflight === 0) this.parents.delete(id)
+    }
+    if (u.backToSource) { this.goBackToSource('scheduler said back-to-source'); return }
+    this.pump()
+  }
+
+  /** Starts as many piece requests as the limits allow. */
+  private pump (): void {
+    const store = this.c.store
+    if (this.settled || this.backToSource || !store.initialised) return
+    let active = 0
+    for (const v of this.inflight.values()) active += v.length
+    const parents = [...this.parents.values()].filter((p) => !p.blocked)
+    // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
+    parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
+    let progressed = true
+    while (active < this.maxInflight && progressed) {
+      progressed = false
+      for (const parent of parents) {
+        if (active >= this.maxInflight) break
+        if (parent.inflight >= this.perParent) continue
+        const index = this.pickPiece(parent, parents)
+        if (index < 0) continue
+        this.fetchPiece(parent, index)
+        active++
+        progressed = true
+      }
+    }
+  }
+
+  /** Rarest piece among the parents that this parent has and we still need. */
+  private pickPiece (parent: ParentState, parents: ParentState[]): number {
+    const store = this.c.store
+    let best = -1
+    let bestRarity = Infinity
+    let ties = 0
+    let endgameCandidate = -1
+    for (const i of parent.have.indexes()) {
+      if (store.hasPiece(i) || this.manifest[i] == null) continue
+      const reqs = this.inflight.get(i)
+      if (reqs != null) {
+        if (reqs.length < ENDGAME_COPIES && !reqs.some((r) => r.parent === parent.peerId)) endgameCandidate = i
+        continue
+      }
+      let rarity = 0
+      for (const p of parents) if (p.have.get(i)) rarity++
+      if (rarity < bestRarity) { best = i; bestRarity = rarity; ties = 1 } else if (rarity === bestRarity && Math.random() * ++ties < 1) best = i
+    }
+    if (best >= 0) return best
+    // endgame: everything left is in flight; race a second parent for it
+    const remaining = store.pieceCount - store.bitfield.cardinality
+    if (endgameCandidate >= 0 && remaining <= this.inflight.size) return endgameCandidate
+    return -1
+  }
+
+  private fetchPiece (parent: ParentState, index: number): void {
+    const store = this.c.store
+    const { length } = pieceRange(index, store.contentLength, store.pieceLength)
+    const ctl = new AbortController()
+    const reqs = this.inflight.get(index) ?? []
+    reqs.push({ parent: parent.peerId, ctl })
+    this.inflight.set(index, reqs)
+    parent.inflight++
+    const started = Date.now()
+    this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal)
+      .then(async (buf) => {
+        const { digest, buf: back } = await this.c.hasher.hash(buf)
+        if (this.settled || store.hasPiece(index)) return
+        const expected = this.manifest[index]
+        if (expected == null || !Buffer.from(digest).equals(expected)) {
+          throw new DigestMismatchError(`piece ${index} from ${parent.peerId} does not match the manifest`)
+        }
+        await store.writePiece(index, back, digest)
+        // the other endgame copies are now useless
+        for (const r of this.inflight.get(index) ?? []) if (r.ctl !== ctl) r.ctl.abort()
+        parent.failures = 0
+        if (parent.seed) this.stats.bytesFromSeed += length
+        else this.stats.bytesFromPeers += length
+        this.emit('bytes', parent.seed ? 'seed' : 'peer', length)
+        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: parent.peerId, costMs: Date.now() - started } })
+        this.onPieceStored()
+      })
+      .catch((err: Error) => {
+        if (ctl.signal.aborted || this.settled) return
+        const mismatch = err instanceof DigestMismatchError
+        if (mismatch) this.stats.digestMismatches++
+        parent.failures++
+        // a bad piece is proof of a bad parent; otherwise allow a few transient errors
+        if (mismatch || parent.failures >= 3) {
+          parent.blocked = true
+          this.c.pieces.drop(parent.peerId, err)
+        }
+        this.c.log.warn({ task: this.taskId, parent: parent.peerId, piece: index, err: err.message }, 'piece failed')
+        this.c.scheduler?.send({
+          failure: { taskId: this.taskId, parentId: parent.peerId, index, kind: failureKind(err), message: err.message.slice(0, 200) }
+        })
+      })
+      .finally(() => {
+        parent.inflight--
+        const left = (this.inflight.get(index) ?? []).filter((r) => r.ctl !== ctl)
+        if (left.length === 0) this.inflight.delete(index)
+        else this.inflight.set(index, left)
+        this.pump()
+      })
+  }
+
+  private onPieceStored (): void {
+    const store = this.c.store
+    this.lastProgress = Date.now()
+    this.stats.piecesDone = store.bitfield.cardinality
+    this.stats.bytesDone = store.bytesStored
+    this.emit('progress', this.stats)
+    if (store.complete) this.succeed()
+  }
+
+  private checkStall (): void {
+    if (this.settled || this.backToSource) return
+    const idle = Date.now() - this.lastProgress
+    if (idle > (this.init.stallMs ?? 15_000)) {
+      this.goBackToSource(`no piece for ${idle} ms from ${this.parents.size} parents`)
+    }
+  }
+
+  private goBackToSource (reason: string): void {
+    if (this.sourcing || this.settled) return
+    if (this.init.disableBackToSource === true) {
+      if (reason.startsWith('scheduler said') || reason.startsWith('scheduler unreachable')) {
+        this.fail(new BackToSourceDisabledError(`cannot download from P2P (${reason}) and back-to-source is disabled`))
+      }
+      return
+    }
+    this.c.log.info({ task: this.taskId, reason }, 'back-to-source')
+    this.backToSource = true
+    this.sourcing = true
+    for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
+    const store = this.c.store
+    fetchFromSource({
+      backend: this.c.backend(),
+      url: this.request.url,
+      headers: this.request.headers ?? {},
+      store,
+      hasher: this.c.hasher,
+      log: this.c.log,
+      pieceLength: this.request.pieceLength,
+      onMeta: () => {
+        this.stats.contentLength = store.contentLength
+        this.stats.pieceLength = store.pieceLength
+        this.stats.pieceCount = store.pieceCount
+      },
+      onPiece: (index, _digest, bytes) => {
+        this.stats.bytesFromOrigin += bytes
+        this.emit('bytes', 'origin', bytes)
+        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: '', costMs: 0 } })
+        this.onPieceStored()
+      }
+    }).then(() => { if (store.complete) this.succeed() }, (err) => { this.fail(err) })
+  }
+
+  private succeed (): void {
+    if (this.settled) return
+    this.settled = true
+    this.cleanup()
+    this.stats.state = 'succeeded'
+    this.stats.finishedAt = Date.now()
+    this.stats.piecesDone = this.c.store.bitfield.cardinality
+    this.stats.bytesDone = this.c.store.bytesStored
+    this.c.scheduler?.send({ finished: { taskId: this.taskId, success: true, error: '' } })
+    this.c.store.flush().then(() => { this.done.resolve() }, (err) => { this.done.reject(err) })
+  }
+
+  fail (err: Error): void {
+    if (this.settled) return
+    this.settled = true
+    this.cleanup()
+    this.stats.state = 'failed'
+    this.stats.error = errorInfo(err).message
+    this.stats.finishedAt = Date.now()
+    for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
+    this.c.scheduler?.send({ finished: { taskId: this.taskId, success: false, error: errorInfo(err).message.slice(0, 200) } })
+    this.done.reject(err)
+  }
+
+  private cleanup (): void {
+    clearInterval(this.stallTimer)
+    this.c.scheduler?.off('update', this.onUpdate)
+    this.c.scheduler?.off('connected', this.onReconnect)
+  }
+}
+
+function failureKind (err: Error): FailureKind {
+  switch (err.name) {
+    case 'DigestMismatchError': return FailureKind.DIGEST_MISMATCH
+    case 'PieceNotFoundError': return FailureKind.NOT_FOUND
+    case 'PieceTimeoutError': return FailureKind.TIMEOUT
+    default: return FailureKind.CONNECTION
+  }
+}

@@ -1,0 +1,220 @@
+import { EventEmitter } from 'node:events'
+import { PieceStore, type TaskStore } from '@damselfly/storage'
+import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
+import { SchedulerClient } from '@damselfly/scheduler-client'
+import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
+import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
+import { taskIdFor, type Logger } from '@damselfly/utils'
+import { errorInfo } from '@damselfly/types'
+import { createNode, listenAddrs } from './node.js'
+import { Download, type DownloadInit } from './download.js'
+import { fetchFromSource } from './source-fetcher.js'
+import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
+import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
+import type { Libp2p } from '@libp2p/interface'
+
+export interface PeerEngineInit {
+  dataDir: string
+  log: Logger
+  /** scheduler HTTP URL; none = standalone (every task from the origin) */
+  schedulerUrl?: string
+  /** cluster token presented to the scheduler */
+  token?: string
+  labels?: Partial<PeerLabels>
+  /** a seed peer fetches new tasks from the origin when the scheduler asks */
+  seed?: boolean
+  /** @default 32 */
+  uploadSlots?: number
+  p2p?: { host?: string, port?: number, announce?: string[] }
+  hasherThreads?: number
+  backends?: BackendsInit
+  download?: DownloadInit
+}
+
+export interface EngineEvents {
+  upload: [taskId: string, peerId: string, bytes: number]
+}
+
+/**
+ * Everything a peer (or seed peer) daemon does with tasks: the libp2p node,
+ * the piece store, uploads to other peers, downloads (P2P first, origin as
+ * the fallback) and, for seeds, fetching from the origin on the scheduler's
+ * request.
+ */
+export class PeerEngine extends EventEmitter<EngineEvents> {
+  node!: Libp2p
+  readonly store: PieceStore
+  readonly hasher: Hasher
+  readonly backends: Backends
+  private server!: PieceServer
+  private pieces!: PieceClient
+  scheduler?: SchedulerClient
+  private readonly downloads = new Map<string, Download>()
+  private readonly seeding = new Map<string, Promise<void>>()
+  readonly uploadedByTask = new Map<string, number>()
+  /** bytes received since start, by source */
+  readonly received = { origin: 0, seed: 0, peer: 0 }
+  uploaded = 0
+  readonly log: Logger
+
+  constructor (readonly init: PeerEngineInit) {
+    super()
+    this.log = init.log
+    this.store = new PieceStore({ dataDir: init.dataDir })
+    this.hasher = createHasher({ threads: init.hasherThreads })
+    this.backends = createBackends(init.backends)
+  }
+
+  get peerId (): string { return this.node.peerId.toString() }
+  get addrs (): string[] { return listenAddrs(this.node) }
+
+  async start (): Promise<void> {
+    await this.store.start()
+    await this.hasher.start()
+    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
+    await this.node.start()
+    this.server = new PieceServer(this.node, {
+      log: this.log,
+      maxInboundStreams: this.init.uploadSlots ?? 32,
+      lookup: async (taskId) => await this.store.get(taskId),
+      onUpload: (taskId, peer, bytes) => {
+        this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
+        this.uploaded += bytes
+        const d = this.downloads.get(taskId)
+        if (d != null) d.stats.bytesUploaded += bytes
+        this.emit('upload', taskId, peer, bytes)
+      }
+    })
+    await this.server.start()
+    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer })
+    if (this.init.schedulerUrl != null) {
+      this.scheduler = new SchedulerClient(this.node, {
+        url: this.init.schedulerUrl,
+        log: this.log,
+        register: () => this.registration()
+      })
+      this.scheduler.on('seed', (req) => { this.seedTask(req) })
+      this.scheduler.on('connected', () => { this.republish().catch((err) => this.log.warn({ err: err.message }, 'republish failed')) })
+      await this.scheduler.start()
+    }
+  }
+
+  async stop (): Promise<void> {
+    for (const d of this.downloads.values()) d.fail(new Error('daemon stopping'))
+    await this.scheduler?.stop()
+    await this.pieces?.stop()
+    await this.server?.stop()
+    await this.node?.stop()
+    await this.store.stop()
+    await this.hasher.stop()
+    await this.backends.close()
+  }
+
+  /** Downloads a task (joining one already running); resolves with its store when complete. */
+  async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
+    const taskId = taskIdFor(req)
+    let d = this.downloads.get(taskId)
+    if (d == null || d.stats.state === 'failed') {
+      const store = await this.store.open(taskId, req.url)
+      d = new Download(taskId, req, {
+        store,
+        hasher: this.hasher,
+        backend: () => this.backends.forUrl(req.url),
+        pieces: this.pieces,
+        scheduler: this.scheduler,
+        log: this.log
+      }, this.init.download)
+      this.downloads.set(taskId, d)
+      d.on('bytes', (source, n) => { this.received[source] += n })
+      d.run().catch(() => {})
+    }
+    onStarted?.(d)
+    await d.finished
+    return { store: await this.store.open(taskId, req.url), stats: d.stats }
+  }
+
+  taskStats (): TaskStats[] {
+    return [...this.downloads.values()].map((d) => d.stats)
+  }
+
+  getDownload (taskId: string): Download | undefined { return this.downloads.get(taskId) }
+
+  /** Seed role: fetch a task from the origin and publish its manifest piece by piece. */
+  private seedTask (req: SeedRequest): void {
+    if (this.init.seed !== true || this.seeding.has(req.taskId)) return
+    const log = this.log.child({ task: req.taskId })
+    const run = (async () => {
+      const store = await this.store.open(req.taskId, req.url)
+      const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
+      log.info('seeding from origin')
+      const started = Date.now()
+      await fetchFromSource({
+        backend: this.backends.forUrl(req.url),
+        url: req.url,
+        headers,
+        store,
+        hasher: this.hasher,
+        log,
+        pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined,
+        onMeta: (contentLength, pieceLength) => {
+          this.scheduler?.send({ meta: { taskId: req.taskId, contentLength, pieceLength, url: req.url } })
+        },
+        onPiece: (index, digest) => {
+          this.scheduler?.send({ pieces: { taskId: req.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
+        }
+      })
+      // pieces already on disk from an earlier run were not reported above
+      await this.publishManifest(store)
+      this.scheduler?.send({ finished: { taskId: req.taskId, success: true, error: '' } })
+      log.info({ ms: Date.now() - started, bytes: store.contentLength }, 'seeded')
+    })().catch((err) => {
+      log.error({ err: errorInfo(err) }, 'seeding failed')
+      this.scheduler?.send({ finished: { taskId: req.taskId, success: false, error: errorInfo(err).message.slice(0, 200) } })
+    }).finally(() => { this.seeding.delete(req.taskId) })
+    this.seeding.set(req.taskId, run)
+  }
+
+  private async publishManifest (store: TaskStore): Promise<void> {
+    if (!store.initialised) return
+    this.scheduler?.send({ meta: { taskId: store.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: store.url } })
+    const digests = []
+    for (const i of store.bitfield.indexes()) {
+      const d = store.digest(i)
+      if (d != null) digests.push({ index: i, digest: d as Uint8Array<ArrayBuffer> })
+    }
+    if (digests.length > 0) this.scheduler?.send({ pieces: { taskId: store.taskId, indexes: digests.map((d) => d.index), digests, parentId: '', costMs: 0 } })
+  }
+
+  /** After a (re)connect a seed re-publishes the manifests it holds. */
+  private async republish (): Promise<void> {
+    if (this.init.seed !== true) return
+    for (const id of await this.store.list()) {
+      const store = await this.store.get(id)
+      if (store != null) await this.publishManifest(store)
+    }
+  }
+
+  private registration (): Register {
+    const tasks: TaskState[] = []
+    for (const d of this.downloads.values()) {
+      const s = d.store
+      if (!s.initialised) continue
+      tasks.push({
+        taskId: d.taskId,
+        have: s.bitfield.bytes as Uint8Array<ArrayBuffer>,
+        done: s.complete,
+        meta: { taskId: d.taskId, contentLength: s.contentLength, pieceLength: s.pieceLength, url: s.url }
+      })
+    }
+    return {
+      addrs: this.addrs,
+      pool: this.init.labels?.pool ?? 'default',
+      idc: this.init.labels?.idc ?? '',
+      hostname: this.init.labels?.hostname ?? '',
+      seed: this.init.seed === true,
+      uploadSlots: this.init.uploadSlots ?? 32,
+      token: this.init.token ?? '',
+      tasks
+    }
+  }
+}

@@ -1,0 +1,5 @@
+export { PeerEngine, type PeerEngineInit } from './engine.js'
+export { Download, type DownloadInit } from './download.js'
+export { fetchFromSource, missingRuns, type SourceFetchInit } from './source-fetcher.js'
+export { exportTo, verifyFileDigest } from './export.js'
+export { createNode, loadOrCreateKey, listenAddrs, type NodeInit } from './node.js'

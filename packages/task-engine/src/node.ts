@@ -1,0 +1,61 @@
+import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
+
+export interface NodeInit {
+  /** host to listen on @default '127.0.0.1' */
+  host?: string
+  /** TCP port @default 0 (any free port) */
+  port?: number
+  /** where the identity key is kept; a fresh identity each start when omitted */
+  keyDir?: string
+  /** addresses to announce instead of the listen addresses (NAT, containers) */
+  announce?: string[]
+}
+
+/** Loads this daemon's libp2p identity, creating it on first start. */
+export async function loadOrCreateKey (dir?: string): Promise<PrivateKey> {
+  if (dir == null) return await generateKeyPair('Ed25519')
+  const file = join(dir, 'peer.key')
+  try {
+    return privateKeyFromProtobuf(await readFile(file))
+  } catch (err: any) {
+    if (err.code !== 'ENOENT') throw err
+  }
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dir, { recursive: true })
+  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
+  return key
+}
+
+/**
+ * A libp2p node with TCP + Noise + yamux and nothing else: peers and
+ * schedulers find each other through the scheduler, not through a DHT.
+ */
+export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
+  const privateKey = await loadOrCreateKey(init.keyDir)
+  return await createLibp2p({
+    privateKey,
+    addresses: {
+      listen: [`/ip4/${init.host ?? '127.0.0.1'}/tcp/${init.port ?? 0}`],
+      announce: init.announce
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({
+      // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
+      streamOptions: { maxStreamWindowSize: 16 * 1024 * 1024, maxReadBufferLength: 128 * 1024 * 1024 }
+    } as any)],
+    connectionManager: { maxConnections: 1024 },
+    start: false
+  })
+}
+
+export function listenAddrs (node: Libp2p): string[] {
+  return node.getMultiaddrs().map((ma) => ma.toString())
+}

@@ -1,0 +1,110 @@
+/**
+ * One class per failure, each with a stable `name` and, when it crosses the
+ * wire or HTTP, a stable `code`.
+ */
+
+export abstract class DamselflyError extends Error {
+  abstract readonly code: string
+  /** HTTP status the local API / proxy answers with */
+  readonly status: number = 500
+}
+
+export class DigestMismatchError extends DamselflyError {
+  override readonly name = 'DigestMismatchError'
+  readonly code = 'ERR_DIGEST_MISMATCH'
+  override readonly status = 502
+}
+
+export class OriginError extends DamselflyError {
+  override readonly name = 'OriginError'
+  readonly code = 'ERR_ORIGIN'
+  override readonly status = 502
+  constructor (message: string, readonly originStatus?: number, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+export class OriginTimeoutError extends DamselflyError {
+  override readonly name = 'OriginTimeoutError'
+  readonly code = 'ERR_ORIGIN_TIMEOUT'
+  override readonly status = 504
+}
+
+export class UnsupportedSchemeError extends DamselflyError {
+  override readonly name = 'UnsupportedSchemeError'
+  readonly code = 'ERR_UNSUPPORTED_SCHEME'
+  override readonly status = 400
+}
+
+export class InvalidRequestError extends DamselflyError {
+  override readonly name = 'InvalidRequestError'
+  readonly code = 'ERR_INVALID_REQUEST'
+  override readonly status = 400
+}
+
+export class PieceNotFoundError extends DamselflyError {
+  override readonly name = 'PieceNotFoundError'
+  readonly code = 'ERR_PIECE_NOT_FOUND'
+  override readonly status = 404
+}
+
+export class PieceTimeoutError extends DamselflyError {
+  override readonly name = 'PieceTimeoutError'
+  readonly code = 'ERR_PIECE_TIMEOUT'
+  override readonly status = 504
+}
+
+export class ProtocolError extends DamselflyError {
+  override readonly name = 'ProtocolError'
+  readonly code = 'ERR_PROTOCOL'
+}
+
+export class MessageTooLargeError extends DamselflyError {
+  override readonly name = 'MessageTooLargeError'
+  readonly code = 'ERR_MESSAGE_TOO_LARGE'
+}
+
+export class SchedulerUnavailableError extends DamselflyError {
+  override readonly name = 'SchedulerUnavailableError'
+  readonly code = 'ERR_SCHEDULER_UNAVAILABLE'
+  override readonly status = 503
+}
+
+export class UnauthorizedError extends DamselflyError {
+  override readonly name = 'UnauthorizedError'
+  readonly code = 'ERR_UNAUTHORIZED'
+  override readonly status = 401
+}
+
+export class BackToSourceDisabledError extends DamselflyError {
+  override readonly name = 'BackToSourceDisabledError'
+  readonly code = 'ERR_BACK_TO_SOURCE_DISABLED'
+  override readonly status = 502
+}
+
+export class StorageError extends DamselflyError {
+  override readonly name = 'StorageError'
+  readonly code = 'ERR_STORAGE'
+  override readonly status = 507
+}
+
+export class TaskFailedError extends DamselflyError {
+  override readonly name = 'TaskFailedError'
+  readonly code = 'ERR_TASK_FAILED'
+  override readonly status = 502
+}
+
+export class DownloadTimeoutError extends DamselflyError {
+  override readonly name = 'DownloadTimeoutError'
+  readonly code = 'ERR_DOWNLOAD_TIMEOUT'
+  override readonly status = 504
+}
+
+/** A plain, serialisable view of any error for JSON answers and progress streams. */
+export function errorInfo (err: unknown): { name: string, code: string, message: string } {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code
+    return { name: err.name, code: typeof code === 'string' ? code : 'ERR_INTERNAL', message: err.message }
+  }
+  return { name: 'Error', code: 'ERR_INTERNAL', message: String(err) }
+}

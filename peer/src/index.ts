@@ -1,0 +1,23 @@
+import { daemonCommand, Daemon } from '@damselfly/daemon'
+import { untilSignal } from '@damselfly/utils'
+import type { Command } from 'commander'
+
+export { Daemon }
+
+/** `damselfly daemon`: the peer that runs on every host. */
+export function peerCommand (): Command {
+  return daemonCommand({
+    name: 'daemon',
+    description: 'run a peer daemon: downloads for local clients, uploads to other peers',
+    seed: false,
+    apiPort: 65002,
+    metricsPort: 65003,
+    p2pPort: 65000,
+    pool: 'default',
+    examples: '  damselfly daemon --scheduler http://scheduler:8002 --pool edge-a\n  DAMSELFLY_SCHEDULER=http://127.0.0.1:8002 damselfly daemon --data-dir /var/lib/damselfly\n'
+  }, async (daemon, opts) => {
+    const endpoints = await daemon.start()
+    if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'peer', ...endpoints, proxy: null }) + '\n')
+    await untilSignal(async () => { await daemon.stop() })
+  })
+}

@@ -1,0 +1,270 @@
+import { decodeMessage, encodeMessage, enumeration, message, streamMessage } from 'protons-runtime'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface PieceRequest {
+  taskId: string
+  index: number
+}
+
+export namespace PieceRequest {
+  let _codec: Codec<PieceRequest>
+
+  export const codec = (): Codec<PieceRequest> => {
+    if (_codec == null) {
+      _codec = message<PieceRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.index)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          index: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.index = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PieceRequestTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface PieceRequestIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export function encode (obj: Partial<PieceRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PieceRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceRequest>): PieceRequest {
+    return decodeMessage(buf, PieceRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceRequest>): Generator<PieceRequestTaskIdFieldEvent | PieceRequestIndexFieldEvent> {
+    return streamMessage(buf, PieceRequest.codec(), opts)
+  }
+}
+
+export enum PieceStatus {
+  OK = 'OK',
+  NOT_FOUND = 'NOT_FOUND',
+  BUSY = 'BUSY',
+  ERROR = 'ERROR'
+}
+
+enum __PieceStatusValues {
+  OK = 0,
+  NOT_FOUND = 1,
+  BUSY = 2,
+  ERROR = 3
+}
+
+export namespace PieceStatus {
+  export const codec = (): Codec<PieceStatus> => {
+    return enumeration<PieceStatus>(__PieceStatusValues)
+  }
+}
+
+export interface PieceResponse {
+  index: number
+  status: PieceStatus
+  length: number
+}
+
+export namespace PieceResponse {
+  let _codec: Codec<PieceResponse>
+
+  export const codec = (): Codec<PieceResponse> => {
+    if (_codec == null) {
+      _codec = message<PieceResponse>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.index)
+        }
+
+        if (obj.status != null && __PieceStatusValues[obj.status] !== 0) {
+          w.uint32(16)
+          PieceStatus.codec().encode(obj.status, w)
+        }
+
+        if ((obj.length != null && obj.length !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.length)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          index: 0,
+          status: PieceStatus.OK,
+          length: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.status = PieceStatus.codec().decode(reader)
+              break
+            }
+            case 3: {
+              obj.length = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.status`,
+                value: PieceStatus.codec().decode(reader)
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.length`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PieceResponseIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface PieceResponseStatusFieldEvent {
+    field: '$.status'
+    value: PieceStatus
+  }
+
+  export interface PieceResponseLengthFieldEvent {
+    field: '$.length'
+    value: number
+  }
+
+  export function encode (obj: Partial<PieceResponse>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PieceResponse.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceResponse>): PieceResponse {
+    return decodeMessage(buf, PieceResponse.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceResponse>): Generator<PieceResponseIndexFieldEvent | PieceResponseStatusFieldEvent | PieceResponseLengthFieldEvent> {
+    return streamMessage(buf, PieceResponse.codec(), opts)
+  }
+}

@@ -1,0 +1,3213 @@
+import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+export interface Header {
+  name: string
+  value: string
+}
+
+export namespace Header {
+  let _codec: Codec<Header>
+
+  export const codec = (): Codec<Header> => {
+    if (_codec == null) {
+      _codec = message<Header>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.name != null && obj.name !== '')) {
+          w.uint32(10)
+          w.string(obj.name)
+        }
+
+        if ((obj.value != null && obj.value !== '')) {
+          w.uint32(18)
+          w.string(obj.value)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          name: '',
+          value: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.name = reader.string()
+              break
+            }
+            case 2: {
+              obj.value = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.name`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.value`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface HeaderNameFieldEvent {
+    field: '$.name'
+    value: string
+  }
+
+  export interface HeaderValueFieldEvent {
+    field: '$.value'
+    value: string
+  }
+
+  export function encode (obj: Partial<Header>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Header.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Header>): Header {
+    return decodeMessage(buf, Header.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Header>): Generator<HeaderNameFieldEvent | HeaderValueFieldEvent> {
+    return streamMessage(buf, Header.codec(), opts)
+  }
+}
+
+export interface TaskState {
+  taskId: string
+  have: Uint8Array<ArrayBuffer>
+  meta?: TaskMeta
+  done: boolean
+}
+
+export namespace TaskState {
+  let _codec: Codec<TaskState>
+
+  export const codec = (): Codec<TaskState> => {
+    if (_codec == null) {
+      _codec = message<TaskState>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.have != null && obj.have.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.have)
+        }
+
+        if (obj.meta != null) {
+          w.uint32(26)
+          TaskMeta.codec().encode(obj.meta, w)
+        }
+
+        if ((obj.done != null && obj.done !== false)) {
+          w.uint32(32)
+          w.bool(obj.done)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          have: uint8ArrayAlloc(0),
+          done: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.have = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.meta = TaskMeta.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.meta
+              })
+              break
+            }
+            case 4: {
+              obj.done = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.have`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield * TaskMeta.codec().stream(reader, reader.uint32(), `${prefix}.meta`, {
+                limits: opts.limits?.meta
+              })
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.done`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskStateTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface TaskStateHaveFieldEvent {
+    field: '$.have'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface TaskStateMetaTaskIdFieldEvent {
+    field: '$.meta.taskId'
+    value: string
+  }
+
+  export interface TaskStateMetaContentLengthFieldEvent {
+    field: '$.meta.contentLength'
+    value: number
+  }
+
+  export interface TaskStateMetaPieceLengthFieldEvent {
+    field: '$.meta.pieceLength'
+    value: number
+  }
+
+  export interface TaskStateMetaUrlFieldEvent {
+    field: '$.meta.url'
+    value: string
+  }
+
+  export interface TaskStateDoneFieldEvent {
+    field: '$.done'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<TaskState>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskState.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskState>): TaskState {
+    return decodeMessage(buf, TaskState.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskState>): Generator<TaskStateTaskIdFieldEvent | TaskStateHaveFieldEvent | TaskStateMetaTaskIdFieldEvent | TaskStateMetaContentLengthFieldEvent | TaskStateMetaPieceLengthFieldEvent | TaskStateMetaUrlFieldEvent | TaskStateDoneFieldEvent> {
+    return streamMessage(buf, TaskState.codec(), opts)
+  }
+}
+
+export interface TaskMeta {
+  taskId: string
+  contentLength: number
+  pieceLength: number
+  url: string
+}
+
+export namespace TaskMeta {
+  let _codec: Codec<TaskMeta>
+
+  export const codec = (): Codec<TaskMeta> => {
+    if (_codec == null) {
+      _codec = message<TaskMeta>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.contentLength != null && obj.contentLength !== 0)) {
+          w.uint32(16)
+          w.int64Number(obj.contentLength)
+        }
+
+        if ((obj.pieceLength != null && obj.pieceLength !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.pieceLength)
+        }
+
+        if ((obj.url != null && obj.url !== '')) {
+          w.uint32(34)
+          w.string(obj.url)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          contentLength: 0,
+          pieceLength: 0,
+          url: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.contentLength = reader.int64Number()
+              break
+            }
+            case 3: {
+              obj.pieceLength = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.url = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.contentLength`,
+                value: reader.int64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.pieceLength`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.url`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskMetaTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface TaskMetaContentLengthFieldEvent {
+    field: '$.contentLength'
+    value: number
+  }
+
+  export interface TaskMetaPieceLengthFieldEvent {
+    field: '$.pieceLength'
+    value: number
+  }
+
+  export interface TaskMetaUrlFieldEvent {
+    field: '$.url'
+    value: string
+  }
+
+  export function encode (obj: Partial<TaskMeta>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskMeta.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMeta>): TaskMeta {
+    return decodeMessage(buf, TaskMeta.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskMeta>): Generator<TaskMetaTaskIdFieldEvent | TaskMetaContentLengthFieldEvent | TaskMetaPieceLengthFieldEvent | TaskMetaUrlFieldEvent> {
+    return streamMessage(buf, TaskMeta.codec(), opts)
+  }
+}
+
+export interface Register {
+  addrs: string[]
+  pool: string
+  idc: string
+  hostname: string
+  seed: boolean
+  uploadSlots: number
+  token: string
+  tasks: TaskState[]
+}
+
+export namespace Register {
+  let _codec: Codec<Register>
+
+  export const codec = (): Codec<Register> => {
+    if (_codec == null) {
+      _codec = message<Register>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(10)
+            w.string(value)
+          }
+        }
+
+        if ((obj.pool != null && obj.pool !== '')) {
+          w.uint32(18)
+          w.string(obj.pool)
+        }
+
+        if ((obj.idc != null && obj.idc !== '')) {
+          w.uint32(26)
+          w.string(obj.idc)
+        }
+
+        if ((obj.hostname != null && obj.hostname !== '')) {
+          w.uint32(34)
+          w.string(obj.hostname)
+        }
+
+        if ((obj.seed != null && obj.seed !== false)) {
+          w.uint32(40)
+          w.bool(obj.seed)
+        }
+
+        if ((obj.uploadSlots != null && obj.uploadSlots !== 0)) {
+          w.uint32(48)
+          w.uint32(obj.uploadSlots)
+        }
+
+        if ((obj.token != null && obj.token !== '')) {
+          w.uint32(58)
+          w.string(obj.token)
+        }
+
+        if (obj.tasks != null && obj.tasks.length > 0) {
+          for (const value of obj.tasks) {
+            w.uint32(66)
+            TaskState.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          addrs: [],
+          pool: '',
+          idc: '',
+          hostname: '',
+          seed: false,
+          uploadSlots: 0,
+          token: '',
+          tasks: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.string())
+              break
+            }
+            case 2: {
+              obj.pool = reader.string()
+              break
+            }
+            case 3: {
+              obj.idc = reader.string()
+              break
+            }
+            case 4: {
+              obj.hostname = reader.string()
+              break
+            }
+            case 5: {
+              obj.seed = reader.bool()
+              break
+            }
+            case 6: {
+              obj.uploadSlots = reader.uint32()
+              break
+            }
+            case 7: {
+              obj.token = reader.string()
+              break
+            }
+            case 8: {
+              if (opts.limits?.tasks != null && obj.tasks.length === opts.limits.tasks) {
+                throw new MaxLengthError('Decode error - repeated field "tasks" had too many elements')
+              }
+
+              obj.tasks.push(TaskState.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.tasks$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          addrs: 0,
+          tasks: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.string()
+              }
+
+              obj.addrs++
+
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.pool`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.idc`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.hostname`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.seed`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.uploadSlots`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.token`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              if (opts.limits?.tasks != null && obj.tasks === opts.limits.tasks) {
+                throw new MaxLengthError('Streaming decode error - repeated field "tasks" had too many elements')
+              }
+
+              for (const evt of TaskState.codec().stream(reader, reader.uint32(), `${prefix}.tasks[]`, {
+                limits: opts.limits?.tasks$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.tasks
+                }
+              }
+
+              obj.tasks++
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RegisterAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: string
+  }
+
+  export interface RegisterPoolFieldEvent {
+    field: '$.pool'
+    value: string
+  }
+
+  export interface RegisterIdcFieldEvent {
+    field: '$.idc'
+    value: string
+  }
+
+  export interface RegisterHostnameFieldEvent {
+    field: '$.hostname'
+    value: string
+  }
+
+  export interface RegisterSeedFieldEvent {
+    field: '$.seed'
+    value: boolean
+  }
+
+  export interface RegisterUploadSlotsFieldEvent {
+    field: '$.uploadSlots'
+    value: number
+  }
+
+  export interface RegisterTokenFieldEvent {
+    field: '$.token'
+    value: string
+  }
+
+  export interface RegisterTasksTaskIdFieldEvent {
+    field: '$.tasks[].taskId'
+    value: string
+    index: number
+  }
+
+  export interface RegisterTasksHaveFieldEvent {
+    field: '$.tasks[].have'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface RegisterTasksMetaTaskIdFieldEvent {
+    field: '$.tasks[].meta.taskId'
+    value: string
+    index: number
+  }
+
+  export interface RegisterTasksMetaContentLengthFieldEvent {
+    field: '$.tasks[].meta.contentLength'
+    value: number
+    index: number
+  }
+
+  export interface RegisterTasksMetaPieceLengthFieldEvent {
+    field: '$.tasks[].meta.pieceLength'
+    value: number
+    index: number
+  }
+
+  export interface RegisterTasksMetaUrlFieldEvent {
+    field: '$.tasks[].meta.url'
+    value: string
+    index: number
+  }
+
+  export interface RegisterTasksDoneFieldEvent {
+    field: '$.tasks[].done'
+    value: boolean
+    index: number
+  }
+
+  export function encode (obj: Partial<Register>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Register.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Register>): Register {
+    return decodeMessage(buf, Register.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Register>): Generator<RegisterAddrsFieldEvent | RegisterPoolFieldEvent | RegisterIdcFieldEvent | RegisterHostnameFieldEvent | RegisterSeedFieldEvent | RegisterUploadSlotsFieldEvent | RegisterTokenFieldEvent | RegisterTasksTaskIdFieldEvent | RegisterTasksHaveFieldEvent | RegisterTasksMetaTaskIdFieldEvent | RegisterTasksMetaContentLengthFieldEvent | RegisterTasksMetaPieceLengthFieldEvent | RegisterTasksMetaUrlFieldEvent | RegisterTasksDoneFieldEvent> {
+    return streamMessage(buf, Register.codec(), opts)
+  }
+}
+
+export interface Announce {
+  taskId: string
+  url: string
+  headers: Header[]
+  pieceLength: number
+  digest: string
+}
+
+export namespace Announce {
+  let _codec: Codec<Announce>
+
+  export const codec = (): Codec<Announce> => {
+    if (_codec == null) {
+      _codec = message<Announce>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.url != null && obj.url !== '')) {
+          w.uint32(18)
+          w.string(obj.url)
+        }
+
+        if (obj.headers != null && obj.headers.length > 0) {
+          for (const value of obj.headers) {
+            w.uint32(26)
+            Header.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.pieceLength != null && obj.pieceLength !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.pieceLength)
+        }
+
+        if ((obj.digest != null && obj.digest !== '')) {
+          w.uint32(42)
+          w.string(obj.digest)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          url: '',
+          headers: [],
+          pieceLength: 0,
+          digest: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.url = reader.string()
+              break
+            }
+            case 3: {
+              if (opts.limits?.headers != null && obj.headers.length === opts.limits.headers) {
+                throw new MaxLengthError('Decode error - repeated field "headers" had too many elements')
+              }
+
+              obj.headers.push(Header.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.headers$
+              }))
+              break
+            }
+            case 4: {
+              obj.pieceLength = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.digest = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          headers: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.url`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.headers != null && obj.headers === opts.limits.headers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "headers" had too many elements')
+              }
+
+              for (const evt of Header.codec().stream(reader, reader.uint32(), `${prefix}.headers[]`, {
+                limits: opts.limits?.headers$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.headers
+                }
+              }
+
+              obj.headers++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.pieceLength`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.digest`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface AnnounceTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface AnnounceUrlFieldEvent {
+    field: '$.url'
+    value: string
+  }
+
+  export interface AnnounceHeadersNameFieldEvent {
+    field: '$.headers[].name'
+    value: string
+    index: number
+  }
+
+  export interface AnnounceHeadersValueFieldEvent {
+    field: '$.headers[].value'
+    value: string
+    index: number
+  }
+
+  export interface AnnouncePieceLengthFieldEvent {
+    field: '$.pieceLength'
+    value: number
+  }
+
+  export interface AnnounceDigestFieldEvent {
+    field: '$.digest'
+    value: string
+  }
+
+  export function encode (obj: Partial<Announce>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Announce.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announce>): Announce {
+    return decodeMessage(buf, Announce.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announce>): Generator<AnnounceTaskIdFieldEvent | AnnounceUrlFieldEvent | AnnounceHeadersNameFieldEvent | AnnounceHeadersValueFieldEvent | AnnouncePieceLengthFieldEvent | AnnounceDigestFieldEvent> {
+    return streamMessage(buf, Announce.codec(), opts)
+  }
+}
+
+export interface PieceDigest {
+  index: number
+  digest: Uint8Array<ArrayBuffer>
+}
+
+export namespace PieceDigest {
+  let _codec: Codec<PieceDigest>
+
+  export const codec = (): Codec<PieceDigest> => {
+    if (_codec == null) {
+      _codec = message<PieceDigest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.index)
+        }
+
+        if ((obj.digest != null && obj.digest.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.digest)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          index: 0,
+          digest: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.digest = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.digest`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PieceDigestIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface PieceDigestDigestFieldEvent {
+    field: '$.digest'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<PieceDigest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PieceDigest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceDigest>): PieceDigest {
+    return decodeMessage(buf, PieceDigest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceDigest>): Generator<PieceDigestIndexFieldEvent | PieceDigestDigestFieldEvent> {
+    return streamMessage(buf, PieceDigest.codec(), opts)
+  }
+}
+
+export interface PieceReport {
+  taskId: string
+  indexes: number[]
+  digests: PieceDigest[]
+  parentId: string
+  costMs: number
+}
+
+export namespace PieceReport {
+  let _codec: Codec<PieceReport>
+
+  export const codec = (): Codec<PieceReport> => {
+    if (_codec == null) {
+      _codec = message<PieceReport>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if (obj.indexes != null && obj.indexes.length > 0) {
+          for (const value of obj.indexes) {
+            w.uint32(16)
+            w.uint32(value)
+          }
+        }
+
+        if (obj.digests != null && obj.digests.length > 0) {
+          for (const value of obj.digests) {
+            w.uint32(26)
+            PieceDigest.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.parentId != null && obj.parentId !== '')) {
+          w.uint32(34)
+          w.string(obj.parentId)
+        }
+
+        if ((obj.costMs != null && obj.costMs !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.costMs)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          indexes: [],
+          digests: [],
+          parentId: '',
+          costMs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              if (opts.limits?.indexes != null && obj.indexes.length === opts.limits.indexes) {
+                throw new MaxLengthError('Decode error - repeated field "indexes" had too many elements')
+              }
+
+              obj.indexes.push(reader.uint32())
+              break
+            }
+            case 3: {
+              if (opts.limits?.digests != null && obj.digests.length === opts.limits.digests) {
+                throw new MaxLengthError('Decode error - repeated field "digests" had too many elements')
+              }
+
+              obj.digests.push(PieceDigest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.digests$
+              }))
+              break
+            }
+            case 4: {
+              obj.parentId = reader.string()
+              break
+            }
+            case 5: {
+              obj.costMs = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          indexes: 0,
+          digests: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.indexes != null && obj.indexes === opts.limits.indexes) {
+                throw new MaxLengthError('Streaming decode error - repeated field "indexes" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.indexes[]`,
+                index: obj.indexes,
+                value: reader.uint32()
+              }
+
+              obj.indexes++
+
+              break
+            }
+            case 3: {
+              if (opts.limits?.digests != null && obj.digests === opts.limits.digests) {
+                throw new MaxLengthError('Streaming decode error - repeated field "digests" had too many elements')
+              }
+
+              for (const evt of PieceDigest.codec().stream(reader, reader.uint32(), `${prefix}.digests[]`, {
+                limits: opts.limits?.digests$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.digests
+                }
+              }
+
+              obj.digests++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.parentId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.costMs`,
+                value: reader.uint32()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PieceReportTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface PieceReportIndexesFieldEvent {
+    field: '$.indexes[]'
+    index: number
+    value: number
+  }
+
+  export interface PieceReportDigestsIndexFieldEvent {
+    field: '$.digests[].index'
+    value: number
+    index: number
+  }
+
+  export interface PieceReportDigestsDigestFieldEvent {
+    field: '$.digests[].digest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PieceReportParentIdFieldEvent {
+    field: '$.parentId'
+    value: string
+  }
+
+  export interface PieceReportCostMsFieldEvent {
+    field: '$.costMs'
+    value: number
+  }
+
+  export function encode (obj: Partial<PieceReport>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PieceReport.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceReport>): PieceReport {
+    return decodeMessage(buf, PieceReport.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceReport>): Generator<PieceReportTaskIdFieldEvent | PieceReportIndexesFieldEvent | PieceReportDigestsIndexFieldEvent | PieceReportDigestsDigestFieldEvent | PieceReportParentIdFieldEvent | PieceReportCostMsFieldEvent> {
+    return streamMessage(buf, PieceReport.codec(), opts)
+  }
+}
+
+export interface PieceFailure {
+  taskId: string
+  parentId: string
+  index: number
+  kind: FailureKind
+  message: string
+}
+
+export namespace PieceFailure {
+  let _codec: Codec<PieceFailure>
+
+  export const codec = (): Codec<PieceFailure> => {
+    if (_codec == null) {
+      _codec = message<PieceFailure>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.parentId != null && obj.parentId !== '')) {
+          w.uint32(18)
+          w.string(obj.parentId)
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.index)
+        }
+
+        if (obj.kind != null && __FailureKindValues[obj.kind] !== 0) {
+          w.uint32(32)
+          FailureKind.codec().encode(obj.kind, w)
+        }
+
+        if ((obj.message != null && obj.message !== '')) {
+          w.uint32(42)
+          w.string(obj.message)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          parentId: '',
+          index: 0,
+          kind: FailureKind.UNKNOWN,
+          message: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.parentId = reader.string()
+              break
+            }
+            case 3: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.kind = FailureKind.codec().decode(reader)
+              break
+            }
+            case 5: {
+              obj.message = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.parentId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.index`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.kind`,
+                value: FailureKind.codec().decode(reader)
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.message`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PieceFailureTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface PieceFailureParentIdFieldEvent {
+    field: '$.parentId'
+    value: string
+  }
+
+  export interface PieceFailureIndexFieldEvent {
+    field: '$.index'
+    value: number
+  }
+
+  export interface PieceFailureKindFieldEvent {
+    field: '$.kind'
+    value: FailureKind
+  }
+
+  export interface PieceFailureMessageFieldEvent {
+    field: '$.message'
+    value: string
+  }
+
+  export function encode (obj: Partial<PieceFailure>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PieceFailure.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceFailure>): PieceFailure {
+    return decodeMessage(buf, PieceFailure.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceFailure>): Generator<PieceFailureTaskIdFieldEvent | PieceFailureParentIdFieldEvent | PieceFailureIndexFieldEvent | PieceFailureKindFieldEvent | PieceFailureMessageFieldEvent> {
+    return streamMessage(buf, PieceFailure.codec(), opts)
+  }
+}
+
+export enum FailureKind {
+  UNKNOWN = 'UNKNOWN',
+  DIGEST_MISMATCH = 'DIGEST_MISMATCH',
+  NOT_FOUND = 'NOT_FOUND',
+  TIMEOUT = 'TIMEOUT',
+  CONNECTION = 'CONNECTION'
+}
+
+enum __FailureKindValues {
+  UNKNOWN = 0,
+  DIGEST_MISMATCH = 1,
+  NOT_FOUND = 2,
+  TIMEOUT = 3,
+  CONNECTION = 4
+}
+
+export namespace FailureKind {
+  export const codec = (): Codec<FailureKind> => {
+    return enumeration<FailureKind>(__FailureKindValues)
+  }
+}
+
+export interface TaskFinished {
+  taskId: string
+  success: boolean
+  error: string
+}
+
+export namespace TaskFinished {
+  let _codec: Codec<TaskFinished>
+
+  export const codec = (): Codec<TaskFinished> => {
+    if (_codec == null) {
+      _codec = message<TaskFinished>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.success != null && obj.success !== false)) {
+          w.uint32(16)
+          w.bool(obj.success)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(26)
+          w.string(obj.error)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          success: false,
+          error: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.success = reader.bool()
+              break
+            }
+            case 3: {
+              obj.error = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.success`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskFinishedTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface TaskFinishedSuccessFieldEvent {
+    field: '$.success'
+    value: boolean
+  }
+
+  export interface TaskFinishedErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export function encode (obj: Partial<TaskFinished>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskFinished.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFinished>): TaskFinished {
+    return decodeMessage(buf, TaskFinished.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskFinished>): Generator<TaskFinishedTaskIdFieldEvent | TaskFinishedSuccessFieldEvent | TaskFinishedErrorFieldEvent> {
+    return streamMessage(buf, TaskFinished.codec(), opts)
+  }
+}
+
+export interface TaskLeave {
+  taskId: string
+}
+
+export namespace TaskLeave {
+  let _codec: Codec<TaskLeave>
+
+  export const codec = (): Codec<TaskLeave> => {
+    if (_codec == null) {
+      _codec = message<TaskLeave>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskLeaveTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export function encode (obj: Partial<TaskLeave>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskLeave.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskLeave>): TaskLeave {
+    return decodeMessage(buf, TaskLeave.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskLeave>): Generator<TaskLeaveTaskIdFieldEvent> {
+    return streamMessage(buf, TaskLeave.codec(), opts)
+  }
+}
+
+export interface PeerMessage {
+  register?: Register
+  announce?: Announce
+  meta?: TaskMeta
+  pieces?: PieceReport
+  failure?: PieceFailure
+  finished?: TaskFinished
+  leave?: TaskLeave
+}
+
+export namespace PeerMessage {
+  let _codec: Codec<PeerMessage>
+
+  export const codec = (): Codec<PeerMessage> => {
+    if (_codec == null) {
+      _codec = message<PeerMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.register != null) {
+          w.uint32(10)
+          Register.codec().encode(obj.register, w)
+        }
+
+        if (obj.announce != null) {
+          w.uint32(18)
+          Announce.codec().encode(obj.announce, w)
+        }
+
+        if (obj.meta != null) {
+          w.uint32(26)
+          TaskMeta.codec().encode(obj.meta, w)
+        }
+
+        if (obj.pieces != null) {
+          w.uint32(34)
+          PieceReport.codec().encode(obj.pieces, w)
+        }
+
+        if (obj.failure != null) {
+          w.uint32(42)
+          PieceFailure.codec().encode(obj.failure, w)
+        }
+
+        if (obj.finished != null) {
+          w.uint32(50)
+          TaskFinished.codec().encode(obj.finished, w)
+        }
+
+        if (obj.leave != null) {
+          w.uint32(58)
+          TaskLeave.codec().encode(obj.leave, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.register = Register.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.register
+              })
+              break
+            }
+            case 2: {
+              obj.announce = Announce.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.announce
+              })
+              break
+            }
+            case 3: {
+              obj.meta = TaskMeta.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.meta
+              })
+              break
+            }
+            case 4: {
+              obj.pieces = PieceReport.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.pieces
+              })
+              break
+            }
+            case 5: {
+              obj.failure = PieceFailure.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.failure
+              })
+              break
+            }
+            case 6: {
+              obj.finished = TaskFinished.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.finished
+              })
+              break
+            }
+            case 7: {
+              obj.leave = TaskLeave.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.leave
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * Register.codec().stream(reader, reader.uint32(), `${prefix}.register`, {
+                limits: opts.limits?.register
+              })
+
+              break
+            }
+            case 2: {
+              yield * Announce.codec().stream(reader, reader.uint32(), `${prefix}.announce`, {
+                limits: opts.limits?.announce
+              })
+
+              break
+            }
+            case 3: {
+              yield * TaskMeta.codec().stream(reader, reader.uint32(), `${prefix}.meta`, {
+                limits: opts.limits?.meta
+              })
+
+              break
+            }
+            case 4: {
+              yield * PieceReport.codec().stream(reader, reader.uint32(), `${prefix}.pieces`, {
+                limits: opts.limits?.pieces
+              })
+
+              break
+            }
+            case 5: {
+              yield * PieceFailure.codec().stream(reader, reader.uint32(), `${prefix}.failure`, {
+                limits: opts.limits?.failure
+              })
+
+              break
+            }
+            case 6: {
+              yield * TaskFinished.codec().stream(reader, reader.uint32(), `${prefix}.finished`, {
+                limits: opts.limits?.finished
+              })
+
+              break
+            }
+            case 7: {
+              yield * TaskLeave.codec().stream(reader, reader.uint32(), `${prefix}.leave`, {
+                limits: opts.limits?.leave
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface PeerMessageRegisterAddrsFieldEvent {
+    field: '$.register.addrs[]'
+    index: number
+    value: string
+  }
+
+  export interface PeerMessageRegisterPoolFieldEvent {
+    field: '$.register.pool'
+    value: string
+  }
+
+  export interface PeerMessageRegisterIdcFieldEvent {
+    field: '$.register.idc'
+    value: string
+  }
+
+  export interface PeerMessageRegisterHostnameFieldEvent {
+    field: '$.register.hostname'
+    value: string
+  }
+
+  export interface PeerMessageRegisterSeedFieldEvent {
+    field: '$.register.seed'
+    value: boolean
+  }
+
+  export interface PeerMessageRegisterUploadSlotsFieldEvent {
+    field: '$.register.uploadSlots'
+    value: number
+  }
+
+  export interface PeerMessageRegisterTokenFieldEvent {
+    field: '$.register.token'
+    value: string
+  }
+
+  export interface PeerMessageRegisterTasksTaskIdFieldEvent {
+    field: '$.register.tasks[].taskId'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageRegisterTasksHaveFieldEvent {
+    field: '$.register.tasks[].have'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PeerMessageRegisterTasksMetaTaskIdFieldEvent {
+    field: '$.register.tasks[].meta.taskId'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageRegisterTasksMetaContentLengthFieldEvent {
+    field: '$.register.tasks[].meta.contentLength'
+    value: number
+    index: number
+  }
+
+  export interface PeerMessageRegisterTasksMetaPieceLengthFieldEvent {
+    field: '$.register.tasks[].meta.pieceLength'
+    value: number
+    index: number
+  }
+
+  export interface PeerMessageRegisterTasksMetaUrlFieldEvent {
+    field: '$.register.tasks[].meta.url'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageRegisterTasksDoneFieldEvent {
+    field: '$.register.tasks[].done'
+    value: boolean
+    index: number
+  }
+
+  export interface PeerMessageAnnounceTaskIdFieldEvent {
+    field: '$.announce.taskId'
+    value: string
+  }
+
+  export interface PeerMessageAnnounceUrlFieldEvent {
+    field: '$.announce.url'
+    value: string
+  }
+
+  export interface PeerMessageAnnounceHeadersNameFieldEvent {
+    field: '$.announce.headers[].name'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageAnnounceHeadersValueFieldEvent {
+    field: '$.announce.headers[].value'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageAnnouncePieceLengthFieldEvent {
+    field: '$.announce.pieceLength'
+    value: number
+  }
+
+  export interface PeerMessageAnnounceDigestFieldEvent {
+    field: '$.announce.digest'
+    value: string
+  }
+
+  export interface PeerMessageMetaTaskIdFieldEvent {
+    field: '$.meta.taskId'
+    value: string
+  }
+
+  export interface PeerMessageMetaContentLengthFieldEvent {
+    field: '$.meta.contentLength'
+    value: number
+  }
+
+  export interface PeerMessageMetaPieceLengthFieldEvent {
+    field: '$.meta.pieceLength'
+    value: number
+  }
+
+  export interface PeerMessageMetaUrlFieldEvent {
+    field: '$.meta.url'
+    value: string
+  }
+
+  export interface PeerMessagePiecesTaskIdFieldEvent {
+    field: '$.pieces.taskId'
+    value: string
+  }
+
+  export interface PeerMessagePiecesIndexesFieldEvent {
+    field: '$.pieces.indexes[]'
+    index: number
+    value: number
+  }
+
+  export interface PeerMessagePiecesDigestsIndexFieldEvent {
+    field: '$.pieces.digests[].index'
+    value: number
+    index: number
+  }
+
+  export interface PeerMessagePiecesDigestsDigestFieldEvent {
+    field: '$.pieces.digests[].digest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PeerMessagePiecesParentIdFieldEvent {
+    field: '$.pieces.parentId'
+    value: string
+  }
+
+  export interface PeerMessagePiecesCostMsFieldEvent {
+    field: '$.pieces.costMs'
+    value: number
+  }
+
+  export interface PeerMessageFailureTaskIdFieldEvent {
+    field: '$.failure.taskId'
+    value: string
+  }
+
+  export interface PeerMessageFailureParentIdFieldEvent {
+    field: '$.failure.parentId'
+    value: string
+  }
+
+  export interface PeerMessageFailureIndexFieldEvent {
+    field: '$.failure.index'
+    value: number
+  }
+
+  export interface PeerMessageFailureKindFieldEvent {
+    field: '$.failure.kind'
+    value: FailureKind
+  }
+
+  export interface PeerMessageFailureMessageFieldEvent {
+    field: '$.failure.message'
+    value: string
+  }
+
+  export interface PeerMessageFinishedTaskIdFieldEvent {
+    field: '$.finished.taskId'
+    value: string
+  }
+
+  export interface PeerMessageFinishedSuccessFieldEvent {
+    field: '$.finished.success'
+    value: boolean
+  }
+
+  export interface PeerMessageFinishedErrorFieldEvent {
+    field: '$.finished.error'
+    value: string
+  }
+
+  export interface PeerMessageLeaveTaskIdFieldEvent {
+    field: '$.leave.taskId'
+    value: string
+  }
+
+  export function encode (obj: Partial<PeerMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, PeerMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): PeerMessage {
+    return decodeMessage(buf, PeerMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent> {
+    return streamMessage(buf, PeerMessage.codec(), opts)
+  }
+}
+
+export interface Parent {
+  peerId: string
+  addrs: string[]
+  have: Uint8Array<ArrayBuffer>
+  seed: boolean
+  pool: string
+}
+
+export namespace Parent {
+  let _codec: Codec<Parent>
+
+  export const codec = (): Codec<Parent> => {
+    if (_codec == null) {
+      _codec = message<Parent>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(10)
+          w.string(obj.peerId)
+        }
+
+        if (obj.addrs != null && obj.addrs.length > 0) {
+          for (const value of obj.addrs) {
+            w.uint32(18)
+            w.string(value)
+          }
+        }
+
+        if ((obj.have != null && obj.have.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.have)
+        }
+
+        if ((obj.seed != null && obj.seed !== false)) {
+          w.uint32(32)
+          w.bool(obj.seed)
+        }
+
+        if ((obj.pool != null && obj.pool !== '')) {
+          w.uint32(42)
+          w.string(obj.pool)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          peerId: '',
+          addrs: [],
+          have: uint8ArrayAlloc(0),
+          seed: false,
+          pool: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 2: {
+              if (opts.limits?.addrs != null && obj.addrs.length === opts.limits.addrs) {
+                throw new MaxLengthError('Decode error - repeated field "addrs" had too many elements')
+              }
+
+              obj.addrs.push(reader.string())
+              break
+            }
+            case 3: {
+              obj.have = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.seed = reader.bool()
+              break
+            }
+            case 5: {
+              obj.pool = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          addrs: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              if (opts.limits?.addrs != null && obj.addrs === opts.limits.addrs) {
+                throw new MaxLengthError('Streaming decode error - repeated field "addrs" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.addrs[]`,
+                index: obj.addrs,
+                value: reader.string()
+              }
+
+              obj.addrs++
+
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.have`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.seed`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.pool`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ParentPeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface ParentAddrsFieldEvent {
+    field: '$.addrs[]'
+    index: number
+    value: string
+  }
+
+  export interface ParentHaveFieldEvent {
+    field: '$.have'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ParentSeedFieldEvent {
+    field: '$.seed'
+    value: boolean
+  }
+
+  export interface ParentPoolFieldEvent {
+    field: '$.pool'
+    value: string
+  }
+
+  export function encode (obj: Partial<Parent>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Parent.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Parent>): Parent {
+    return decodeMessage(buf, Parent.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Parent>): Generator<ParentPeerIdFieldEvent | ParentAddrsFieldEvent | ParentHaveFieldEvent | ParentSeedFieldEvent | ParentPoolFieldEvent> {
+    return streamMessage(buf, Parent.codec(), opts)
+  }
+}
+
+export interface TaskUpdate {
+  taskId: string
+  contentLength: number
+  pieceLength: number
+  digests: PieceDigest[]
+  parents: Parent[]
+  backToSource: boolean
+  error: string
+}
+
+export namespace TaskUpdate {
+  let _codec: Codec<TaskUpdate>
+
+  export const codec = (): Codec<TaskUpdate> => {
+    if (_codec == null) {
+      _codec = message<TaskUpdate>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.contentLength != null && obj.contentLength !== 0)) {
+          w.uint32(16)
+          w.int64Number(obj.contentLength)
+        }
+
+        if ((obj.pieceLength != null && obj.pieceLength !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.pieceLength)
+        }
+
+        if (obj.digests != null && obj.digests.length > 0) {
+          for (const value of obj.digests) {
+            w.uint32(34)
+            PieceDigest.codec().encode(value, w)
+          }
+        }
+
+        if (obj.parents != null && obj.parents.length > 0) {
+          for (const value of obj.parents) {
+            w.uint32(42)
+            Parent.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.backToSource != null && obj.backToSource !== false)) {
+          w.uint32(48)
+          w.bool(obj.backToSource)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(58)
+          w.string(obj.error)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          contentLength: 0,
+          pieceLength: 0,
+          digests: [],
+          parents: [],
+          backToSource: false,
+          error: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.contentLength = reader.int64Number()
+              break
+            }
+            case 3: {
+              obj.pieceLength = reader.uint32()
+              break
+            }
+            case 4: {
+              if (opts.limits?.digests != null && obj.digests.length === opts.limits.digests) {
+                throw new MaxLengthError('Decode error - repeated field "digests" had too many elements')
+              }
+
+              obj.digests.push(PieceDigest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.digests$
+              }))
+              break
+            }
+            case 5: {
+              if (opts.limits?.parents != null && obj.parents.length === opts.limits.parents) {
+                throw new MaxLengthError('Decode error - repeated field "parents" had too many elements')
+              }
+
+              obj.parents.push(Parent.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.parents$
+              }))
+              break
+            }
+            case 6: {
+              obj.backToSource = reader.bool()
+              break
+            }
+            case 7: {
+              obj.error = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          digests: 0,
+          parents: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.contentLength`,
+                value: reader.int64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.pieceLength`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 4: {
+              if (opts.limits?.digests != null && obj.digests === opts.limits.digests) {
+                throw new MaxLengthError('Streaming decode error - repeated field "digests" had too many elements')
+              }
+
+              for (const evt of PieceDigest.codec().stream(reader, reader.uint32(), `${prefix}.digests[]`, {
+                limits: opts.limits?.digests$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.digests
+                }
+              }
+
+              obj.digests++
+
+              break
+            }
+            case 5: {
+              if (opts.limits?.parents != null && obj.parents === opts.limits.parents) {
+                throw new MaxLengthError('Streaming decode error - repeated field "parents" had too many elements')
+              }
+
+              for (const evt of Parent.codec().stream(reader, reader.uint32(), `${prefix}.parents[]`, {
+                limits: opts.limits?.parents$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.parents
+                }
+              }
+
+              obj.parents++
+
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.backToSource`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface TaskUpdateTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface TaskUpdateContentLengthFieldEvent {
+    field: '$.contentLength'
+    value: number
+  }
+
+  export interface TaskUpdatePieceLengthFieldEvent {
+    field: '$.pieceLength'
+    value: number
+  }
+
+  export interface TaskUpdateDigestsIndexFieldEvent {
+    field: '$.digests[].index'
+    value: number
+    index: number
+  }
+
+  export interface TaskUpdateDigestsDigestFieldEvent {
+    field: '$.digests[].digest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface TaskUpdateParentsPeerIdFieldEvent {
+    field: '$.parents[].peerId'
+    value: string
+    index: number
+  }
+
+  export interface TaskUpdateParentsAddrsFieldEvent {
+    field: '$.parents[].addrs[]'
+    index: number
+    value: string
+  }
+
+  export interface TaskUpdateParentsHaveFieldEvent {
+    field: '$.parents[].have'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface TaskUpdateParentsSeedFieldEvent {
+    field: '$.parents[].seed'
+    value: boolean
+    index: number
+  }
+
+  export interface TaskUpdateParentsPoolFieldEvent {
+    field: '$.parents[].pool'
+    value: string
+    index: number
+  }
+
+  export interface TaskUpdateBackToSourceFieldEvent {
+    field: '$.backToSource'
+    value: boolean
+  }
+
+  export interface TaskUpdateErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export function encode (obj: Partial<TaskUpdate>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, TaskUpdate.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): TaskUpdate {
+    return decodeMessage(buf, TaskUpdate.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent> {
+    return streamMessage(buf, TaskUpdate.codec(), opts)
+  }
+}
+
+export interface SeedRequest {
+  taskId: string
+  url: string
+  headers: Header[]
+  pieceLength: number
+  digest: string
+}
+
+export namespace SeedRequest {
+  let _codec: Codec<SeedRequest>
+
+  export const codec = (): Codec<SeedRequest> => {
+    if (_codec == null) {
+      _codec = message<SeedRequest>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.url != null && obj.url !== '')) {
+          w.uint32(18)
+          w.string(obj.url)
+        }
+
+        if (obj.headers != null && obj.headers.length > 0) {
+          for (const value of obj.headers) {
+            w.uint32(26)
+            Header.codec().encode(value, w)
+          }
+        }
+
+        if ((obj.pieceLength != null && obj.pieceLength !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.pieceLength)
+        }
+
+        if ((obj.digest != null && obj.digest !== '')) {
+          w.uint32(42)
+          w.string(obj.digest)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          url: '',
+          headers: [],
+          pieceLength: 0,
+          digest: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.url = reader.string()
+              break
+            }
+            case 3: {
+              if (opts.limits?.headers != null && obj.headers.length === opts.limits.headers) {
+                throw new MaxLengthError('Decode error - repeated field "headers" had too many elements')
+              }
+
+              obj.headers.push(Header.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.headers$
+              }))
+              break
+            }
+            case 4: {
+              obj.pieceLength = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.digest = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          headers: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.url`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              if (opts.limits?.headers != null && obj.headers === opts.limits.headers) {
+                throw new MaxLengthError('Streaming decode error - repeated field "headers" had too many elements')
+              }
+
+              for (const evt of Header.codec().stream(reader, reader.uint32(), `${prefix}.headers[]`, {
+                limits: opts.limits?.headers$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.headers
+                }
+              }
+
+              obj.headers++
+
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.pieceLength`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.digest`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SeedRequestTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface SeedRequestUrlFieldEvent {
+    field: '$.url'
+    value: string
+  }
+
+  export interface SeedRequestHeadersNameFieldEvent {
+    field: '$.headers[].name'
+    value: string
+    index: number
+  }
+
+  export interface SeedRequestHeadersValueFieldEvent {
+    field: '$.headers[].value'
+    value: string
+    index: number
+  }
+
+  export interface SeedRequestPieceLengthFieldEvent {
+    field: '$.pieceLength'
+    value: number
+  }
+
+  export interface SeedRequestDigestFieldEvent {
+    field: '$.digest'
+    value: string
+  }
+
+  export function encode (obj: Partial<SeedRequest>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SeedRequest.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SeedRequest>): SeedRequest {
+    return decodeMessage(buf, SeedRequest.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SeedRequest>): Generator<SeedRequestTaskIdFieldEvent | SeedRequestUrlFieldEvent | SeedRequestHeadersNameFieldEvent | SeedRequestHeadersValueFieldEvent | SeedRequestPieceLengthFieldEvent | SeedRequestDigestFieldEvent> {
+    return streamMessage(buf, SeedRequest.codec(), opts)
+  }
+}
+
+export interface Registered {
+  schedulerId: string
+  error: string
+}
+
+export namespace Registered {
+  let _codec: Codec<Registered>
+
+  export const codec = (): Codec<Registered> => {
+    if (_codec == null) {
+      _codec = message<Registered>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.schedulerId != null && obj.schedulerId !== '')) {
+          w.uint32(10)
+          w.string(obj.schedulerId)
+        }
+
+        if ((obj.error != null && obj.error !== '')) {
+          w.uint32(18)
+          w.string(obj.error)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          schedulerId: '',
+          error: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.schedulerId = reader.string()
+              break
+            }
+            case 2: {
+              obj.error = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.schedulerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.error`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface RegisteredSchedulerIdFieldEvent {
+    field: '$.schedulerId'
+    value: string
+  }
+
+  export interface RegisteredErrorFieldEvent {
+    field: '$.error'
+    value: string
+  }
+
+  export function encode (obj: Partial<Registered>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Registered.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Registered>): Registered {
+    return decodeMessage(buf, Registered.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Registered>): Generator<RegisteredSchedulerIdFieldEvent | RegisteredErrorFieldEvent> {
+    return streamMessage(buf, Registered.codec(), opts)
+  }
+}
+
+export interface SchedulerMessage {
+  registered?: Registered
+  update?: TaskUpdate
+  seed?: SeedRequest
+}
+
+export namespace SchedulerMessage {
+  let _codec: Codec<SchedulerMessage>
+
+  export const codec = (): Codec<SchedulerMessage> => {
+    if (_codec == null) {
+      _codec = message<SchedulerMessage>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.registered != null) {
+          w.uint32(10)
+          Registered.codec().encode(obj.registered, w)
+        }
+
+        if (obj.update != null) {
+          w.uint32(18)
+          TaskUpdate.codec().encode(obj.update, w)
+        }
+
+        if (obj.seed != null) {
+          w.uint32(26)
+          SeedRequest.codec().encode(obj.seed, w)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.registered = Registered.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.registered
+              })
+              break
+            }
+            case 2: {
+              obj.update = TaskUpdate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.update
+              })
+              break
+            }
+            case 3: {
+              obj.seed = SeedRequest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.seed
+              })
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield * Registered.codec().stream(reader, reader.uint32(), `${prefix}.registered`, {
+                limits: opts.limits?.registered
+              })
+
+              break
+            }
+            case 2: {
+              yield * TaskUpdate.codec().stream(reader, reader.uint32(), `${prefix}.update`, {
+                limits: opts.limits?.update
+              })
+
+              break
+            }
+            case 3: {
+              yield * SeedRequest.codec().stream(reader, reader.uint32(), `${prefix}.seed`, {
+                limits: opts.limits?.seed
+              })
+
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface SchedulerMessageRegisteredSchedulerIdFieldEvent {
+    field: '$.registered.schedulerId'
+    value: string
+  }
+
+  export interface SchedulerMessageRegisteredErrorFieldEvent {
+    field: '$.registered.error'
+    value: string
+  }
+
+  export interface SchedulerMessageUpdateTaskIdFieldEvent {
+    field: '$.update.taskId'
+    value: string
+  }
+
+  export interface SchedulerMessageUpdateContentLengthFieldEvent {
+    field: '$.update.contentLength'
+    value: number
+  }
+
+  export interface SchedulerMessageUpdatePieceLengthFieldEvent {
+    field: '$.update.pieceLength'
+    value: number
+  }
+
+  export interface SchedulerMessageUpdateDigestsIndexFieldEvent {
+    field: '$.update.digests[].index'
+    value: number
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateDigestsDigestFieldEvent {
+    field: '$.update.digests[].digest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsPeerIdFieldEvent {
+    field: '$.update.parents[].peerId'
+    value: string
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsAddrsFieldEvent {
+    field: '$.update.parents[].addrs[]'
+    index: number
+    value: string
+  }
+
+  export interface SchedulerMessageUpdateParentsHaveFieldEvent {
+    field: '$.update.parents[].have'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsSeedFieldEvent {
+    field: '$.update.parents[].seed'
+    value: boolean
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsPoolFieldEvent {
+    field: '$.update.parents[].pool'
+    value: string
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateBackToSourceFieldEvent {
+    field: '$.update.backToSource'
+    value: boolean
+  }
+
+  export interface SchedulerMessageUpdateErrorFieldEvent {
+    field: '$.update.error'
+    value: string
+  }
+
+  export interface SchedulerMessageSeedTaskIdFieldEvent {
+    field: '$.seed.taskId'
+    value: string
+  }
+
+  export interface SchedulerMessageSeedUrlFieldEvent {
+    field: '$.seed.url'
+    value: string
+  }
+
+  export interface SchedulerMessageSeedHeadersNameFieldEvent {
+    field: '$.seed.headers[].name'
+    value: string
+    index: number
+  }
+
+  export interface SchedulerMessageSeedHeadersValueFieldEvent {
+    field: '$.seed.headers[].value'
+    value: string
+    index: number
+  }
+
+  export interface SchedulerMessageSeedPieceLengthFieldEvent {
+    field: '$.seed.pieceLength'
+    value: number
+  }
+
+  export interface SchedulerMessageSeedDigestFieldEvent {
+    field: '$.seed.digest'
+    value: string
+  }
+
+  export function encode (obj: Partial<SchedulerMessage>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, SchedulerMessage.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): SchedulerMessage {
+    return decodeMessage(buf, SchedulerMessage.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent> {
+    return streamMessage(buf, SchedulerMessage.codec(), opts)
+  }
+}

@@ -1,0 +1,10 @@
+/** parents handed to one peer for one task */
+export const DEFAULT_MAX_PARENTS = 6
+/** peers per node pool that may fetch across pools (from the seed or other pools) */
+export const DEFAULT_CROSS_POOL_FETCHERS = 1
+/** how long piece reports are gathered before updates go out */
+export const DEFAULT_FLUSH_MS = 20
+/** digest-mismatch or failure reports after which a parent is blocked for the whole task */
+export const DEFAULT_BLOCK_AFTER_FAILURES = 3
+export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
+export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024

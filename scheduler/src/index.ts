@@ -1,0 +1,10 @@
+export { Swarm, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
+export { SchedulerService, buildHttpApi, type SchedulerInit } from './service.js'
+export * from './constants.js'
+
+import { SchedulerService, type SchedulerInit } from './service.js'
+
+export function createScheduler (init: SchedulerInit): SchedulerService {
+  return new SchedulerService(init)
+}
+export { schedulerCommand } from './command.js'

@@ -1,0 +1,142 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { PeerMessage, SchedulerMessage } from '@damselfly/proto'
+import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
+import { createLibp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Swarm, type SwarmInit } from './swarm.js'
+import { MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL } from './constants.js'
+import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
+
+export interface SchedulerInit {
+  log: Logger
+  /** HTTP API @default { host: '127.0.0.1', port: 8002 } */
+  http?: { host?: string, port?: number }
+  /** libp2p listener @default { host: '127.0.0.1', port: 8003 } */
+  p2p?: { host?: string, port?: number, announce?: string[] }
+  privateKey?: PrivateKey
+  /** cluster token every peer must present; none = open cluster */
+  token?: string
+  /** peer ids allowed to register (empty = any peer with the token) */
+  allowPeers?: string[]
+  swarm?: SwarmInit
+}
+
+/** decode limits for untrusted peer messages */
+const DECODE_LIMITS = {
+  limits: {
+    register: { addrs: 16, tasks: 4096 },
+    announce: { headers: 64 },
+    pieces: { indexes: 65536, digests: 65536 }
+  }
+} as any
+
+/**
+ * The scheduler daemon: a libp2p endpoint where peers keep their session
+ * stream, and a fastify HTTP API for discovery, health and inspection.
+ */
+export class SchedulerService {
+  readonly swarm: Swarm
+  node!: Libp2p
+  app!: FastifyInstance
+  private readonly streams = new Set<Stream>()
+  httpUrl = ''
+
+  constructor (private readonly init: SchedulerInit) {
+    this.swarm = new Swarm(init.swarm)
+  }
+
+  async start (): Promise<void> {
+    this.node = await createLibp2p({
+      privateKey: this.init.privateKey ?? await generateKeyPair('Ed25519'),
+      addresses: {
+        listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],
+        announce: this.init.p2p?.announce
+      },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionManager: { maxConnections: 100_000 }
+    })
+    await this.node.handle(SCHEDULER_PROTOCOL, (stream, conn) => {
+      this.session(stream, conn).catch((err) => {
+        this.init.log.debug({ err: err.message, peer: conn.remotePeer.toString() }, 'peer session ended with error')
+        stream.abort(err)
+      })
+    }, { maxInboundStreams: 4 })
+    this.app = buildHttpApi(this)
+    const address = await this.app.listen({ host: this.init.http?.host ?? '127.0.0.1', port: this.init.http?.port ?? 8002 })
+    this.httpUrl = address
+    this.init.log.info({ http: address, p2p: this.addrs }, 'scheduler started')
+  }
+
+  async stop (): Promise<void> {
+    for (const s of this.streams) s.abort(new Error('scheduler stopping'))
+    await this.app?.close()
+    await this.node?.stop()
+  }
+
+  get peerId (): string { return this.node.peerId.toString() }
+  get addrs (): string[] { return this.node.getMultiaddrs().map((m) => m.toString()) }
+
+  private async session (stream: Stream, conn: Connection): Promise<void> {
+    const peerId = conn.remotePeer.toString()
+    const reader = new FrameReader(stream, 1024 * 1024)
+    stream.maxReadBufferLength = MAX_MESSAGE_BYTES * 2
+    const first = await reader.readFrame(MAX_MESSAGE_BYTES)
+    if (first == null) return
+    const hello = PeerMessage.decode(first, DECODE_LIMITS)
+    const reply = (msg: Partial<SchedulerMessage>): void => {
+      if (stream.status !== 'open') return
+      try { stream.send(lengthPrefixed(SchedulerMessage.encode(msg))) } catch {}
+    }
+    const refusal = this.authorise(peerId, hello)
+    if (refusal != null) {
+      this.init.log.warn({ peer: peerId, reason: refusal }, 'registration refused')
+      reply({ registered: { schedulerId: this.peerId, error: refusal } })
+      await stream.close().catch(() => {})
+      return
+    }
+    reply({ registered: { schedulerId: this.peerId, error: '' } })
+    this.swarm.register(peerId, hello.register!, reply)
+    this.streams.add(stream)
+    this.init.log.info({ peer: peerId, pool: hello.register!.pool, seed: hello.register!.seed }, 'peer registered')
+    try {
+      while (true) {
+        const frame = await reader.readFrame(MAX_MESSAGE_BYTES)
+        if (frame == null) break
+        this.swarm.handle(peerId, PeerMessage.decode(frame, DECODE_LIMITS))
+      }
+    } finally {
+      this.streams.delete(stream)
+      this.swarm.disconnect(peerId, reply)
+      this.init.log.info({ peer: peerId }, 'peer left')
+    }
+    await stream.close().catch(() => {})
+  }
+
+  /** Why a peer may not register, or undefined when it may. */
+  private authorise (peerId: string, hello: PeerMessage): string | undefined {
+    if (hello.register == null) return 'first message must be a registration'
+    if (this.init.token != null && this.init.token !== '' && hello.register.token !== this.init.token) return 'invalid cluster token'
+    if ((this.init.allowPeers?.length ?? 0) > 0 && !this.init.allowPeers!.includes(peerId)) return 'peer id not allowed'
+    return undefined
+  }
+}
+
+export function buildHttpApi (svc: SchedulerService): FastifyInstance {
+  const app = Fastify({ logger: false })
+  app.get('/healthz', async () => ({ ok: true }))
+  app.get('/readyz', async () => ({ ok: true, peers: svc.swarm.peers.size }))
+  app.get('/api/v1/info', async () => ({ peerId: svc.peerId, addrs: svc.addrs }))
+  app.get('/api/v1/peers', async () => svc.swarm.peerList())
+  app.get('/api/v1/tasks', async () => [...svc.swarm.tasks.values()].map((t) => svc.swarm.taskView(t)))
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req, reply) => {
+    const t = svc.swarm.tasks.get(req.params.id)
+    if (t == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    return svc.swarm.taskView(t)
+  })
+  return app
+}
