@@ -313,7 +313,7 @@ export namespace TaskMeta {
 
         if ((obj.contentLength != null && obj.contentLength !== 0)) {
           w.uint32(16)
-          w.int64Number(obj.contentLength)
+          w.sint64Number(obj.contentLength)
         }
 
         if ((obj.pieceLength != null && obj.pieceLength !== 0)) {
@@ -348,7 +348,7 @@ export namespace TaskMeta {
               break
             }
             case 2: {
-              obj.contentLength = reader.int64Number()
+              obj.contentLength = reader.sint64Number()
               break
             }
             case 3: {
@@ -384,7 +384,7 @@ export namespace TaskMeta {
             case 2: {
               yield {
                 field: `${prefix}.contentLength`,
-                value: reader.int64Number()
+                value: reader.sint64Number()
               }
               break
             }
@@ -2383,7 +2383,7 @@ export namespace TaskUpdate {
 
         if ((obj.contentLength != null && obj.contentLength !== 0)) {
           w.uint32(16)
-          w.int64Number(obj.contentLength)
+          w.sint64Number(obj.contentLength)
         }
 
         if ((obj.pieceLength != null && obj.pieceLength !== 0)) {
@@ -2440,7 +2440,7 @@ export namespace TaskUpdate {
               break
             }
             case 2: {
-              obj.contentLength = reader.int64Number()
+              obj.contentLength = reader.sint64Number()
               break
             }
             case 3: {
@@ -2505,7 +2505,7 @@ export namespace TaskUpdate {
             case 2: {
               yield {
                 field: `${prefix}.contentLength`,
-                value: reader.int64Number()
+                value: reader.sint64Number()
               }
               break
             }

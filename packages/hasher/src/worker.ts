@@ -8,7 +8,12 @@ export interface HashTask { buf: Uint8Array }
 await initBlake3()
 
 export default function hashPiece ({ buf }: HashTask): unknown {
-  const digest = blake3(buf)
-  const out = new Uint8Array(digest.buffer.slice(digest.byteOffset, digest.byteOffset + digest.byteLength))
-  return Piscina.move({ digest: out, buf } as any)
+  const d = blake3(buf)
+  const digest = new Uint8Array(32)
+  digest.set(d)
+  // a Transferable wrapper: piscina sends `value` and moves the piece's memory back
+  return Piscina.move({
+    get [Piscina.transferableSymbol] () { return [buf.buffer] },
+    get [Piscina.valueSymbol] () { return { digest, buf } }
+  } as any)
 }
