@@ -1,0 +1,11 @@
+// `npm run bench -- <scenario> [--json] [--quick]`
+const [scenario = 'help', ...rest] = process.argv.slice(2)
+const scenarios: Record<string, string> = {
+  demo: './demo.js'
+}
+if (scenarios[scenario] == null) {
+  console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [--json] [--quick]`)
+  process.exit(scenario === 'help' ? 0 : 2)
+}
+process.argv = [process.argv[0], process.argv[1], ...rest]
+await import(scenarios[scenario])

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, readFile, readdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
+import { startLab, type Lab } from '@damselfly/cli'
+import { getVia, fetchJson } from '@damselfly/bench/distribute'
+
+describe('a swarm of separate processes on loopback', function () {
+  this.timeout(240_000)
+  let dir: string
+  let origin: Origin
+  let lab: Lab
+  const SIZE = 48 * 1024 * 1024 + 4321
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfly-swarm-'))
+    await writeRandomFile(join(dir, 'blob.bin'), SIZE)
+    origin = await startOrigin({ files: { '/blob.bin': join(dir, 'blob.bin') } })
+    lab = await startLab({ peers: 4, dataDir: join(dir, 'lab') })
+  })
+
+  after(async () => {
+    await lab?.stop()
+    await origin?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('should fetch from the origin once and give every peer identical bytes', async () => {
+    const eps = lab.endpoints!
+    const url = `${origin.url}/blob.bin`
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `out-${i}.bin`))))
+    for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
+    const want = await sha256File(join(dir, 'blob.bin'))
+    for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want, `peer ${i} output differs`)
+    // the seed's one pass, plus the 1-byte probe of the size
+    assert.ok(origin.bytesServed <= SIZE + 1024, `origin served ${origin.bytesServed} bytes for a ${SIZE}-byte file`)
+    assert.equal(results.reduce((a, r) => a + r.bytesFromOrigin, 0), 0, 'no peer went to the origin')
+    assert.ok(results.reduce((a, r) => a + r.bytesFromPeers, 0) > 0, 'peers served each other')
+    // no temporary files left beside the outputs
+    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.tmp')), [])
+
+    const tasks = await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/tasks`)
+    assert.equal(tasks.length, 1)
+    assert.equal(tasks[0].contentLength, SIZE)
+    assert.equal(tasks[0].seedState, 'done')
+  })
+
+  it('should serve a second request for the same content from the peer itself', async () => {
+    const eps = lab.endpoints!
+    const before = origin.bytesServed
+    const r = await getVia(eps.peers[0].api, `${origin.url}/blob.bin`, join(dir, 'again.bin'))
+    assert.equal(r.ok, true)
+    assert.equal(origin.bytesServed, before)
+    assert.deepEqual(await readFile(join(dir, 'again.bin')), await readFile(join(dir, 'blob.bin')))
+  })
+
+  it('should report a clear error and leave no file when the origin has no such object', async () => {
+    const eps = lab.endpoints!
+    const r = await getVia(eps.peers[1].api, `${origin.url}/missing.bin`, join(dir, 'missing.bin'))
+    assert.equal(r.ok, false)
+    assert.match(r.error?.message ?? '', /404/)
+    await assert.rejects(readFile(join(dir, 'missing.bin')), { code: 'ENOENT' })
+  })
+})
+
+describe('damselfly get without a daemon', function () {
+  this.timeout(60_000)
+
+  it('should download standalone from the origin and verify the digest', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-standalone-'))
+    const origin = await startOrigin({ files: { '/f': join(dir, 'f') } })
+    try {
+      await writeRandomFile(join(dir, 'f'), 5 * 1024 * 1024 + 3)
+      const sha = await sha256File(join(dir, 'f'))
+      // port 9 (discard) on loopback: nothing listens, so no daemon answers
+      const ok = await getVia('http://127.0.0.1:9', `${origin.url}/f`, join(dir, 'out'), ['--digest', `sha256:${sha}`])
+      assert.equal(ok.ok, true, JSON.stringify(ok))
+      assert.equal(await sha256File(join(dir, 'out')), sha)
+      const bad = await getVia('http://127.0.0.1:9', `${origin.url}/f`, join(dir, 'bad'), ['--digest', `sha256:${'0'.repeat(64)}`])
+      assert.equal(bad.ok, false)
+      assert.match(bad.error?.message ?? '', /digest/)
+      await assert.rejects(readFile(join(dir, 'bad')), { code: 'ENOENT' })
+    } finally {
+      await origin.stop()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+})
