@@ -1,7 +1,8 @@
 // `npm run bench -- <scenario> [--json] [--quick]`
 const [scenario = 'help', ...rest] = process.argv.slice(2)
 const scenarios: Record<string, string> = {
-  demo: './demo.js'
+  demo: './demo.js',
+  transfer: './transfer.js'
 }
 if (scenarios[scenario] == null) {
   console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [--json] [--quick]`)

@@ -7,6 +7,9 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
+/** bytes a socket buffers before send() reports backpressure */
+export const SOCKET_HIGH_WATER_MARK = Number(process.env.DAMSELFLY_SOCKET_HWM ?? 4 * 1024 * 1024)
+
 export interface NodeInit {
   /** host to listen on @default '127.0.0.1' */
   host?: string
@@ -45,11 +48,15 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       listen: [`/ip4/${init.host ?? '127.0.0.1'}/tcp/${init.port ?? 0}`],
       announce: init.announce
     },
-    transports: [tcp()],
+    transports: [tcp({
+      // node's default 16 KiB high-water mark makes every noise frame wait a full event-loop turn for 'drain'
+      dialOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any,
+      listenOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any
+    })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
-      streamOptions: { maxStreamWindowSize: 16 * 1024 * 1024, maxReadBufferLength: 128 * 1024 * 1024 }
+      streamOptions: { maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: { maxConnections: 1024 },
     start: false

@@ -1,0 +1,70 @@
+// Child process for the transfer benchmark: the sending side, so sender and
+// receiver each get their own core as they would on two hosts.
+import { createServer } from 'node:net'
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createNode, listenAddrs } from '@damselfly/task-engine'
+import { PieceServer } from '@damselfly/piece-exchange'
+import { PieceStore } from '@damselfly/storage'
+import { initBlake3, blake3, silentLogger, sendWithBackpressure } from '@damselfly/utils'
+import { randomFillSync } from 'node:crypto'
+
+const [mode, sizeArg, pieceArg] = process.argv.slice(2)
+const size = Number(sizeArg)
+const pieceLength = Number(pieceArg)
+const chunk = randomFillSync(Buffer.allocUnsafe(1024 * 1024))
+await initBlake3()
+
+if (mode === 'raw') {
+  const server = createServer((sock) => {
+    let sent = 0
+    const pump = (): void => {
+      while (sent < size) {
+        const n = Math.min(chunk.byteLength, size - sent)
+        sent += n
+        if (!sock.write(n === chunk.byteLength ? chunk : chunk.subarray(0, n))) { sock.once('drain', pump); return }
+      }
+      sock.end()
+    }
+    pump()
+  })
+  server.listen(0, '127.0.0.1', () => {
+    process.stdout.write(JSON.stringify({ port: (server.address() as any).port }) + '\n')
+  })
+} else {
+  const node = await createNode({})
+  await node.start()
+  if (mode === 'stream') {
+    await node.handle('/bench/stream/1.0.0', async (stream) => {
+      let sent = 0
+      while (sent < size) {
+        const n = Math.min(chunk.byteLength, size - sent)
+        await sendWithBackpressure(stream, n === chunk.byteLength ? chunk : chunk.subarray(0, n))
+        sent += n
+      }
+      await stream.close()
+    })
+    process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node) }) + '\n')
+  } else {
+    const store = new PieceStore({ dataDir: await mkdtemp(join(tmpdir(), 'dfly-bench-')) })
+    await store.start()
+    const ts = await store.open('ee'.repeat(32), 'bench://x')
+    await ts.initialise(size, pieceLength)
+    const buf = Buffer.allocUnsafe(pieceLength)
+    const digests: string[] = []
+    for (let i = 0; i < ts.pieceCount; i++) {
+      const len = Math.min(pieceLength, size - i * pieceLength)
+      randomFillSync(buf, 0, len)
+      const d = blake3(buf.subarray(0, len))
+      digests.push(Buffer.from(d).toString('hex'))
+      await ts.writePiece(i, buf.subarray(0, len), d)
+    }
+    await ts.flush()
+    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts })
+    await server.start()
+    process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests }) + '\n')
+  }
+}
+process.stdin.on('end', () => process.exit(0))
+process.stdin.resume()
