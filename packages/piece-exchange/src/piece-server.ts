@@ -42,19 +42,32 @@ export class PieceServer {
     const peer = connection.remotePeer.toString()
     stream.inactivityTimeout = this.init.idleTimeoutMs ?? 30_000
     const reader = new FrameReader(stream, 64 * 1024)
-    while (true) {
+    // the next request is decoded and its piece read from disk while the
+    // current one is still being sent, so the link never waits for the disk
+    const nextJob = async (): Promise<{ taskId: string, index: number, buf?: Uint8Array } | undefined> => {
       const frame = await reader.readFrame(MAX_REQUEST_BYTES)
-      if (frame == null) break
+      if (frame == null) return undefined
       const req = PieceRequest.decode(frame)
       const store = await this.init.lookup(req.taskId)
-      if (store == null || !store.hasPiece(req.index)) {
-        await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: req.index, status: PieceStatus.NOT_FOUND, length: 0 })))
+      if (store == null || !store.hasPiece(req.index)) return { taskId: req.taskId, index: req.index }
+      return { taskId: req.taskId, index: req.index, buf: await store.readPiece(req.index) }
+    }
+    let pending = nextJob()
+    while (true) {
+      const job = await pending
+      if (job == null) break
+      pending = nextJob()
+      // settled by the next turn of the loop; an error there must not go unhandled meanwhile
+      pending.catch(() => {})
+      if (job.buf == null) {
+        await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.NOT_FOUND, length: 0 })))
         continue
       }
-      const buf = await store.readPiece(req.index)
-      await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: req.index, status: PieceStatus.OK, length: buf.byteLength })))
-      await sendWithBackpressure(stream, buf)
-      this.init.onUpload?.(req.taskId, peer, buf.byteLength)
+      const head = lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.OK, length: job.buf.byteLength }))
+      // one send for head and body: a single pass through the muxer and encrypter
+      head.append(job.buf)
+      await sendWithBackpressure(stream, head)
+      this.init.onUpload?.(job.taskId, peer, job.buf.byteLength)
     }
     await stream.close()
   }
