@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '@damselfly/task-engine'
 import { PieceClient } from '@damselfly/piece-exchange'
-import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
+import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { initBlake3, silentLogger, FrameReader } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
 
@@ -22,13 +22,15 @@ const { values } = parseArgs({
     size: { type: 'string' },
     depth: { type: 'string', default: '8' },
     streams: { type: 'string', default: '2' },
-    only: { type: 'string' }
+    only: { type: 'string' },
+    'no-pool': { type: 'boolean', default: false }
   }
 })
 const size = Number(values.size ?? (values.quick ? 64 : 512) * 1024 * 1024)
 const pieceLength = 4 * 1024 * 1024
 const depth = Number(values.depth)
 const streamsPerParent = Number(values.streams)
+const pooled = values['no-pool'] !== true
 await initBlake3()
 
 interface Run { MBps: number, senderBusy: number, receiverBusy: number }
@@ -114,11 +116,14 @@ async function pieces (verify: boolean): Promise<Run> {
       while (next < count) {
         const i = next++
         const len = Math.min(pieceLength, size - i * pieceLength)
-        const buf = await client.fetch({ peerId: s.info.peerId, addrs: s.info.addrs }, s.info.taskId, i, len)
+        let buf = await client.fetch({ peerId: s.info.peerId, addrs: s.info.addrs }, s.info.taskId, i, len)
         if (verify) {
-          const { digest } = await hasher.hash(buf)
-          if (Buffer.from(digest).toString('hex') !== s.info.digests[i]) throw new Error(`piece ${i} digest mismatch`)
+          const h = await hasher.hash(buf)
+          if (Buffer.from(h.digest).toString('hex') !== s.info.digests[i]) throw new Error(`piece ${i} digest mismatch`)
+          buf = h.buf
         }
+        // as the download path does once a piece is written
+        if (pooled) releasePieceBuffer(buf)
         // hashing moves the buffer to a worker (detaching it here), so count the length asked for
         got += len
       }

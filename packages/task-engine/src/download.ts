@@ -3,6 +3,7 @@ import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
 import { FailureKind, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, errorInfo } from '@damselfly/types'
 import { fetchFromSource } from './source-fetcher.js'
+import { releasePieceBuffer } from '@damselfly/hasher'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
@@ -233,6 +234,7 @@ export class Download extends EventEmitter<DownloadEvents> {
           throw new DigestMismatchError(`piece ${index} from ${parent.peerId} does not match the manifest`)
         }
         await store.writePiece(index, back, digest)
+        releasePieceBuffer(back)
         // the other endgame copies are now useless
         for (const r of this.inflight.get(index) ?? []) if (r.ctl !== ctl) r.ctl.abort()
         parent.failures = 0
