@@ -126,7 +126,9 @@ export const damselfly: SwarmSystem = {
   name: 'damselfly',
   async run (cfg) {
     return await withOrigin(cfg, async (origin, url) => {
-      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), logLevel: 'warn' })
+      // one site: the seed peer sits in the peers' node pool, so every peer may fetch from it
+      // (across pools the scheduler lets only a few fetchers per pool reach outside)
+      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), logLevel: 'warn', seedArgs: ['--pool', 'default'] })
       const eps = lab.endpoints!
       const daemonPids = eps.peers.map((p) => p.pid)
       const watch = new RssWatch(() => daemonPids)

@@ -12,6 +12,12 @@ import type { SchedulerClient } from '@damselfly/scheduler-client'
 export interface DownloadInit {
   /** pieces in flight for this task across all parents @default 16 */
   maxInflight?: number
+  /**
+   * piece bytes in flight (received or being received, not yet written); with
+   * big pieces this, not `maxInflight`, bounds a peer's memory
+   * @default 67108864
+   */
+  maxInflightBytes?: number
   /** pieces in flight per parent (pipelined on one stream) @default 4 */
   perParent?: number
   /** give up on P2P after this long without a verified piece, then go back to source @default 15000 */
@@ -176,11 +182,12 @@ export class Download extends EventEmitter<DownloadEvents> {
     const parents = [...this.parents.values()].filter((p) => !p.blocked)
     // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
     parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
+    const limit = Math.min(this.maxInflight, Math.max(2, Math.floor((this.init.maxInflightBytes ?? 64 * 1024 * 1024) / store.pieceLength)))
     let progressed = true
-    while (active < this.maxInflight && progressed) {
+    while (active < limit && progressed) {
       progressed = false
       for (const parent of parents) {
-        if (active >= this.maxInflight) break
+        if (active >= limit) break
         if (parent.inflight >= this.perParent) continue
         const index = this.pickPiece(parent, parents)
         if (index < 0) continue

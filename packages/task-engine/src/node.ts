@@ -55,9 +55,8 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
     })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
-      maxMessageSize: Number(process.env.DAMSELFLY_YAMUX_MSG ?? 64 * 1024),
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
-      streamOptions: { initialStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_INITIAL ?? 256 * 1024), maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
+      streamOptions: { maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: { maxConnections: 1024 },
     start: false
