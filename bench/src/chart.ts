@@ -21,7 +21,7 @@ export function swarmChart (s: Summary): string {
   const top = 56
   const height = top + names.length * rowH + 56
   const max = Math.max(s.floorSeconds, ...names.map((n) => s.results[n].lastSeconds)) * 1.1 || 1
-  const x = (sec: number): number => left + (width - left - right) * sec / max
+  const x = (sec: number): number => Math.round((left + (width - left - right) * sec / max) * 10) / 10
   const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;')
   const out: string[] = []
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`)

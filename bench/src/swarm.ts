@@ -38,6 +38,8 @@ export interface SystemResult {
   cpuSeconds: number
   peakRssBytes: number
   allVerified: boolean
+  cpuByRole?: Record<string, number>
+  loopP99Ms?: number
   error?: string
   skipped?: string
 }
@@ -80,7 +82,9 @@ try {
         originBytes: r.originBytes,
         cpuSeconds: round(cpuSeconds),
         peakRssBytes: r.peakRssBytes,
-        allVerified
+        allVerified,
+        ...(r.cpuByRole != null ? { cpuByRole: r.cpuByRole } : {}),
+        ...(r.loopP99Ms != null ? { loopP99Ms: r.loopP99Ms } : {})
       }
     } catch (err: any) {
       results[system.name] = { lastSeconds: 0, p50Seconds: 0, originBytes: 0, cpuSeconds: 0, peakRssBytes: 0, allVerified: false, error: String(err.message ?? err).slice(0, 500) }
@@ -113,5 +117,5 @@ if (saveTo != null) {
   say(`wrote ${base}.json and ${base}.svg`)
 }
 if (values.json) process.stdout.write(JSON.stringify(summary) + '\n')
-else console.table(Object.fromEntries(Object.entries(results).map(([k, r]) => [k, { ...r, originBytes: `${(r.originBytes / fileBytes).toFixed(3)}x`, peakRssBytes: `${(r.peakRssBytes / MiB).toFixed(0)} MiB` }])))
+else console.table(Object.fromEntries(Object.entries(results).map(([k, { cpuByRole: _, ...r }]) => [k, { ...r, originBytes: `${(r.originBytes / fileBytes).toFixed(3)}x`, peakRssBytes: `${(r.peakRssBytes / MiB).toFixed(0)} MiB` }])))
 process.exit(Object.values(results).every((r) => r.skipped != null || r.allVerified) ? 0 : 1)

@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { startOrigin, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from './distribute.js'
-import { peakRssOf } from './proc.js'
+import { peakRssOf, cpuSecondsOf } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -37,6 +37,10 @@ export interface SystemRun {
   peakRssBytes: number
   /** where each peer's copy ended up */
   outputs: string[]
+  /** CPU seconds by kind of process, where the system has several */
+  cpuByRole?: Record<string, number>
+  /** worst p99 event-loop delay of any peer process over the run, where the system reports it */
+  loopP99Ms?: number
 }
 
 export interface SwarmSystem {
@@ -137,7 +141,15 @@ export const damselfly: SwarmSystem = {
         const getPids: number[] = []
         const t0 = performance.now()
         const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids)))
-        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs }
+        const sum = async (pids: number[]): Promise<number> => Math.round((await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0) * 100) / 100
+        const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
+        // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
+        const lags = await Promise.all(eps.peers.map(async (p) => {
+          const text = await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')
+          return Number(/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text)?.[1] ?? 0) * 1000
+        }))
+        const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
+        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, loopP99Ms }
       } finally {
         await watch.stop()
         await lab.stop()
