@@ -23,7 +23,8 @@ const { values } = parseArgs({
     depth: { type: 'string', default: '8' },
     streams: { type: 'string', default: '2' },
     only: { type: 'string' },
-    'no-pool': { type: 'boolean', default: false }
+    'no-pool': { type: 'boolean', default: false },
+    window: { type: 'string' }
   }
 })
 const size = Number(values.size ?? (values.quick ? 64 : 512) * 1024 * 1024)
@@ -31,12 +32,13 @@ const pieceLength = 4 * 1024 * 1024
 const depth = Number(values.depth)
 const streamsPerParent = Number(values.streams)
 const pooled = values['no-pool'] !== true
+const initialStreamWindow = values.window != null ? Number(values.window) : undefined
 await initBlake3()
 
 interface Run { MBps: number, senderBusy: number, receiverBusy: number }
 
 async function sender (mode: string): Promise<{ info: any, pid: number, stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))
   // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
   const stop = async (): Promise<void> => {
@@ -85,7 +87,7 @@ async function raw (): Promise<Run> {
 
 async function stream (): Promise<Run> {
   const s = await sender('stream')
-  const node = await createNode({})
+  const node = await createNode({ initialStreamWindow })
   await node.start()
   const r = await measure(s.pid, async () => {
     const st = await node.dialProtocol(s.info.addrs.map((a: string) => multiaddr(a)), '/bench/stream/1.0.0')
@@ -103,7 +105,7 @@ async function stream (): Promise<Run> {
 
 async function pieces (verify: boolean): Promise<Run> {
   const s = await sender('piece')
-  const node = await createNode({})
+  const node = await createNode({ initialStreamWindow })
   await node.start()
   const hasher = createHasher()
   await hasher.start()
