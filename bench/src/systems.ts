@@ -146,7 +146,7 @@ export const damselfly: SwarmSystem = {
         // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
         const lags = await Promise.all(eps.peers.map(async (p) => {
           const text = await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')
-          return Number(/^nodejs_eventloop_lag_p99_seconds (\S+)/m.exec(text)?.[1] ?? 0) * 1000
+          return Number(/^nodejs_eventloop_lag_p99_seconds(?:{[^}]*})? (\S+)/m.exec(text)?.[1] ?? 0) * 1000
         }))
         const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
         return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, loopP99Ms }

@@ -18,8 +18,10 @@ export interface PieceServerInit {
    */
   idleTimeoutMs?: number
   /**
-   * piece bytes all upload streams together hold in memory at once
-   * @default 67108864
+   * piece bytes all upload streams together hold in memory at once (a seed
+   * with 8 children on 2 streams each keeps one piece sending and one read ahead
+   * per stream with 4 MiB pieces)
+   * @default 134217728
    */
   uploadBufferBytes?: number
 }
