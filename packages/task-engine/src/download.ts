@@ -6,7 +6,7 @@ import { fetchFromSource } from './source-fetcher.js'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
-import type { SchedulerClient } from '@damselfly/scheduler-client'
+import type { SchedulerLink } from '@damselfly/scheduler-client'
 
 export interface DownloadInit {
   /** pieces in flight for this task across all parents @default 16 */
@@ -27,7 +27,7 @@ export interface DownloadComponents {
   hasher: Hasher
   backend: () => Backend
   pieces: PieceClient
-  scheduler?: SchedulerClient
+  scheduler?: SchedulerLink
   log: Logger
 }
 
@@ -58,6 +58,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   readonly stats: TaskStats
   private readonly parents = new Map<string, ParentState>()
   private readonly manifest: Array<Uint8Array | undefined> = []
+  /** swarm-wide holders per piece, from the scheduler: the rarest go first */
+  private availability?: Uint8Array
   /** piece -> controllers of the requests for it (more than one in endgame) */
   private readonly inflight = new Map<number, Array<{ parent: string, ctl: AbortController }>>()
   private backToSource = false
@@ -147,6 +149,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
+    if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
       seen.add(p.peerId)
@@ -205,7 +208,8 @@ export class Download extends EventEmitter<DownloadEvents> {
         continue
       }
       let rarity = 0
-      for (const p of parents) if (p.have.get(i)) rarity++
+      if (this.availability != null && i < this.availability.byteLength) rarity = this.availability[i]
+      else for (const p of parents) if (p.have.get(i)) rarity++
       if (rarity < bestRarity) { best = i; bestRarity = rarity; ties = 1 } else if (rarity === bestRarity && Math.random() * ++ties < 1) best = i
     }
     if (best >= 0) return best
@@ -305,14 +309,16 @@ export class Download extends EventEmitter<DownloadEvents> {
       log: this.c.log,
       pieceLength: this.request.pieceLength,
       onMeta: () => {
+        // designated back-to-source peers publish the manifest other peers verify against
+        this.c.scheduler?.send({ meta: { taskId: this.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: this.request.url } })
         this.stats.contentLength = store.contentLength
         this.stats.pieceLength = store.pieceLength
         this.stats.pieceCount = store.pieceCount
       },
-      onPiece: (index, _digest, bytes) => {
+      onPiece: (index, digest, bytes) => {
         this.stats.bytesFromOrigin += bytes
         this.emit('bytes', 'origin', bytes)
-        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: '', costMs: 0 } })
+        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
         this.onPieceStored()
       }
     }).then(() => { if (store.complete) this.succeed() }, (err) => { this.fail(err) })
