@@ -33,6 +33,7 @@ export interface PeerEngineInit {
 
 export interface EngineEvents {
   upload: [taskId: string, peerId: string, bytes: number]
+  piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
 
 /**
@@ -126,7 +127,11 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log: this.log
       }, this.init.download)
       this.downloads.set(taskId, d)
+      // the cache GC must not evict a task while it is being downloaded
+      const release = this.store.pin(taskId)
+      d.finished.finally(release).catch(() => {})
       d.on('bytes', (source, n) => { this.received[source] += n })
+      d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
     }
     onStarted?.(d)
@@ -139,6 +144,19 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   getDownload (taskId: string): Download | undefined { return this.downloads.get(taskId) }
+
+  /** The cache evicted a task: a later request must download it again rather than reuse the gone store. */
+  forget (taskId: string): void {
+    const d = this.downloads.get(taskId)
+    if (d != null && d.stats.state === 'running') return
+    this.downloads.delete(taskId)
+    this.uploadedByTask.delete(taskId)
+  }
+
+  /** Tasks a running download holds (never evicted). */
+  isDownloading (taskId: string): boolean {
+    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeding.has(taskId)
+  }
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
   private preheatTask (req: SeedRequest): void {
