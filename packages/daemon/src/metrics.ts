@@ -80,6 +80,8 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     buckets: PIECE_LATENCY_BUCKETS,
     registers: [registry]
   })
+  latency.zero({ source: 'seed' })
+  latency.zero({ source: 'peer' })
   engine.on('piece', (source, _bytes, ms) => { latency.observe({ source }, ms / 1000) })
 
   // rates as gauges too, so the dashboard and `curl` show them without PromQL
@@ -125,7 +127,7 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
       name: 'damselfly_cache_tasks',
       help: 'Tasks held in this daemon\'s cache',
       registers: [registry],
-      collect () { this.set(gc.usage.tasks) }
+      async collect () { this.set((await gc.refresh()).tasks) }
     })
     new Gauge({
       name: 'damselfly_cache_quota_bytes',

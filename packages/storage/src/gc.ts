@@ -70,11 +70,15 @@ export class CacheGc {
     this.timer = undefined
   }
 
-  /** Recomputes usage without evicting (for metrics between runs). */
+  private refreshing?: Promise<CacheUsage>
+
+  /** Recomputes usage without evicting (for metrics between runs); concurrent callers share one scan. */
   async refresh (): Promise<CacheUsage> {
-    const all = await this.init.store.inventory()
-    this.usage = { bytes: sum(all), tasks: all.length }
-    return this.usage
+    this.refreshing ??= this.init.store.inventory().then((all) => {
+      this.usage = { bytes: sum(all), tasks: all.length }
+      return this.usage
+    }).finally(() => { this.refreshing = undefined })
+    return await this.refreshing
   }
 
   /** One collection pass; concurrent callers share it. */

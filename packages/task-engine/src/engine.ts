@@ -56,7 +56,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
   uploaded = 0
-  readonly log: Logger
+  /** carries this peer's id once the node has started, so every log line names its peer */
+  log: Logger
 
   constructor (readonly init: PeerEngineInit) {
     super()
@@ -74,6 +75,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     await this.hasher.start()
     this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
     await this.node.start()
+    this.log = this.init.log.child({ peer: this.peerId })
     this.server = new PieceServer(this.node, {
       log: this.log,
       maxInboundStreams: this.init.uploadSlots ?? 32,
@@ -133,6 +135,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       d.on('bytes', (source, n) => { this.received[source] += n })
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
+      const log = this.log
+      log.info({ task: taskId, url: req.url.split('?')[0] }, 'download started')
+      d.finished.then(() => {
+        const s = d!.stats
+        log.info({ task: taskId, bytes: s.contentLength, fromOrigin: s.bytesFromOrigin, fromSeed: s.bytesFromSeed, fromPeers: s.bytesFromPeers }, 'download finished')
+      }, (err) => { log.warn({ task: taskId, err: errorInfo(err) }, 'download failed') })
     }
     onStarted?.(d)
     await d.finished
