@@ -4,7 +4,7 @@ import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, type Logger } from '@damselfly/utils'
+import { taskIdFor, pieceRange, type Logger } from '@damselfly/utils'
 import { errorInfo } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
@@ -199,6 +199,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
           this.scheduler?.send({ meta: { taskId: req.taskId, contentLength, pieceLength, url: req.url } })
         },
         onPiece: (index, digest) => {
+          // seeding bypasses Download, so its origin bytes are counted here for the metrics
+          if (store.initialised) this.received.origin += pieceRange(index, store.contentLength, store.pieceLength).length
           this.scheduler?.send({ pieces: { taskId: req.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
         }
       })
