@@ -1,28 +1,17 @@
 import { Command, Option } from 'commander'
-import { readFileSync } from 'node:fs'
 import { createLogger, untilSignal } from '@damselfly/utils'
-import { resolveConfig, parseConfigText, flagsFrom, ConfigError, type SchedulerConfig } from '@damselfly/config'
+import { loadConfig, flagsFrom, ConfigError, type SchedulerConfig } from '@damselfly/config'
 import { createScheduler } from './index.js'
 
 /** Reads `--config` (or DAMSELFLY_CONFIG), layers env and flags over it; exits 2 on invalid config. */
-function loadConfig (cmd: Command): SchedulerConfig {
-  const opts = cmd.opts()
-  const path: string | undefined = opts.config
+function loadSchedulerConfig (cmd: Command): SchedulerConfig {
   try {
-    let file: unknown
-    if (path != null && path !== '') {
-      let text: string
-      try { text = readFileSync(path, 'utf8') } catch (err: any) { throw new ConfigError(`cannot read config file ${path}: ${err.code ?? err.message}`) }
-      file = parseConfigText(text, path)
-    }
-    const flags = flagsFrom(opts, (k) => cmd.getOptionValueSource(k), [])
-    return resolveConfig<SchedulerConfig>('scheduler', { file, filePath: path, env: process.env, flags }).config
+    const flags = flagsFrom(cmd.opts(), (k) => cmd.getOptionValueSource(k))
+    return loadConfig<SchedulerConfig>('scheduler', { path: cmd.opts().config, env: process.env, flags }).config
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`damselfly scheduler: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`damselfly scheduler: ${err.message}\n`)
+    process.exit(2)
   }
 }
 
@@ -40,7 +29,7 @@ export function schedulerCommand (): Command {
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
     .action(async (opts, cmd: Command) => {
-      const c = loadConfig(cmd)
+      const c = loadSchedulerConfig(cmd)
       const log = createLogger('scheduler', c.logLevel)
       const svc = createScheduler({
         log,

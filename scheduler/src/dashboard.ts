@@ -148,6 +148,14 @@ function renderFlow (peers, tasks) {
   const order = [...poolNames].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
   function rank (n) { return n === 'origin' ? 0 : seedPools.has(n) ? 1 : 2 }
   if (order.length === 0) { svg.appendChild(el('text', { x: 20, y: 30, class: 'empty' }, 'waiting for peers…')); return }
+  // arrowheads show direction: bytes flow from the pool that served them
+  const defs = el('defs', {})
+  for (const [id, color] of [['origin', 'var(--origin)'], ['seed', 'var(--seed)'], ['peer', 'var(--peer)']]) {
+    const m = el('marker', { id: 'arrow-' + id, viewBox: '0 0 10 10', refX: 8, refY: 5, markerWidth: 14, markerHeight: 14, markerUnits: 'userSpaceOnUse', orient: 'auto-start-reverse' })
+    m.appendChild(el('path', { d: 'M0,0 L10,5 L0,10 z', fill: color }))
+    defs.appendChild(m)
+  }
+  svg.appendChild(defs)
   const colW = width / order.length
   const boxes = new Map()
   const dots = new Map()
@@ -185,7 +193,8 @@ function renderFlow (peers, tasks) {
     const a = boxes.get(from); const b = boxes.get(to)
     if (a == null || b == null) continue
     const w = 2 + 10 * Math.sqrt(bytes / max)
-    const color = from === 'origin' ? 'var(--origin)' : seedPools.has(from) ? 'var(--seed)' : 'var(--peer)'
+    const kind = from === 'origin' ? 'origin' : seedPools.has(from) ? 'seed' : 'peer'
+    const color = 'var(--' + kind + ')'
     let d, lx, ly
     if (from === to) {
       // traffic inside a pool: a loop above its box
@@ -199,7 +208,7 @@ function renderFlow (peers, tasks) {
       d = 'M' + x1 + ',' + y1 + ' C' + x1 + ',' + (y1 + bend) + ' ' + x2 + ',' + (y2 + bend) + ' ' + x2 + ',' + y2
       lx = (x1 + x2) / 2 - 24; ly = (y1 + y2) / 2 + bend * 0.75 + w + 14
     }
-    svg.appendChild(el('path', { d, class: 'edge', stroke: color, 'stroke-width': w.toFixed(1), 'stroke-opacity': 0.75, 'data-edge': k }))
+    svg.appendChild(el('path', { d, class: 'edge', stroke: color, 'stroke-width': w.toFixed(1), 'stroke-opacity': 0.75, 'marker-end': 'url(#arrow-' + kind + ')', 'data-edge': k }))
     svg.appendChild(el('text', { x: lx, y: ly, 'font-weight': 600, 'data-edge-label': k }, fmtBytes(bytes)))
   }
 }

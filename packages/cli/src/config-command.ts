@@ -1,6 +1,5 @@
 import { Command, Option } from 'commander'
-import { readFileSync } from 'node:fs'
-import { resolveConfig, parseConfigText, maskSecrets, toYaml, ConfigError, ROLES, type Role } from '@damselfly/config'
+import { loadConfig, maskSecrets, toYaml, ConfigError, ROLES, type Role } from '@damselfly/config'
 import { defaultDataDir } from '@damselfly/daemon'
 
 /** `damselfly config print`: the configuration a daemon of that role would start with, secrets masked. */
@@ -21,13 +20,7 @@ Exit codes: 0 valid, 2 invalid configuration or bad usage.
 `)
     .action((opts: { role: Role, config?: string, sources?: boolean, json?: boolean }) => {
       try {
-        let file: unknown
-        if (opts.config != null && opts.config !== '') {
-          let text: string
-          try { text = readFileSync(opts.config, 'utf8') } catch (err: any) { throw new ConfigError(`cannot read config file ${opts.config}: ${err.code ?? err.message}`) }
-          file = parseConfigText(text, opts.config)
-        }
-        const { config, sources } = resolveConfig(opts.role, { file, filePath: opts.config, env: process.env }, { dataDir: defaultDataDir(opts.role) })
+        const { config, sources } = loadConfig(opts.role, { path: opts.config, env: process.env, defaults: { dataDir: defaultDataDir(opts.role) } })
         const out = opts.sources === true ? { config: maskSecrets(config), sources } : maskSecrets(config)
         process.stdout.write(opts.json === true ? JSON.stringify(out) + '\n' : toYaml(out))
       } catch (err) {

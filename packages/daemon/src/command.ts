@@ -1,9 +1,8 @@
 import { Command, Option } from 'commander'
-import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
-import { resolveConfig, parseConfigText, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
+import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
 import { Daemon, type DaemonInit } from './daemon.js'
 
 export interface DaemonCommandDefaults {
@@ -19,22 +18,12 @@ export interface DaemonCommandDefaults {
 
 /** Reads `--config` (or DAMSELFLY_CONFIG) and layers env and the typed flags over it; exits 2 on invalid config. */
 export function loadRoleConfig<T> (role: Role, cmd: Command, flags: Record<string, unknown>): T {
-  const opts = cmd.opts()
-  const path = opts.config ?? process.env.DAMSELFLY_CONFIG
   try {
-    let file: unknown
-    if (path != null && path !== '') {
-      let text: string
-      try { text = readFileSync(path, 'utf8') } catch (err: any) { throw new ConfigError(`cannot read config file ${path}: ${err.code ?? err.message}`) }
-      file = parseConfigText(text, path)
-    }
-    return resolveConfig<T>(role, { file, filePath: path, env: process.env, flags }, { dataDir: defaultDataDir(role) }).config
+    return loadConfig<T>(role, { path: cmd.opts().config, env: process.env, flags, defaults: { dataDir: defaultDataDir(role) } }).config
   } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`damselfly ${cmd.name()}: ${err.message}\n`)
-      process.exit(2)
-    }
-    throw err
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`damselfly ${cmd.name()}: ${err.message}\n`)
+    process.exit(2)
   }
 }
 
