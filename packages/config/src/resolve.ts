@@ -50,7 +50,8 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_GC_QUOTA: { path: ['gc', 'quota'], kind: 'string' },
     DAMSELFLY_GC_HIGH_WATERMARK: { path: ['gc', 'highWatermark'], kind: 'number' },
     DAMSELFLY_GC_LOW_WATERMARK: { path: ['gc', 'lowWatermark'], kind: 'number' },
-    DAMSELFLY_GC_TTL_SECONDS: { path: ['gc', 'ttlSeconds'], kind: 'number' }
+    DAMSELFLY_GC_TTL_SECONDS: { path: ['gc', 'ttlSeconds'], kind: 'number' },
+    DAMSELFLY_GC_INTERVAL_SECONDS: { path: ['gc', 'intervalSeconds'], kind: 'number' }
   }
 }
 

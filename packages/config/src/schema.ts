@@ -27,7 +27,9 @@ const gcSchema = z.object({
   lowWatermark: z.number().gt(0).lte(1).default(0.7),
   /** tasks unused for this long are removed whatever the quota; 0 = never */
   ttlSeconds: z.number().nonnegative().default(0),
-  intervalSeconds: z.number().positive().default(60)
+  intervalSeconds: z.number().positive().default(60),
+  /** a task read or written this recently is being served or fetched: never evicted */
+  activeWindowSeconds: z.number().nonnegative().default(30)
 }).strict().refine((g) => g.lowWatermark <= g.highWatermark, { message: 'lowWatermark must not exceed highWatermark', path: ['lowWatermark'] })
 
 function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metricsPort: number, p2pPort: number }): z.ZodType<DaemonConfigShape> {
@@ -45,7 +47,7 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     uploadSlots: z.number().int().positive().default(32),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-    gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60 })
+    gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
   }).strict() as unknown as z.ZodType<DaemonConfigShape>
 }
 

@@ -50,7 +50,8 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string): Daemo
       highWatermark: c.gc.highWatermark,
       lowWatermark: c.gc.lowWatermark,
       ttlMs: c.gc.ttlSeconds * 1000,
-      intervalMs: c.gc.intervalSeconds * 1000
+      intervalMs: c.gc.intervalSeconds * 1000,
+      activeWindowMs: c.gc.activeWindowSeconds * 1000
     }
   }
 }

@@ -16,6 +16,8 @@ export interface DaemonGcInit {
   ttlMs?: number
   /** @default 60000 */
   intervalMs?: number
+  /** a task touched this recently is in use @default 30000 */
+  activeWindowMs?: number
 }
 
 export interface DaemonInit extends PeerEngineInit {
@@ -55,6 +57,7 @@ export class Daemon {
       lowWatermark: init.gc?.lowWatermark,
       ttlMs: init.gc?.ttlMs,
       intervalMs: init.gc?.intervalMs,
+      activeWindowMs: init.gc?.activeWindowMs,
       inUse: (taskId) => this.engine.isDownloading(taskId),
       onEvict: (taskId) => { this.engine.forget(taskId) },
       log: init.log

@@ -159,6 +159,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     if (d != null && d.stats.state === 'running') return
     this.downloads.delete(taskId)
     this.uploadedByTask.delete(taskId)
+    // the scheduler must stop offering this peer as a parent for pieces it no longer has
+    this.scheduler?.send({ leave: { taskId } })
   }
 
   /** Tasks a running download holds (never evicted). */
