@@ -50,6 +50,7 @@ describe('the scheduler dashboard in a real browser', function () {
 
   it('should redirect / to the dashboard and list every peer with its node pool', async () => {
     const eps = lab.endpoints!
+    assert.equal(eps.scheduler.dashboard, `${eps.scheduler.url}/dashboard`)
     const res = await page.goto(eps.scheduler.url + '/')
     assert.equal(res?.status(), 200)
     assert.match(page.url(), /\/dashboard$/)

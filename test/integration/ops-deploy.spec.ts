@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile, readdir, mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import type { AddressInfo } from 'node:net'
 import { existsSync } from 'node:fs'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -94,6 +97,57 @@ describe('Kubernetes manifests', () => {
     assert.deepEqual(find(all, 'ClusterRole', binding.roleRef.name).rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }])
   })
 
+  it('should write the node\'s pool label into the peer config from the node-pool init container', async function () {
+    this.timeout(30_000)
+    const all = await manifests()
+    const cm = find(all, 'ConfigMap', 'damselfly-config')
+    const init = (find(all, 'DaemonSet', 'damselfly-peer').spec.template.spec.initContainers as Obj[]).find((i) => i.name === 'node-pool')!
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-nodepool-'))
+    const paths = { sa: join(dir, 'sa'), base: join(dir, 'base'), out: join(dir, 'out') }
+    for (const p of Object.values(paths)) await mkdir(p)
+    await writeFile(join(paths.sa, 'token'), 'sa-token\n')
+    await writeFile(join(paths.base, 'peer.yaml'), cm.data['peer.yaml'])
+    // the script as shipped, with the pod's paths moved under a temp dir and the API server on loopback HTTP
+    const script = (init.args[0] as string)
+      .replaceAll('/var/run/secrets/kubernetes.io/serviceaccount', paths.sa)
+      .replaceAll('/etc/damselfly-base', paths.base)
+      .replaceAll('/run/damselfly', paths.out)
+      .replace('https://', 'http://')
+    assert.ok(!script.includes('/var/run/secrets') && !script.includes('https://'), 'the script moved paths')
+    const seen: Array<{ url?: string, auth?: string }> = []
+    const nodes: Record<string, Obj> = {
+      'node-7': { metadata: { labels: { 'apps.openyurt.io/nodepool': 'edge-x', 'topology.kubernetes.io/zone': 'z9' } } },
+      'node-8': { metadata: { labels: {} } }
+    }
+    const api = createServer((req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization })
+      const node = nodes[(req.url ?? '').replace('/api/v1/nodes/', '')]
+      if (node == null) { res.writeHead(404).end(); return }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(node))
+    })
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    const runFor = async (node: string): Promise<number> => await new Promise((resolve) => {
+      execFile(process.execPath, [...init.command.slice(1), script], {
+        env: { ...process.env, NODE_NAME: node, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((api.address() as AddressInfo).port) }
+      }, (err: any) => { resolve(err == null ? 0 : err.code) })
+    })
+    try {
+      assert.equal(await runFor('node-7'), 0)
+      assert.deepEqual(seen[0], { url: '/api/v1/nodes/node-7', auth: 'Bearer sa-token' })
+      const c = resolveConfig<any>('peer', { file: parse(await readFile(join(paths.out, 'peer.yaml'), 'utf8')) }).config
+      assert.equal(c.pool, 'edge-x')
+      assert.equal(c.idc, 'z9')
+      assert.deepEqual(c.scheduler, ['http://damselfly-scheduler.damselfly.svc:8002'])
+      assert.equal(await runFor('node-8'), 0)
+      assert.equal(resolveConfig<any>('peer', { file: parse(await readFile(join(paths.out, 'peer.yaml'), 'utf8')) }).config.pool, 'default')
+      // a node the API server does not know fails the pod's start instead of running with a wrong pool
+      assert.notEqual(await runFor('node-404'), 0)
+    } finally {
+      api.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('should set up containerd hosts.toml on each node pointing at the local proxy', async () => {
     const all = await manifests()
     const spec = find(all, 'DaemonSet', 'damselfly-peer').spec.template.spec
@@ -106,6 +160,24 @@ describe('Kubernetes manifests', () => {
     assert.match(script, /127\.0\.0\.1:65001/)
     assert.match(script, /capabilities = \["pull", "resolve"\]/)
     assert.equal(spec.hostNetwork, true)
+
+    // run it for real (busybox sh and plain sh agree on this script), certs.d moved under a temp dir
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-certs-'))
+    try {
+      const registries = find(all, 'ConfigMap', 'damselfly-config').data['mirror-registries'] as string
+      const code = await new Promise((resolve) => {
+        execFile('sh', ['-c', script.replaceAll('/etc/containerd/certs.d', dir)], { env: { ...process.env, MIRROR_REGISTRIES: registries } }, (err: any) => { resolve(err == null ? 0 : err.code) })
+      })
+      assert.equal(code, 0)
+      const written = (await readdir(dir)).sort()
+      assert.deepEqual(written, registries.split(' ').sort())
+      const hub = await readFile(join(dir, 'docker.io', 'hosts.toml'), 'utf8')
+      assert.match(hub, /^server = "https:\/\/registry-1\.docker\.io"$/m)
+      assert.match(hub, /^\[host\."http:\/\/127\.0\.0\.1:65001"\]$/m)
+      assert.match(await readFile(join(dir, 'ghcr.io', 'hosts.toml'), 'utf8'), /^server = "https:\/\/ghcr\.io"$/m)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('should ship role configs that pass the daemons\' own validation', async () => {
