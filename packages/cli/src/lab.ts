@@ -69,7 +69,7 @@ export class Lab {
         await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), ...(this.opts.seedArgs ?? [])])))
       const peers = await Promise.all(Array.from({ length: this.opts.peers }, async (_, i) => {
         const pool = this.opts.peerPools?.[i] ?? pools[i % pools.length]
-        return await this.spawn(`peer-${i}`, [...daemonArgs('daemon', i, pool), ...(this.opts.peerArgs ?? [])])
+        return await this.spawn(`peer-${i}`, [...daemonArgs('daemon', i, pool), '--proxy-port', '0', ...(this.opts.peerArgs ?? [])])
       }))
       this.endpoints = {
         scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) },

@@ -42,6 +42,8 @@ interface ParentState {
 }
 
 export interface DownloadEvents {
+  /** the content length and piece length became known */
+  meta: [TaskStats]
   progress: [TaskStats]
   bytes: [source: 'origin' | 'seed' | 'peer', bytes: number]
 }
@@ -71,6 +73,8 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
+    // every local client streaming this task (proxy connections) waits on its events
+    this.setMaxListeners(0)
     this.maxInflight = init.maxInflight ?? 16
     this.perParent = init.perParent ?? 4
     this.stats = {
@@ -144,6 +148,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       this.stats.contentLength = store.contentLength
       this.stats.pieceLength = store.pieceLength
       this.stats.pieceCount = store.pieceCount
+      this.emit('meta', this.stats)
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
@@ -308,6 +313,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         this.stats.contentLength = store.contentLength
         this.stats.pieceLength = store.pieceLength
         this.stats.pieceCount = store.pieceCount
+        this.emit('meta', this.stats)
       },
       onPiece: (index, _digest, bytes) => {
         this.stats.bytesFromOrigin += bytes
