@@ -6,6 +6,7 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/bench/distribute'
 import { run, which } from '../helpers/clients.js'
+import { request } from 'node:http'
 
 describe('the peer proxy as HTTP_PROXY for curl and aria2c', function () {
   this.timeout(120_000)
@@ -82,5 +83,39 @@ describe('the peer proxy as HTTP_PROXY for curl and aria2c', function () {
     assert.deepEqual(await readFile(join(dir, 'notes-1.txt')), want)
     const missing = await run(curl!, ['-sS', '-x', proxies[0], '-o', '/dev/null', '-w', '%{http_code}', `${origin.url}/models/missing.gguf`])
     assert.equal(missing.stdout, '404')
+  })
+
+  it('should stream while pieces arrive, and finish the task when its first client hangs up', async () => {
+    const size = 16 * 1024 * 1024 + 9
+    await writeRandomFile(join(dir, 'slow.gguf'), size)
+    // 8 MiB/s: the whole file takes ~2 s, the first 4 MiB piece ~0.5 s
+    const slow = await startOrigin({ files: { '/slow.gguf': join(dir, 'slow.gguf') }, rateBytesPerSec: 8 * 1024 * 1024 })
+    try {
+      const url = `${slow.url}/slow.gguf`
+      const proxy = new URL(proxies[0])
+      const first = await new Promise<{ status: number, length: string | undefined }>((resolve, reject) => {
+        const req = request({ host: proxy.hostname, port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
+          res.once('data', () => {
+            resolve({ status: res.statusCode ?? 0, length: res.headers['content-length'] })
+            req.destroy()
+          })
+        })
+        req.on('error', reject)
+        req.end()
+      })
+      assert.equal(first.status, 200)
+      assert.equal(first.length, String(size), 'Content-Length is sent before the content has arrived')
+      const tasks = await fetchJson<any[]>(`${lab.endpoints!.peers[0].api}/api/v1/tasks`)
+      const task = tasks.find((t) => t.url === url)
+      assert.ok(task.bytesDone < size, `the first bytes were sent after ${task.bytesDone} of ${size} bytes had arrived`)
+
+      const curl = await which('curl')
+      if (curl == null) return
+      await run(curl, ['-sSf', '-x', proxies[1], '-o', join(dir, 'slow-1.bin'), url])
+      assert.equal(await sha256File(join(dir, 'slow-1.bin')), await sha256File(join(dir, 'slow.gguf')))
+      assert.ok(slow.bytesServed <= size + 1, `origin served ${slow.bytesServed} bytes for ${size}`)
+    } finally {
+      await slow.stop()
+    }
   })
 })
