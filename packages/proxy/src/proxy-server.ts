@@ -65,7 +65,9 @@ export class ProxyServer {
 
   private route (req: IncomingMessage, res: ServerResponse): void {
     this.dispatch(req, res).catch((err) => {
-      this.c.log.warn({ err: errorInfo(err), method: req.method, url: redactUrl(absolute(req)) }, 'proxy request failed')
+      // a body cut short because the client left is routine, not worth a warning
+      const level = res.headersSent ? 'debug' : 'warn'
+      this.c.log[level]({ err: errorInfo(err), method: req.method, url: redactUrl(absolute(req)) }, 'proxy request failed')
       sendError(res, err)
     })
   }
