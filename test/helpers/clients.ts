@@ -66,3 +66,15 @@ export async function waitFor (what: string, check: () => Promise<boolean>, time
   }
   throw new Error(`${what} not ready within ${timeoutMs} ms`)
 }
+
+/**
+ * The client's path; without it the test (or, from a hook, the suite) is
+ * skipped with the reason printed, so a skip never passes silently for a pass.
+ */
+export async function clientOrSkip (ctx: Mocha.Context, name: string, debianPackage = name): Promise<string> {
+  const path = await which(name)
+  if (path != null) return path
+  const reason = `${name} is not installed (Debian package ${debianPackage}; .ci/run installs it)`
+  process.stdout.write(`      skipped: ${reason}\n`)
+  ctx.skip()
+}

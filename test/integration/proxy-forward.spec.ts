@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/bench/distribute'
-import { run, which } from '../helpers/clients.js'
+import { clientOrSkip, run, which } from '../helpers/clients.js'
 import { request } from 'node:http'
 
 describe('the peer proxy as HTTP_PROXY for curl and aria2c', function () {
@@ -39,12 +39,11 @@ describe('the peer proxy as HTTP_PROXY for curl and aria2c', function () {
   })
 
   it('should serve curl through P2P, reading the origin once for two peers', async function () {
-    const curl = await which('curl')
-    if (curl == null) this.skip() // .ci/run installs curl
+    const curl = await clientOrSkip(this, 'curl')
     const url = `${origin.url}${PATH}`
     const want = await sha256File(join(dir, 'weights.bin'))
-    await run(curl!, ['-sSf', '-x', proxies[0], '-o', join(dir, 'curl-0.bin'), url])
-    await run(curl!, ['-sSf', '-x', proxies[1], '-o', join(dir, 'curl-1.bin'), url])
+    await run(curl, ['-sSf', '-x', proxies[0], '-o', join(dir, 'curl-0.bin'), url])
+    await run(curl, ['-sSf', '-x', proxies[1], '-o', join(dir, 'curl-1.bin'), url])
     assert.equal(await sha256File(join(dir, 'curl-0.bin')), want)
     assert.equal(await sha256File(join(dir, 'curl-1.bin')), want)
     // the seed's one pass plus its 1-byte size probe
@@ -55,33 +54,31 @@ describe('the peer proxy as HTTP_PROXY for curl and aria2c', function () {
     assert.equal(tasks[0].bytesFromPeers + tasks[0].bytesFromSeed, SIZE)
 
     // a range is answered 206 from the pieces covering it
-    const r = await run(curl!, ['-sSf', '-x', proxies[1], '-r', '5000000-9000000', '-o', join(dir, 'curl-range.bin'), '-w', '%{http_code}', url])
+    const r = await run(curl, ['-sSf', '-x', proxies[1], '-r', '5000000-9000000', '-o', join(dir, 'curl-range.bin'), '-w', '%{http_code}', url])
     assert.equal(r.stdout, '206')
     const whole = await readFile(join(dir, 'weights.bin'))
     assert.deepEqual(await readFile(join(dir, 'curl-range.bin')), whole.subarray(5_000_000, 9_000_001))
   })
 
   it('should give aria2c\'s parallel range requests byte-identical output', async function () {
-    const aria2c = await which('aria2c')
-    if (aria2c == null) this.skip() // .ci/run installs aria2
+    const aria2c = await clientOrSkip(this, 'aria2c', 'aria2')
     const before = origin.bytesServed
-    await run(aria2c!, ['-q', '-x4', '-s4', '-k1M', '--allow-overwrite=true', '--auto-file-renaming=false', `--all-proxy=${proxies[1]}`, '-d', dir, '-o', 'aria.bin', `${origin.url}${PATH}`])
+    await run(aria2c, ['-q', '-x4', '-s4', '-k1M', '--allow-overwrite=true', '--auto-file-renaming=false', `--all-proxy=${proxies[1]}`, '-d', dir, '-o', 'aria.bin', `${origin.url}${PATH}`])
     assert.equal(await sha256File(join(dir, 'aria.bin')), await sha256File(join(dir, 'weights.bin')))
     assert.equal(origin.bytesServed, before, 'aria2c was served from the swarm, not the origin')
   })
 
   it('should pass other requests and CONNECT tunnels through untouched', async function () {
-    const curl = await which('curl')
-    if (curl == null) this.skip()
+    const curl = await clientOrSkip(this, 'curl')
     const requests = origin.requests
-    await run(curl!, ['-sSf', '-x', proxies[0], '-o', join(dir, 'notes-0.txt'), `${origin.url}/notes.txt`])
+    await run(curl, ['-sSf', '-x', proxies[0], '-o', join(dir, 'notes-0.txt'), `${origin.url}/notes.txt`])
     assert.equal(origin.requests, requests + 1, 'a non-matching URL went straight to the origin')
-    await run(curl!, ['-sSf', '-p', '-x', proxies[0], '-o', join(dir, 'notes-1.txt'), `${origin.url}/notes.txt`])
+    await run(curl, ['-sSf', '-p', '-x', proxies[0], '-o', join(dir, 'notes-1.txt'), `${origin.url}/notes.txt`])
     assert.equal(origin.requests, requests + 2)
     const want = await readFile(join(dir, 'notes.txt'))
     assert.deepEqual(await readFile(join(dir, 'notes-0.txt')), want)
     assert.deepEqual(await readFile(join(dir, 'notes-1.txt')), want)
-    const missing = await run(curl!, ['-sS', '-x', proxies[0], '-o', '/dev/null', '-w', '%{http_code}', `${origin.url}/models/missing.gguf`])
+    const missing = await run(curl, ['-sS', '-x', proxies[0], '-o', '/dev/null', '-w', '%{http_code}', `${origin.url}/models/missing.gguf`])
     assert.equal(missing.stdout, '404')
   })
 

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { startLab, writeContainerdHosts, type Lab } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/bench/distribute'
 import { sha256File } from '@damselfly/testkit'
-import { run, which } from '../helpers/clients.js'
+import { clientOrSkip, run } from '../helpers/clients.js'
 import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
 import { CountingProxy, LocalContainerd, LocalRegistry } from '../helpers/registry.js'
 
@@ -27,16 +27,15 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
   const registry = new LocalRegistry()
   let counter: CountingProxy
   const containerds: LocalContainerd[] = []
-  let bins: Record<'registry' | 'skopeo' | 'containerd' | 'ctr', string | undefined>
+  let bins: Record<'registry' | 'skopeo', string>
 
   before(async function () {
-    bins = { registry: await which('docker-registry'), skopeo: await which('skopeo'), containerd: await which('containerd'), ctr: await which('ctr') }
-    // .ci/run installs all of these; without the registry and skopeo there is no image to pull
-    if (bins.registry == null || bins.skopeo == null) this.skip()
+    // without the registry and skopeo there is no image to pull
+    bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') }
     dir = await mkdtemp(join(tmpdir(), 'dfly-proxy-oci-'))
     image = await buildOciImage(join(dir, 'layout'), 'v1', [9 * 1024 * 1024 + 77, 5 * 1024 * 1024 + 5])
-    const regUrl = await registry.start(bins.registry!, join(dir, 'registry'))
-    await run(bins.skopeo!, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regUrl.slice(7)}/test/img:v1`])
+    const regUrl = await registry.start(bins.registry, join(dir, 'registry'))
+    await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regUrl.slice(7)}/test/img:v1`])
     counter = new CountingProxy(registry.port)
     await counter.start()
     // the mirror upstream serves clients that name no registry (skopeo's registries.conf mirrors)
@@ -54,7 +53,8 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
   const blobs = (): Array<{ digest: string, size: number }> => [image.config, ...image.layers]
 
   it('should pull with containerd through two peers\' proxies, every blob read from the registry once', async function () {
-    if (bins.containerd == null || bins.ctr == null) this.skip() // .ci/run installs containerd
+    const containerd = await clientOrSkip(this, 'containerd')
+    const ctr = await clientOrSkip(this, 'ctr', 'containerd')
     const ref = `${counter.host}/test/img:v1`
     for (const [i, peer] of lab.endpoints!.peers.entries()) {
       const host = join(dir, `host-${i}`)
@@ -62,11 +62,11 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
       await writeContainerdHosts({ registries: [counter.host], proxy: peer.proxy!, certsDir: certs })
       const ctrd = new LocalContainerd()
       containerds.push(ctrd)
-      const sock = await ctrd.start(bins.containerd!, bins.ctr!, join(host, 'containerd'))
-      await run(bins.ctr!, ['-a', sock, 'content', 'fetch', '--hosts-dir', certs, '--plain-http', ref])
+      const sock = await ctrd.start(containerd, ctr, join(host, 'containerd'))
+      await run(ctr, ['-a', sock, 'content', 'fetch', '--hosts-dir', certs, '--plain-http', ref])
       // containerd verified every digest on ingest; read them back all the same
       for (const b of blobs()) {
-        assert.equal(await sha256Stdout(bins.ctr!, ['-a', sock, 'content', 'get', b.digest]), b.digest, `host ${i} holds ${b.digest}`)
+        assert.equal(await sha256Stdout(ctr, ['-a', sock, 'content', 'get', b.digest]), b.digest, `host ${i} holds ${b.digest}`)
       }
     }
     for (const b of blobs()) {
@@ -98,7 +98,7 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     ].join('\n'))
     const before = new Map(blobs().map((b) => [b.digest, counter.blobGets(b.digest).length]))
     const out = join(dir, 'skopeo-out')
-    await run(bins.skopeo!, ['--registries-conf', conf, 'copy', '--insecure-policy', '--src-tls-verify=false', `docker://${counter.host}/test/img:v1`, `oci:${out}:v1`])
+    await run(bins.skopeo, ['--registries-conf', conf, 'copy', '--insecure-policy', '--src-tls-verify=false', `docker://${counter.host}/test/img:v1`, `oci:${out}:v1`])
     for (const b of blobs()) {
       assert.equal(await sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7))), b.digest.slice(7))
       const gets = counter.blobGets(b.digest).length
