@@ -108,4 +108,24 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     const index = JSON.parse(await readFile(join(out, 'index.json'), 'utf8'))
     assert.equal(index.manifests[0].digest, image.manifest.digest)
   })
+
+  it('should answer HEAD, resumed Range and unknown-blob requests the way a registry does', async () => {
+    const proxy = lab.endpoints!.peers[1].proxy!
+    const layer = image.layers[0]
+    const head = await fetch(`${proxy}/v2/test/img/manifests/v1?ns=${counter.host}`, { method: 'HEAD', headers: { accept: image.manifest.mediaType } })
+    assert.equal(head.status, 200)
+    assert.equal(head.headers.get('docker-content-digest'), image.manifest.digest)
+    // what containerd sends when it resumes a layer; the header form of naming the registry
+    const resumed = await fetch(`${proxy}/v2/test/img/blobs/${layer.digest}`, { headers: { range: 'bytes=1000000-', 'x-dragonfly-registry': counter.url } })
+    assert.equal(resumed.status, 206)
+    assert.equal(resumed.headers.get('content-range'), `bytes 1000000-${layer.size - 1}/${layer.size}`)
+    assert.equal(resumed.headers.get('docker-content-digest'), layer.digest)
+    const whole = await readFile(join(image.dir, 'blobs', 'sha256', layer.digest.slice(7)))
+    assert.ok(Buffer.from(await resumed.arrayBuffer()).equals(whole.subarray(1_000_000)))
+    const unknown = await fetch(`${proxy}/v2/test/img/blobs/sha256:${'0'.repeat(64)}?ns=${counter.host}`)
+    assert.equal(unknown.status, 404)
+    assert.match(await unknown.text(), /BLOB_UNKNOWN/)
+    const anonymous = await fetch(`${proxy}/v2/test/img/manifests/v1`, { headers: { accept: image.manifest.mediaType } })
+    assert.equal(anonymous.status, 200, 'with no registry named, the peer\'s --registry-mirror answers')
+  })
 })
