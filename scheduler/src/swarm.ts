@@ -18,6 +18,14 @@ export interface SwarmInit {
   blockAfterFailures?: number
   /** @default 1 */
   maxBackToSource?: number
+  /**
+   * let peers exchange pieces both ways (a mesh, as BitTorrent does) instead
+   * of keeping the parent graph a DAG; the DAG costs the seed more upload in
+   * a flat swarm (see the simulation test) but keeps every peer's pieces
+   * flowing from the origin side
+   * @default false
+   */
+  allowCycles?: boolean
   /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -109,6 +117,7 @@ export class Swarm {
   private readonly flushMs: number
   private readonly blockAfter: number
   private readonly maxBackToSource: number
+  private readonly allowCycles: boolean
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
   /** plans computed (one per member update) */
@@ -124,6 +133,7 @@ export class Swarm {
     this.flushMs = init.flushMs ?? DEFAULT_FLUSH_MS
     this.blockAfter = init.blockAfterFailures ?? DEFAULT_BLOCK_AFTER_FAILURES
     this.maxBackToSource = init.maxBackToSource ?? DEFAULT_MAX_BACK_TO_SOURCE
+    this.allowCycles = init.allowCycles ?? false
     this.setTimer = init.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref())
     this.now = init.now ?? Date.now
   }
@@ -524,7 +534,7 @@ export class Swarm {
       const children = task.children.get(c.peerId) ?? 0
       const alreadyChild = m.parents.includes(c.peerId)
       if (!alreadyChild && children >= (this.maxChildren ?? p.uploadSlots)) continue
-      if (!c.done && this.descendsFrom(task, c, m.peerId)) continue
+      if (!this.allowCycles && !c.done && this.descendsFrom(task, c, m.peerId)) continue
       const load = children / p.uploadSlots
       const useful = task.pieceCount > 0 ? c.have.cardinality / task.pieceCount : 0
       const served = p.piecesServed + p.failures
@@ -536,13 +546,37 @@ export class Swarm {
       scored.push({ p, c, score })
     }
     scored.sort((a, b) => b.score - a.score)
-    return scored.slice(0, this.maxParents).map(({ p, c }) => ({
+    const chosen = scored.slice(0, this.maxParents)
+    const others = chosen.filter(({ p, c }) => !p.seed && !c.backToSource).map(({ c }) => c.have)
+    return chosen.map(({ p, c }) => ({
       peerId: p.id,
       addrs: p.addrs,
-      have: c.have.bytes as Uint8Array<ArrayBuffer>,
+      have: (p.seed || c.backToSource ? this.superSeedView(task, c, m, others) : c.have.bytes) as Uint8Array<ArrayBuffer>,
       seed: p.seed || c.backToSource,
       pool: p.pool
     }))
+  }
+
+  /**
+   * Super-seeding: a piece only an origin fetcher holds is offered to one of
+   * its children (by index, round-robin over them); a piece others hold too
+   * is offered only to a child none of whose other parents has it. So fresh
+   * pieces leave the seed about once each and spread from the peers, instead
+   * of every child asking the seed for piece 0.
+   */
+  private superSeedView (task: TaskRecord, parent: Member, m: Member, others: Bitfield[]): Uint8Array {
+    const kids: string[] = []
+    for (const o of task.members.values()) if (o.wants && !o.done && (o.parents.includes(parent.peerId) || o === m)) kids.push(o.peerId)
+    kids.sort()
+    const slot = kids.indexOf(m.peerId)
+    if (kids.length <= 1 || slot < 0) return parent.have.bytes
+    const view = new Bitfield(task.pieceCount)
+    for (const i of parent.have.indexes()) {
+      if (m.have.get(i)) continue
+      const elsewhere = others.some((b) => b.get(i))
+      if (task.availability[i] >= 2 ? !elsewhere : i % kids.length === slot) view.set(i)
+    }
+    return view.bytes
   }
 
   /** True when `ancestor` is among `m`'s parents, transitively (choosing m would close a cycle). */
