@@ -436,7 +436,8 @@ export class Swarm {
       }
     }
     if (m != null) {
-      if (f.success) { m.done = true; m.wants = false } else { m.wants = false; if (m.backToSource) m.backToSource = false }
+      // a finished peer needs no parents: free their child slots
+      if (f.success) { m.done = true; m.wants = false; this.setParents(task, m, []) } else { m.wants = false; if (m.backToSource) m.backToSource = false }
     }
     // someone else takes over an origin fetch that failed
     if (!f.success && wasOriginFetcher && task.seedState === 'failed') {
@@ -521,6 +522,7 @@ export class Swarm {
   chooseParents (task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
     const mayCross = this.mayCrossPools(task, m, peer)
     const medianCost = this.medianCost(task)
+    const descendants = this.allowCycles ? undefined : this.descendantsOf(task, m.peerId)
     const scored: Array<{ p: PeerRecord, c: Member, score: number }> = []
     for (const c of task.members.values()) {
       if (c.peerId === m.peerId || m.blocked.has(c.peerId) || task.blocked.has(c.peerId)) continue
@@ -534,7 +536,7 @@ export class Swarm {
       const children = task.children.get(c.peerId) ?? 0
       const alreadyChild = m.parents.includes(c.peerId)
       if (!alreadyChild && children >= (this.maxChildren ?? p.uploadSlots)) continue
-      if (!this.allowCycles && !c.done && this.descendsFrom(task, c, m.peerId)) continue
+      if (descendants?.has(c.peerId) === true && !c.done) continue
       const load = children / p.uploadSlots
       const useful = task.pieceCount > 0 ? c.have.cardinality / task.pieceCount : 0
       const served = p.piecesServed + p.failures
@@ -579,19 +581,25 @@ export class Swarm {
     return view.bytes
   }
 
-  /** True when `ancestor` is among `m`'s parents, transitively (choosing m would close a cycle). */
-  private descendsFrom (task: TaskRecord, m: Member, ancestor: string): boolean {
-    const seen = new Set<string>()
-    const stack = [...m.parents]
+  /** Everyone below `root` in the parent graph: choosing any of them as its parent would close a cycle. */
+  private descendantsOf (task: TaskRecord, root: string): Set<string> {
+    const kids = new Map<string, string[]>()
+    for (const o of task.members.values()) {
+      for (const p of o.parents) {
+        let l = kids.get(p)
+        if (l == null) { l = []; kids.set(p, l) }
+        l.push(o.peerId)
+      }
+    }
+    const out = new Set<string>()
+    const stack = [...(kids.get(root) ?? [])]
     while (stack.length > 0) {
       const id = stack.pop()!
-      if (id === ancestor) return true
-      if (seen.has(id)) continue
-      seen.add(id)
-      const pm = task.members.get(id)
-      if (pm != null) stack.push(...pm.parents)
+      if (out.has(id)) continue
+      out.add(id)
+      stack.push(...(kids.get(id) ?? []))
     }
-    return false
+    return out
   }
 
   private medianCost (task: TaskRecord): number {
