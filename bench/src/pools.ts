@@ -47,7 +47,7 @@ export async function runPools (perPool: number, size: number, pools = ['edge-a'
   } finally {
     await lab.stop()
     await origin.stop()
-    await rm(dir, { recursive: true, force: true })
+    if (process.env.DAMSELFLY_KEEP !== '1') await rm(dir, { recursive: true, force: true })
   }
 }
 

@@ -67,10 +67,14 @@ export class Lab {
       ]
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
         await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), ...(this.opts.seedArgs ?? [])])))
-      const peers = await Promise.all(Array.from({ length: this.opts.peers }, async (_, i) => {
-        const pool = this.opts.peerPools?.[i] ?? pools[i % pools.length]
-        return await this.spawn(`peer-${i}`, [...daemonArgs('daemon', i, pool), ...(this.opts.peerArgs ?? [])])
-      }))
+      // a few at a time: a dozen Node processes booting at once on a small machine time each other out
+      const peers: LabProcess[] = []
+      for (let i = 0; i < this.opts.peers; i += 4) {
+        peers.push(...await Promise.all(Array.from({ length: Math.min(4, this.opts.peers - i) }, async (_, k) => {
+          const pool = this.opts.peerPools?.[i + k] ?? pools[(i + k) % pools.length]
+          return await this.spawn(`peer-${i + k}`, [...daemonArgs('daemon', i + k, pool), ...(this.opts.peerArgs ?? [])])
+        })))
+      }
       this.endpoints = {
         scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) },
         seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir) })),
@@ -96,7 +100,7 @@ export class Lab {
     child.stderr!.pipe(log)
     const lines = createInterface({ input: child.stdout! })
     return await new Promise<LabProcess>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 30 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 30_000)
+      const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 120 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 120_000)
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code} before it was ready (see ${join(this.dir, 'logs', name + '.log')})`)) })
       lines.once('line', (line) => {
         clearTimeout(timer)
