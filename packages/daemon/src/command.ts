@@ -23,7 +23,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
   const cmd = new Command(d.name)
     .description(d.description)
     .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(resolve(homedir(), '.damselfly', d.seed ? 'seed' : 'peer')).env('DAMSELFLY_DATA_DIR'))
-    .addOption(new Option('--scheduler <url>', 'scheduler HTTP URL').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated: tasks are spread over them by consistent hashing').env('DAMSELFLY_SCHEDULER'))
     .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
     .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
     .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
@@ -41,7 +41,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     const init: DaemonInit = {
       dataDir: resolve(opts.dataDir),
       log: createLogger(d.name),
-      schedulerUrl: opts.scheduler,
+      schedulerUrls: opts.scheduler != null ? String(opts.scheduler).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined,
       token: opts.token,
       seed: d.seed,
       labels: { pool: opts.pool, idc: opts.idc },
