@@ -36,24 +36,25 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', `\nExamples:\n${d.examples}`)
+    .action(async (opts) => {
+      const init: DaemonInit = {
+        dataDir: resolve(opts.dataDir),
+        log: createLogger(d.name),
+        schedulerUrls: opts.scheduler != null ? String(opts.scheduler).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined,
+        token: opts.token,
+        seed: d.seed,
+        labels: { pool: opts.pool, idc: opts.idc },
+        uploadSlots: opts.uploadSlots,
+        hasherThreads: opts.hasherThreads,
+        p2p: { host: opts.p2pHost, port: opts.p2pPort },
+        api: { host: opts.host, port: opts.apiPort },
+        metrics: { host: opts.host, port: opts.metricsPort },
+        proxy: d.proxyPort != null ? proxyInit(opts) : undefined
+      }
+      await run(new Daemon(init), opts)
+    })
   if (d.proxyPort != null) addProxyOptions(cmd, d.proxyPort)
-  return cmd.action(async (opts) => {
-    const init: DaemonInit = {
-      dataDir: resolve(opts.dataDir),
-      log: createLogger(d.name),
-      schedulerUrls: opts.scheduler != null ? String(opts.scheduler).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined,
-      token: opts.token,
-      seed: d.seed,
-      labels: { pool: opts.pool, idc: opts.idc },
-      uploadSlots: opts.uploadSlots,
-      hasherThreads: opts.hasherThreads,
-      p2p: { host: opts.p2pHost, port: opts.p2pPort },
-      api: { host: opts.host, port: opts.apiPort },
-      metrics: { host: opts.host, port: opts.metricsPort },
-      proxy: d.proxyPort != null ? proxyInit(opts) : undefined
-    }
-    await run(new Daemon(init), opts)
-  })
+  return cmd
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
