@@ -18,6 +18,14 @@ export interface SwarmInit {
   blockAfterFailures?: number
   /** @default 1 */
   maxBackToSource?: number
+  /**
+   * let peers exchange pieces both ways (a mesh, as BitTorrent does) instead
+   * of keeping the parent graph a DAG; the DAG costs the seed more upload in
+   * a flat swarm (see the simulation test) but keeps every peer's pieces
+   * flowing from the origin side
+   * @default false
+   */
+  allowCycles?: boolean
   /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -87,6 +95,8 @@ export interface TaskRecord {
   lastError: string
   /** peers blocked for the whole task */
   blocked: Set<string>
+  /** children that caught each parent serving a corrupt piece */
+  mismatchesBy: Map<string, Set<string>>
   createdAt: number
   backToSourceCount: number
   /** bytes received, keyed `fromPool>toPool` (`origin>pool` for back-to-source), for cross-pool accounting */
@@ -109,6 +119,7 @@ export class Swarm {
   private readonly flushMs: number
   private readonly blockAfter: number
   private readonly maxBackToSource: number
+  private readonly allowCycles: boolean
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
   /** plans computed (one per member update) */
@@ -124,6 +135,7 @@ export class Swarm {
     this.flushMs = init.flushMs ?? DEFAULT_FLUSH_MS
     this.blockAfter = init.blockAfterFailures ?? DEFAULT_BLOCK_AFTER_FAILURES
     this.maxBackToSource = init.maxBackToSource ?? DEFAULT_MAX_BACK_TO_SOURCE
+    this.allowCycles = init.allowCycles ?? false
     this.setTimer = init.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref())
     this.now = init.now ?? Date.now
   }
@@ -234,6 +246,7 @@ export class Swarm {
         originFailures: 0,
         lastError: '',
         blocked: new Set(),
+        mismatchesBy: new Map(),
         createdAt: this.now(),
         backToSourceCount: 0,
         bytesByEdge: new Map()
@@ -398,9 +411,14 @@ export class Swarm {
     const n = (m.failuresBy.get(f.parentId) ?? 0) + 1
     m.failuresBy.set(f.parentId, n)
     if (f.kind === FailureKind.DIGEST_MISMATCH || n >= this.blockAfter) m.blocked.add(f.parentId)
-    // a parent several children reject, or one caught serving bad data twice, is bad for everyone
-    let rejecting = 0
-    for (const other of task.members.values()) if (other.blocked.has(f.parentId)) rejecting++
+    // a parent that served bad data to two children, or twice to one, is bad for everyone;
+    // connection trouble stays between that parent and that child
+    if (f.kind === FailureKind.DIGEST_MISMATCH) {
+      const prev = task.mismatchesBy.get(f.parentId) ?? new Set<string>()
+      prev.add(peer.id)
+      task.mismatchesBy.set(f.parentId, prev)
+    }
+    const rejecting = task.mismatchesBy.get(f.parentId)?.size ?? 0
     const mismatches = f.kind === FailureKind.DIGEST_MISMATCH ? n : 0
     if (rejecting >= 2 || mismatches >= 2) {
       task.blocked.add(f.parentId)
@@ -426,7 +444,8 @@ export class Swarm {
       }
     }
     if (m != null) {
-      if (f.success) { m.done = true; m.wants = false } else { m.wants = false; if (m.backToSource) m.backToSource = false }
+      // a finished peer needs no parents: free their child slots
+      if (f.success) { m.done = true; m.wants = false; this.setParents(task, m, []) } else { m.wants = false; if (m.backToSource) m.backToSource = false }
     }
     // someone else takes over an origin fetch that failed
     if (!f.success && wasOriginFetcher && task.seedState === 'failed') {
@@ -511,6 +530,7 @@ export class Swarm {
   chooseParents (task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
     const mayCross = this.mayCrossPools(task, m, peer)
     const medianCost = this.medianCost(task)
+    const descendants = this.allowCycles ? undefined : this.descendantsOf(task, m.peerId)
     const scored: Array<{ p: PeerRecord, c: Member, score: number }> = []
     for (const c of task.members.values()) {
       if (c.peerId === m.peerId || m.blocked.has(c.peerId) || task.blocked.has(c.peerId)) continue
@@ -524,7 +544,7 @@ export class Swarm {
       const children = task.children.get(c.peerId) ?? 0
       const alreadyChild = m.parents.includes(c.peerId)
       if (!alreadyChild && children >= (this.maxChildren ?? p.uploadSlots)) continue
-      if (!c.done && this.descendsFrom(task, c, m.peerId)) continue
+      if (descendants?.has(c.peerId) === true && !c.done) continue
       const load = children / p.uploadSlots
       const useful = task.pieceCount > 0 ? c.have.cardinality / task.pieceCount : 0
       const served = p.piecesServed + p.failures
@@ -536,28 +556,58 @@ export class Swarm {
       scored.push({ p, c, score })
     }
     scored.sort((a, b) => b.score - a.score)
-    return scored.slice(0, this.maxParents).map(({ p, c }) => ({
+    const chosen = scored.slice(0, this.maxParents)
+    const others = chosen.filter(({ p, c }) => !p.seed && !c.backToSource).map(({ c }) => c.have)
+    return chosen.map(({ p, c }) => ({
       peerId: p.id,
       addrs: p.addrs,
-      have: c.have.bytes as Uint8Array<ArrayBuffer>,
+      have: (p.seed || c.backToSource ? this.superSeedView(task, c, m, others) : c.have.bytes) as Uint8Array<ArrayBuffer>,
       seed: p.seed || c.backToSource,
       pool: p.pool
     }))
   }
 
-  /** True when `ancestor` is among `m`'s parents, transitively (choosing m would close a cycle). */
-  private descendsFrom (task: TaskRecord, m: Member, ancestor: string): boolean {
-    const seen = new Set<string>()
-    const stack = [...m.parents]
+  /**
+   * Super-seeding: a piece only an origin fetcher holds is offered to one of
+   * its children (by index, round-robin over them); a piece others hold too
+   * is offered only to a child none of whose other parents has it. So fresh
+   * pieces leave the seed about once each and spread from the peers, instead
+   * of every child asking the seed for piece 0.
+   */
+  private superSeedView (task: TaskRecord, parent: Member, m: Member, others: Bitfield[]): Uint8Array {
+    const kids: string[] = []
+    for (const o of task.members.values()) if (o.wants && !o.done && (o.parents.includes(parent.peerId) || o === m)) kids.push(o.peerId)
+    kids.sort()
+    const slot = kids.indexOf(m.peerId)
+    if (kids.length <= 1 || slot < 0) return parent.have.bytes
+    const view = new Bitfield(task.pieceCount)
+    for (const i of parent.have.indexes()) {
+      if (m.have.get(i)) continue
+      const elsewhere = others.some((b) => b.get(i))
+      if (task.availability[i] >= 2 ? !elsewhere : i % kids.length === slot) view.set(i)
+    }
+    return view.bytes
+  }
+
+  /** Everyone below `root` in the parent graph: choosing any of them as its parent would close a cycle. */
+  private descendantsOf (task: TaskRecord, root: string): Set<string> {
+    const kids = new Map<string, string[]>()
+    for (const o of task.members.values()) {
+      for (const p of o.parents) {
+        let l = kids.get(p)
+        if (l == null) { l = []; kids.set(p, l) }
+        l.push(o.peerId)
+      }
+    }
+    const out = new Set<string>()
+    const stack = [...(kids.get(root) ?? [])]
     while (stack.length > 0) {
       const id = stack.pop()!
-      if (id === ancestor) return true
-      if (seen.has(id)) continue
-      seen.add(id)
-      const pm = task.members.get(id)
-      if (pm != null) stack.push(...pm.parents)
+      if (out.has(id)) continue
+      out.add(id)
+      stack.push(...(kids.get(id) ?? []))
     }
-    return false
+    return out
   }
 
   private medianCost (task: TaskRecord): number {

@@ -92,7 +92,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   })
 
   it('should show examples in the help of every damselfly subcommand', async () => {
-    for (const sub of [['scheduler'], ['seed'], ['daemon'], ['get'], ['lab'], ['config'], ['config', 'print']]) {
+    for (const sub of [['scheduler'], ['seed'], ['daemon'], ['get'], ['lab'], ['config'], ['config', 'print'], ['dfinit']]) {
       const r = await run(CLI, [...sub, '--help'])
       assert.equal(r.code, 0, `${sub.join(' ')} --help failed`)
       assert.match(r.stdout, /Examples:/, `${sub.join(' ')} --help has no examples`)

@@ -5,6 +5,7 @@ import { seedCommand } from '@damselfly/seed-peer'
 import { getCommand } from './get.js'
 import { labCommand } from './lab.js'
 import { configCommand } from './config-command.js'
+import { dfinitCommand } from './dfinit.js'
 
 export function program (): Command {
   return new Command('damselfly')
@@ -16,6 +17,7 @@ export function program (): Command {
     .addCommand(getCommand())
     .addCommand(labCommand())
     .addCommand(configCommand())
+    .addCommand(dfinitCommand())
     .showHelpAfterError()
     .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
 }

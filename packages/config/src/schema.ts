@@ -47,6 +47,12 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     uploadSlots: z.number().int().positive().default(32),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+    /** the peer's HTTP proxy (peers only) */
+    proxyPort: port.default(65001),
+    proxyRule: z.array(z.string().min(1)).optional(),
+    registryMirror: z.url().optional(),
+    insecureRegistry: z.array(z.string().min(1)).optional(),
+    hfEndpoint: z.url().optional(),
     gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
   }).strict() as unknown as z.ZodType<DaemonConfigShape>
 }
@@ -67,6 +73,11 @@ export interface DaemonConfigShape {
   uploadSlots: number
   hasherThreads?: number
   logLevel: string
+  proxyPort: number
+  proxyRule?: string[]
+  registryMirror?: string
+  insecureRegistry?: string[]
+  hfEndpoint?: string
   gc: GcConfig
 }
 export type DaemonConfig = DaemonConfigShape

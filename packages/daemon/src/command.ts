@@ -4,6 +4,7 @@ import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
 import { Daemon, type DaemonInit } from './daemon.js'
+import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -12,6 +13,8 @@ export interface DaemonCommandDefaults {
   apiPort: number
   metricsPort: number
   p2pPort: number
+  /** the HTTP proxy's port; no proxy (and no proxy flags) when omitted */
+  proxyPort?: number
   pool: string
   examples: string
 }
@@ -32,7 +35,7 @@ export function defaultDataDir (role: Role): string {
 }
 
 /** Turns the validated config into the daemon's typed init (the only place config shape meets library shape). */
-export function daemonInit (c: DaemonConfig, seed: boolean, name: string): DaemonInit {
+export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withProxy = !seed): DaemonInit {
   return {
     dataDir: resolve(c.dataDir),
     log: createLogger(name, c.logLevel),
@@ -45,6 +48,15 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string): Daemo
     p2p: { host: c.p2pHost, port: c.p2pPort },
     api: { host: c.host, port: c.apiPort },
     metrics: { host: c.host, port: c.metricsPort },
+    proxy: withProxy
+      ? {
+          host: c.host,
+          port: c.proxyPort,
+          rules: c.proxyRule,
+          registry: { mirror: c.registryMirror, insecure: c.insecureRegistry },
+          huggingFace: { endpoint: c.hfEndpoint }
+        }
+      : undefined,
     gc: {
       quotaBytes: parseBytes(c.gc.quota),
       highWatermark: c.gc.highWatermark,
@@ -59,7 +71,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string): Daemo
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
 export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
   const role: Role = d.seed ? 'seed' : 'peer'
-  return new Command(d.name)
+  const cmd = new Command(d.name)
     .description(d.description)
     .addOption(new Option('-c, --config <file>', `YAML config file for the ${role} role (flags > env > file > defaults)`).env('DAMSELFLY_CONFIG'))
     .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(defaultDataDir(role)).env('DAMSELFLY_DATA_DIR'))
@@ -87,6 +99,19 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
       delete flags.gcQuota
       delete flags.gcTtl
       const config = loadRoleConfig<DaemonConfig>(role, cmd, Object.keys(gc).length > 0 ? { ...flags, gc } : flags)
-      await run(new Daemon(daemonInit(config, d.seed, d.name)), opts)
+      await run(new Daemon(daemonInit(config, d.seed, d.name, d.proxyPort != null)), opts)
     })
+  if (d.proxyPort != null) addProxyOptions(cmd, d.proxyPort)
+  return cmd
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+function addProxyOptions (cmd: Command, port: number): void {
+  cmd
+    .addOption(new Option('--proxy-port <port>', 'HTTP proxy port (registry mirror, HF endpoint, HTTP_PROXY); 0 = any free port').default(port).argParser(Number).env('DAMSELFLY_PROXY_PORT'))
+    .addOption(new Option('--proxy-rule <regex>', 'forward-proxied GETs whose origin+path match go through P2P (repeatable; replaces the defaults)').argParser(collect))
+    .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
+    .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
+    .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
 }

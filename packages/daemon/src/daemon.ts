@@ -3,6 +3,7 @@ import { PeerEngine, type PeerEngineInit } from '@damselfly/task-engine'
 import { CacheGc } from '@damselfly/storage'
 import { buildLocalApi } from './local-api.js'
 import { buildMetrics, type DaemonMetrics, type ProxyResult } from './metrics.js'
+import { createProxy, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
 import type { FastifyInstance } from 'fastify'
 
 export interface DaemonGcInit {
@@ -27,6 +28,8 @@ export interface DaemonInit extends PeerEngineInit {
   metrics?: { host?: string, port?: number }
   /** cache quota and expiry */
   gc?: DaemonGcInit
+  /** HTTP proxy for containerd, Hugging Face clients and HTTP_PROXY users; none when omitted */
+  proxy?: ProxyInit
 }
 
 export interface DaemonEndpoints {
@@ -34,6 +37,8 @@ export interface DaemonEndpoints {
   addrs: string[]
   api: string
   metrics: string
+  /** the HTTP proxy's URL, null when this daemon runs none */
+  proxy: string | null
   pool: string
   seed: boolean
   dataDir: string
@@ -46,6 +51,7 @@ export class Daemon {
   readonly gc: CacheGc
   private api?: FastifyInstance
   private metrics?: DaemonMetrics
+  private proxy?: ProxyServer
   endpoints?: DaemonEndpoints
 
   constructor (readonly init: DaemonInit) {
@@ -77,12 +83,17 @@ export class Daemon {
     const api = await this.api.listen({ host: this.init.api?.host ?? '127.0.0.1', port: this.init.api?.port ?? 65002 })
     this.metrics = buildMetrics(this.engine, this.init.seed === true ? 'seed-peer' : 'peer', { gc: this.gc, ready })
     const metrics = await this.metrics.app.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
+    if (this.init.proxy != null) {
+      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }) }, this.init.proxy)
+      await this.proxy.start()
+    }
     this.gc.start()
     this.endpoints = {
       id: this.engine.peerId,
       addrs: this.engine.addrs,
       api,
       metrics: `${metrics}/metrics`,
+      proxy: this.proxy?.url ?? null,
       pool: this.init.labels?.pool ?? 'default',
       seed: this.init.seed === true,
       dataDir: this.init.dataDir,
@@ -95,6 +106,7 @@ export class Daemon {
   async stop (): Promise<void> {
     this.gc.stop()
     this.metrics?.close()
+    await this.proxy?.stop()
     await this.api?.close()
     await this.metrics?.app.close()
     await this.engine.stop()
