@@ -156,24 +156,30 @@ describe('Kubernetes manifests', () => {
     const vol = spec.volumes.find((v: Obj) => v.name === mirror.volumeMounts[0].name)
     assert.equal(vol.hostPath.path, '/etc/containerd/certs.d')
     const script = mirror.args.join('\n')
-    assert.match(script, /hosts\.toml/)
-    assert.match(script, /127\.0\.0\.1:65001/)
-    assert.match(script, /capabilities = \["pull", "resolve"\]/)
+    assert.match(script, /damselfly\.js dfinit/)
+    assert.match(script, /--proxy http:\/\/127\.0\.0\.1:65001/)
+    assert.match(script, /--certs-dir \/etc\/containerd\/certs\.d/)
+    assert.match(mirror.image, IMAGE)
     assert.equal(spec.hostNetwork, true)
 
-    // run it for real (busybox sh and plain sh agree on this script), certs.d moved under a temp dir
+    // run it for real from the repo root (the image's workdir), certs.d moved under a temp dir
     const dir = await mkdtemp(join(tmpdir(), 'dfly-certs-'))
     try {
       const registries = find(all, 'ConfigMap', 'damselfly-config').data['mirror-registries'] as string
-      const code = await new Promise((resolve) => {
-        execFile('sh', ['-c', script.replaceAll('/etc/containerd/certs.d', dir)], { env: { ...process.env, MIRROR_REGISTRIES: registries } }, (err: any) => { resolve(err == null ? 0 : err.code) })
+      const r = await new Promise<{ code: number, stderr: string }>((resolve) => {
+        execFile(mirror.command[0], [...mirror.command.slice(1), script.replaceAll('/etc/containerd/certs.d', dir)], {
+          cwd: ROOT,
+          // `node` inside the script must be the pinned Node 22, as in the image
+          env: { ...process.env, MIRROR_REGISTRIES: registries, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }
+        }, (err: any, _out, stderr) => { resolve({ code: err == null ? 0 : err.code, stderr }) })
       })
-      assert.equal(code, 0)
+      assert.equal(r.code, 0, r.stderr)
       const written = (await readdir(dir)).sort()
       assert.deepEqual(written, registries.split(' ').sort())
       const hub = await readFile(join(dir, 'docker.io', 'hosts.toml'), 'utf8')
       assert.match(hub, /^server = "https:\/\/registry-1\.docker\.io"$/m)
       assert.match(hub, /^\[host\."http:\/\/127\.0\.0\.1:65001"\]$/m)
+      assert.match(hub, /capabilities = \["pull", "resolve"\]/)
       assert.match(await readFile(join(dir, 'ghcr.io', 'hosts.toml'), 'utf8'), /^server = "https:\/\/ghcr\.io"$/m)
     } finally {
       await rm(dir, { recursive: true, force: true })
