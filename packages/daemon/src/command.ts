@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { Daemon, type DaemonInit } from './daemon.js'
+import { addBackendOptions, backendsInitFrom } from './backend-options.js'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -17,7 +18,7 @@ export interface DaemonCommandDefaults {
 
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
 export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
-  return new Command(d.name)
+  return addBackendOptions(new Command(d.name))
     .description(d.description)
     .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(resolve(homedir(), '.damselfly', d.seed ? 'seed' : 'peer')).env('DAMSELFLY_DATA_DIR'))
     .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated: tasks are spread over them by consistent hashing').env('DAMSELFLY_SCHEDULER'))
@@ -43,6 +44,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
         labels: { pool: opts.pool, idc: opts.idc },
         uploadSlots: opts.uploadSlots,
         hasherThreads: opts.hasherThreads,
+        backends: backendsInitFrom(opts),
         p2p: { host: opts.p2pHost, port: opts.p2pPort },
         api: { host: opts.host, port: opts.apiPort },
         metrics: { host: opts.host, port: opts.metricsPort }
