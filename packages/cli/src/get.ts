@@ -200,9 +200,9 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     await hasher.start()
     const ts = await store.open(taskId, req.url)
     const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get') : silentLogger()
-    await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
+    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
     await ts.flush()
-    await exportTo(ts.dataPath, output, req.digest)
+    await exportTo(ts.dataPath, output, req.digest ?? stat?.digest)
     return {
       type: 'done',
       taskId,
