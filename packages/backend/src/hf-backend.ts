@@ -53,7 +53,7 @@ export function parseHfUrl (url: string): HfRef {
 
 export function formatHfUrl (ref: HfRef): string {
   const prefix = ref.type === 'models' ? '' : `${ref.type}/`
-  return `hf://${prefix}${ref.repo}${ref.path !== '' ? `/${ref.path}` : ''}@${ref.revision}`
+  return `hf://${prefix}${ref.repo}${ref.path !== '' ? `/${ref.path}` : ''}@${encodeURIComponent(ref.revision)}`
 }
 
 interface TreeEntry {
