@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { downloadFile, listFiles } from '@huggingface/hub'
 import { startHub, type Hub } from '@damselfly/testkit'
+import { startLab, type Lab } from '@damselfly/cli'
 import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { damselfly, NO_DAEMON } from '../helpers/cli.js'
 
@@ -120,5 +121,31 @@ describe('origins: Hugging Face hub (hf://)', function () {
     const r = await damselfly(['get', 'hf://acme/tiny', '-O', join(dir, 'x'), '--api', NO_DAEMON, '--json'], env)
     assert.equal(r.code, 1)
     assert.match(r.result.error.message, /-r/)
+  })
+
+  describe('through a lab', () => {
+    let lab: Lab
+
+    before(async () => {
+      const flags = ['--hf-endpoint', hub.url, '--hf-token', TOKEN]
+      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: flags, peerArgs: flags })
+    })
+    after(async () => { await lab?.stop() })
+
+    it('should fetch every repo file from the hub once and give both peers identical trees', async () => {
+      const eps = lab.endpoints!
+      const total = Object.values(files).reduce((a, c) => a + Buffer.from(c).byteLength, 0)
+      const before = hub.bytesServed
+      for (const [i, p] of eps.peers.entries()) {
+        const r = await damselfly(['get', '-r', 'hf://acme/tiny', '-O', join(dir, `lab-${i}`), '--api', p.api, '--json'], env)
+        assert.equal(r.code, 0, r.stdout + r.stderr)
+        assert.equal(r.result.mode, 'daemon')
+        for (const [path, content] of Object.entries(files)) {
+          assert.ok((await readFile(join(dir, `lab-${i}`, path))).equals(Buffer.from(content)), `peer ${i}: ${path} differs`)
+        }
+      }
+      // the seed's one pass (plus 1-byte size probes of the small non-LFS files)
+      assert.ok(hub.bytesServed - before <= total + 16, `hub sent ${hub.bytesServed - before} bytes for ${total}`)
+    })
   })
 })
