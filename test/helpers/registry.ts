@@ -19,6 +19,8 @@ export interface RegistryInit {
   dir: string
   /** token auth: the realm, service, issuer and the certificate that signs tokens */
   token?: { realm: string, service: string, issuer: string, certPath: string }
+  /** basic auth: path of an htpasswd file (bcrypt) */
+  htpasswd?: string
 }
 
 /**
@@ -43,7 +45,8 @@ export class Registry {
       'log:', '  level: info', '  accesslog:', '    disabled: false',
       'storage:', `  filesystem:`, `    rootdirectory: ${join(this.init.dir, 'storage')}`, '  delete:', '    enabled: true',
       'http:', `  addr: ${this.host}`,
-      ...(t != null ? ['auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.certPath}`] : [])
+      ...(t != null ? ['auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.certPath}`] : []),
+      ...(this.init.htpasswd != null ? ['auth:', '  htpasswd:', '    realm: damselfly-test', `    path: ${this.init.htpasswd}`] : [])
     ].join('\n') + '\n'
     const path = join(this.init.dir, 'config.yml')
     await writeFile(path, config)

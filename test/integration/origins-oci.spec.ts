@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, readFile, mkdir } from 'node:fs/promises'
+import { mkdtemp, rm, readFile, mkdir, writeFile } from 'node:fs/promises'
+import bcrypt from 'bcryptjs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -130,6 +131,37 @@ describe('origins: OCI registry blobs (oci://) on a real docker-registry', funct
       assert.equal(r.result.error.code, 'ERR_ORIGIN_AUTH')
       assert.equal(r.stdout.includes('wrong-password-xyz') || r.stderr.includes('wrong-password-xyz'), false)
       await assert.rejects(readFile(join(dir, 'denied.bin')), { code: 'ENOENT' })
+    })
+  })
+
+  describe('with basic auth (htpasswd)', () => {
+    let basic: Registry
+    const PASSWORD = 'b4sic-pa55'
+    let basicDigest: string
+
+    before(async () => {
+      await mkdir(join(dir, 'basic'))
+      await writeFile(join(dir, 'basic', 'htpasswd'), `bob:${bcrypt.hashSync(PASSWORD, 4)}\n`)
+      basic = new Registry({ dir: join(dir, 'basic'), htpasswd: join(dir, 'basic', 'htpasswd') })
+      await basic.start()
+      basicDigest = await basic.pushBlob(NAME, blob, `Basic ${Buffer.from(`bob:${PASSWORD}`).toString('base64')}`)
+    })
+    after(async () => { await basic?.stop() })
+
+    it('should answer a Basic challenge with the credentials from the environment', async () => {
+      const url = `oci://${basic.host}/${NAME}/blobs/${basicDigest}`
+      const r = await damselfly(['get', url, '-O', join(dir, 'basic.bin'), '--api', NO_DAEMON, '--json'],
+        { DAMSELFLY_REGISTRY_USER: 'bob', DAMSELFLY_REGISTRY_PASSWORD: PASSWORD })
+      assert.equal(r.code, 0, r.stdout + r.stderr)
+      assert.ok((await readFile(join(dir, 'basic.bin'))).equals(blob))
+      assert.equal(r.stdout.includes(PASSWORD) || r.stderr.includes(PASSWORD), false)
+    })
+
+    it('should say which credentials are missing', async () => {
+      const r = await damselfly(['get', `oci://${basic.host}/${NAME}/blobs/${basicDigest}`, '-O', join(dir, 'anon.bin'), '--api', NO_DAEMON, '--json'])
+      assert.equal(r.code, 1)
+      assert.equal(r.result.error.code, 'ERR_ORIGIN_AUTH')
+      assert.match(r.result.error.message, /DAMSELFLY_REGISTRY_USER/)
     })
   })
 })
