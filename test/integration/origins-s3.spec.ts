@@ -16,6 +16,7 @@ describe('origins: S3 (s3://) against s3rver', function () {
   let endpoint: string
   const log: Array<{ method: string, url: string, range?: string }> = []
   const object = randomBytes(5 * 1024 * 1024 + 999)
+  const tree: Record<string, Buffer> = { 'a.bin': randomBytes(1_000_000), 'sub/b.bin': randomBytes(70_000), 'sub/deeper/c.txt': Buffer.from('c\n') }
   const creds = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1' }
 
   before(async () => {
@@ -27,6 +28,7 @@ describe('origins: S3 (s3://) against s3rver', function () {
     const client = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } })
     await client.send(new CreateBucketCommand({ Bucket: 'models' }))
     await client.send(new PutObjectCommand({ Bucket: 'models', Key: 'llm/weights v1.bin', Body: object }))
+    for (const [k, v] of Object.entries(tree)) await client.send(new PutObjectCommand({ Bucket: 'models', Key: `ckpt/${k}`, Body: v }))
     client.destroy()
   })
 
@@ -57,5 +59,12 @@ describe('origins: S3 (s3://) against s3rver', function () {
     assert.equal(r.result.error.code, 'ERR_ORIGIN')
     assert.match(r.result.error.message, /404/)
     await assert.rejects(readFile(join(dir, 'nope.bin')), { code: 'ENOENT' })
+  })
+
+  it('should download every object under a prefix with -r', async () => {
+    const out = join(dir, 'ckpt')
+    const r = await damselfly(['get', '-r', 's3://models/ckpt', '-O', out, '--api', NO_DAEMON, '--json', '--s3-endpoint', endpoint], creds)
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    for (const [k, v] of Object.entries(tree)) assert.ok((await readFile(join(out, k))).equals(v), `${k} differs`)
   })
 })

@@ -1,7 +1,7 @@
 import { Agent as HttpsAgent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { InvalidUrlError, OriginAuthError, OriginError, OriginTimeoutError } from '@damselfly/types'
-import type { Backend, GetOptions, GetResult, ObjectStat } from '@damselfly/types'
+import type { Backend, GetOptions, GetResult, ObjectEntry, ObjectStat } from '@damselfly/types'
 import type { S3Client } from '@aws-sdk/client-s3'
 
 export interface S3BackendInit {
@@ -96,6 +96,34 @@ export class S3Backend implements Backend {
         headers
       }
     } catch (err) { throw s3Error(err, url) }
+  }
+
+  /**
+   * `s3://bucket/key` names that object when it exists, otherwise every object under
+   * `key/` (what `-r` downloads), listed with ListObjectsV2.
+   */
+  async list (url: string, _headers: Record<string, string>, signal?: AbortSignal): Promise<ObjectEntry[]> {
+    const { bucket, key } = parseS3Url(url)
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3')
+    const dir = key.endsWith('/') ? key : `${key}/`
+    const exact: ObjectEntry[] = []
+    const under: ObjectEntry[] = []
+    let token: string | undefined
+    try {
+      do {
+        const out = await (await this.s3()).send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key, ContinuationToken: token }), { abortSignal: signal })
+        for (const o of out.Contents ?? []) {
+          if (o.Key == null) continue
+          const entry = { url: `s3://${bucket}/${o.Key.split('/').map(encodeURIComponent).join('/')}`, contentLength: o.Size ?? -1 }
+          if (o.Key === key) exact.push({ ...entry, path: key.split('/').pop()! })
+          else if (o.Key.startsWith(dir) && !o.Key.endsWith('/')) under.push({ ...entry, path: o.Key.slice(dir.length) })
+        }
+        token = out.IsTruncated === true ? out.NextContinuationToken : undefined
+      } while (token != null)
+    } catch (err) { throw s3Error(err, url) }
+    if (exact.length > 0) return exact
+    if (under.length === 0) throw new OriginError(`S3 answered 404: no object or prefix ${key} in ${bucket}`, 404)
+    return under
   }
 
   async close (): Promise<void> {

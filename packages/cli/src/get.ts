@@ -81,7 +81,7 @@ async function listObjects (url: string, opts: GetOptions): Promise<ObjectEntry[
     let backend
     try { backend = backends.forUrl(url) } catch { return undefined }
     if (backend.list == null) {
-      if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://), not ${url.split(':')[0]}://`)
+      if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
       return undefined
     }
     const entries = await backend.list(url, parseHeaders(opts.header))
