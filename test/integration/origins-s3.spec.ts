@@ -45,6 +45,7 @@ describe('origins: S3 (s3://) against s3rver', function () {
     const objectRequests = log.filter((l) => l.url.startsWith('/models/llm/'))
     assert.deepEqual(objectRequests.map((l) => l.method), ['HEAD', 'GET'])
     assert.equal(objectRequests[1].range, `bytes=0-${object.byteLength - 1}`)
+    assert.equal(log.length, 2, 'no listing for a single object')
   })
 
   it('should take the endpoint from AWS_ENDPOINT_URL', async () => {

@@ -1,6 +1,6 @@
-import { InvalidUrlError, OriginAuthError, OriginError } from '@damselfly/types'
+import { InvalidRequestError, InvalidUrlError, OriginAuthError, OriginError } from '@damselfly/types'
 import { redactUrl, statFromProbe, type HttpBackend } from './http-backend.js'
-import type { Backend, GetOptions, GetResult, ObjectEntry, ObjectStat } from '@damselfly/types'
+import type { Backend, GetOptions, GetResult, ListOptions, ObjectEntry, ObjectStat } from '@damselfly/types'
 
 export interface HfBackendInit {
   /** @default 'https://huggingface.co' */
@@ -133,8 +133,10 @@ export class HfBackend implements Backend {
    * directory), each pinned to the commit the revision points at now, so a branch
    * moving mid-download cannot mix two versions.
    */
-  async list (url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<ObjectEntry[]> {
+  async list (url: string, headers: Record<string, string>, options: ListOptions = {}): Promise<ObjectEntry[]> {
+    const { signal, recursive = false } = options
     const ref = parseHfUrl(url)
+    if (!recursive && ref.path === '') throw new InvalidRequestError(`${url} names a whole repository: use -r and -O <directory>`)
     const h = { ...this.headers(headers), accept: 'application/json' }
     const pinned = { ...ref, revision: COMMIT.test(ref.revision) ? ref.revision : await this.commitOf(ref, h, signal) }
     const toEntry = (e: TreeEntry, rel: string): ObjectEntry => ({
@@ -150,6 +152,7 @@ export class HfBackend implements Backend {
       const info = infos.find((e) => e.path === ref.path)
       if (info == null) throw new OriginError(`${ref.repo} has no ${ref.path} at ${ref.revision}`, 404)
       if (info.type === 'file') return [toEntry(info, ref.path.split('/').pop()!)]
+      if (!recursive) throw new InvalidRequestError(`${url} names a directory: use -r and -O <directory>`)
     }
     const entries: ObjectEntry[] = []
     let next: string | undefined = `${this.apiUrl(pinned, 'tree', ref.path)}?recursive=true&expand=false`

@@ -1,7 +1,7 @@
 import { Agent as HttpsAgent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { InvalidUrlError, OriginAuthError, OriginError, OriginTimeoutError } from '@damselfly/types'
-import type { Backend, GetOptions, GetResult, ObjectEntry, ObjectStat } from '@damselfly/types'
+import type { Backend, GetOptions, GetResult, ListOptions, ObjectEntry, ObjectStat } from '@damselfly/types'
 import type { S3Client } from '@aws-sdk/client-s3'
 
 export interface S3BackendInit {
@@ -99,11 +99,14 @@ export class S3Backend implements Backend {
   }
 
   /**
-   * `s3://bucket/key` names that object when it exists, otherwise every object under
-   * `key/` (what `-r` downloads), listed with ListObjectsV2.
+   * Recursively, `s3://bucket/key` names that object when it exists, otherwise every
+   * object under `key/`, listed with ListObjectsV2. Alone it names one object, and S3
+   * vouches for no digest up front: nothing to ask.
    */
-  async list (url: string, _headers: Record<string, string>, signal?: AbortSignal): Promise<ObjectEntry[]> {
+  async list (url: string, _headers: Record<string, string>, options: ListOptions = {}): Promise<ObjectEntry[]> {
     const { bucket, key } = parseS3Url(url)
+    if (options.recursive !== true) return [{ url, path: key.split('/').pop()!, contentLength: -1 }]
+    const signal = options.signal
     const { ListObjectsV2Command } = await import('@aws-sdk/client-s3')
     const dir = key.endsWith('/') ? key : `${key}/`
     const exact: ObjectEntry[] = []

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { createLogger, silentLogger, taskIdFor, initBlake3 } from '@damselfly/utils'
-import { createBackends, safeJoin, type BackendsInit } from '@damselfly/backend'
+import { createBackends, safeJoin } from '@damselfly/backend'
 import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon'
 import { createHasher } from '@damselfly/hasher'
 import { PieceStore } from '@damselfly/storage'
@@ -31,7 +31,7 @@ export interface GetOptions extends BackendFlags {
   progress?: boolean
   json?: boolean
   standalone?: boolean
-  /** the URL names a tree (an hf:// repo or directory): `output` is a directory */
+  /** the URL names a tree (an hf:// repo or directory, an s3:// prefix): `output` is a directory */
   recursive?: boolean
 }
 
@@ -47,7 +47,7 @@ export function parseHeaders (list: string[] = []): Record<string, string> {
 
 /**
  * Downloads through the local daemon, or standalone from the origin when none answers.
- * A URL whose backend lists objects (hf://, oci://) is listed first: each file then
+ * A URL whose backend lists objects (hf://, oci://, s3://) is listed first: each file then
  * becomes its own task, with the digest the origin vouches for (content-addressed task
  * id, verified output) and, under `-r`, its place in the output directory.
  */
@@ -76,7 +76,7 @@ export async function runGet (url: string, opts: GetOptions): Promise<number> {
 }
 
 async function listObjects (url: string, opts: GetOptions): Promise<ObjectEntry[] | undefined> {
-  const backends = createBackends(backendsInit(opts))
+  const backends = createBackends(backendsInitFrom(opts))
   try {
     let backend
     try { backend = backends.forUrl(url) } catch { return undefined }
@@ -84,17 +84,11 @@ async function listObjects (url: string, opts: GetOptions): Promise<ObjectEntry[
       if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
       return undefined
     }
-    const entries = await backend.list(url, parseHeaders(opts.header))
-    if (opts.recursive !== true && entries.length !== 1) {
-      throw new InvalidRequestError(`${url} names ${entries.length} files: use -r and -O <directory>`)
-    }
-    return entries
+    return await backend.list(url, parseHeaders(opts.header), { recursive: opts.recursive === true })
   } finally {
     await backends.close()
   }
 }
-
-function backendsInit (opts: GetOptions): BackendsInit { return backendsInitFrom(opts) }
 
 function fail (opts: GetOptions, output: string, mode: string, error: { name: string, code: string, message: string }): number {
   if (opts.json === true) process.stdout.write(JSON.stringify({ ok: false, mode, output, error }) + '\n')
@@ -194,7 +188,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
   const dir = await mkdtemp(join(tmpdir(), 'damselfly-get-'))
   const store = new PieceStore({ dataDir: dir })
   const hasher = createHasher({ threads: 1 })
-  const backends = createBackends(backendsInit(opts))
+  const backends = createBackends(backendsInitFrom(opts))
   try {
     await store.start()
     await hasher.start()
@@ -239,7 +233,7 @@ export function getCommand (): Command {
     .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
     .option('--no-progress', 'no progress bar')
     .option('--standalone', 'do not use a daemon, download from the origin in this process')
-    .option('-r, --recursive', 'download every file under the URL (hf:// repo or directory) into the directory -O')
+    .option('-r, --recursive', 'download every file under the URL (hf:// repo or directory, s3:// prefix) into the directory -O')
     .option('--json', 'print one JSON line with the result on stdout')
     .addHelpText('after', `
 Examples:

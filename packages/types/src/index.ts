@@ -113,10 +113,16 @@ export interface Backend {
   get(url: string, headers: Record<string, string>, options: GetOptions): Promise<GetResult>
   /**
    * The objects a URL names, with the digests the origin vouches for, before any download
-   * starts (so task ids can be content-addressed): one for a file, many for a directory or
-   * repository. Backends without a listing or a digest known up front leave it out.
+   * starts (so task ids can be content-addressed): the one object it names, or with
+   * `recursive` every object under it (a directory, a repository, a prefix). Backends
+   * with neither a listing nor a digest known up front leave it out.
    */
-  list?(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<ObjectEntry[]>
+  list?(url: string, headers: Record<string, string>, options?: ListOptions): Promise<ObjectEntry[]>
+}
+
+export interface ListOptions {
+  recursive?: boolean
+  signal?: AbortSignal
 }
 
 /** Hashes pieces with BLAKE3. Buffers are moved to workers and handed back. */
