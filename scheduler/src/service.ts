@@ -58,7 +58,9 @@ export class SchedulerService {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionManager: { maxConnections: 100_000 }
+      // every peer of a pool behind one NAT looks like one host: libp2p's per-host
+      // inbound rate limit (5/s) would turn a node pool's restart into refusals
+      connectionManager: { maxConnections: 100_000, inboundConnectionThreshold: 100_000, maxIncomingPendingConnections: 1024, inboundUpgradeTimeout: 30_000 }
     })
     await this.node.handle(SCHEDULER_PROTOCOL, (stream, conn) => {
       this.session(stream, conn).catch((err) => {

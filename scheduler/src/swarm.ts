@@ -95,6 +95,8 @@ export interface TaskRecord {
   lastError: string
   /** peers blocked for the whole task */
   blocked: Set<string>
+  /** children that caught each parent serving a corrupt piece */
+  mismatchesBy: Map<string, Set<string>>
   createdAt: number
   backToSourceCount: number
   /** bytes received, keyed `fromPool>toPool` (`origin>pool` for back-to-source), for cross-pool accounting */
@@ -244,6 +246,7 @@ export class Swarm {
         originFailures: 0,
         lastError: '',
         blocked: new Set(),
+        mismatchesBy: new Map(),
         createdAt: this.now(),
         backToSourceCount: 0,
         bytesByEdge: new Map()
@@ -408,9 +411,14 @@ export class Swarm {
     const n = (m.failuresBy.get(f.parentId) ?? 0) + 1
     m.failuresBy.set(f.parentId, n)
     if (f.kind === FailureKind.DIGEST_MISMATCH || n >= this.blockAfter) m.blocked.add(f.parentId)
-    // a parent several children reject, or one caught serving bad data twice, is bad for everyone
-    let rejecting = 0
-    for (const other of task.members.values()) if (other.blocked.has(f.parentId)) rejecting++
+    // a parent that served bad data to two children, or twice to one, is bad for everyone;
+    // connection trouble stays between that parent and that child
+    if (f.kind === FailureKind.DIGEST_MISMATCH) {
+      const prev = task.mismatchesBy.get(f.parentId) ?? new Set<string>()
+      prev.add(peer.id)
+      task.mismatchesBy.set(f.parentId, prev)
+    }
+    const rejecting = task.mismatchesBy.get(f.parentId)?.size ?? 0
     const mismatches = f.kind === FailureKind.DIGEST_MISMATCH ? n : 0
     if (rejecting >= 2 || mismatches >= 2) {
       task.blocked.add(f.parentId)

@@ -9,7 +9,7 @@ import { getVia } from '@damselfly/bench/distribute'
 import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { damselfly, NO_DAEMON } from '../helpers/cli.js'
 import { selfSigned } from '../helpers/certs.js'
-import { Registry, TokenServer } from '../helpers/registry.js'
+import { Registry, TokenServer } from '../helpers/origin-registry.js'
 
 describe('origins: OCI registry blobs (oci://) on a real docker-registry', function () {
   this.timeout(90_000)

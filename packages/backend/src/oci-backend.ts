@@ -8,7 +8,7 @@ export interface OciBackendInit {
   username?: string
   password?: string
   /**
-   * registries (`host:port`) spoken to over plain HTTP; `true` for all
+   * registries (`host:port`) spoken to over plain HTTP besides loopback ones; `true` for all
    * @default loopback hosts only
    */
   plainHttp?: boolean | string[]
@@ -67,8 +67,8 @@ export class OciBackend implements Backend {
   constructor (private readonly http: HttpBackend, private readonly init: OciBackendInit = {}) {}
 
   blobUrl (ref: OciRef): string {
-    const plain = this.init.plainHttp === true ||
-      (Array.isArray(this.init.plainHttp) ? this.init.plainHttp.includes(ref.host) : LOOPBACK.test(ref.host))
+    const plain = this.init.plainHttp === true || LOOPBACK.test(ref.host) ||
+      (Array.isArray(this.init.plainHttp) && this.init.plainHttp.includes(ref.host))
     return `${plain ? 'http' : 'https'}://${ref.host}/v2/${ref.name}/blobs/${ref.digest}`
   }
 

@@ -183,4 +183,4 @@ export async function fetchSchedulerInfo (url: string): Promise<SchedulerInfo> {
   return await res.body.json() as SchedulerInfo
 }
 
-export { SchedulerRing, type SchedulerRingInit } from './ring.js'
+export { SchedulerRing, ownerOf, type SchedulerRingInit } from './ring.js'

@@ -51,13 +51,8 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
   forTask (taskId: string): SchedulerClient {
     const live = this.clients.filter((c) => c.connected)
     const pool = live.length > 0 ? live : this.clients
-    let best = pool[0]
-    let bestScore = -1n
-    for (const c of pool) {
-      const score = createHash('sha256').update(`${c.url}\n${taskId}`).digest().readBigUInt64BE(0)
-      if (score > bestScore) { best = c; bestScore = score }
-    }
-    return best
+    const url = ownerOf(pool.map((c) => c.url), taskId)
+    return pool.find((c) => c.url === url)!
   }
 
   /** Routes a message to its task's scheduler. */
@@ -66,4 +61,15 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
     if (taskId == null) return this.clients.map((c) => c.send(msg)).some(Boolean)
     return this.forTask(taskId).send(msg)
   }
+}
+
+/** Rendezvous (highest random weight) hashing: the scheduler URL that owns a task. */
+export function ownerOf (urls: string[], taskId: string): string {
+  let best = urls[0]
+  let bestScore = -1n
+  for (const url of urls) {
+    const score = createHash('sha256').update(`${url}\n${taskId}`).digest().readBigUInt64BE(0)
+    if (score > bestScore) { best = url; bestScore = score }
+  }
+  return best
 }

@@ -38,10 +38,13 @@ interface ParentState {
   seed: boolean
   inflight: number
   failures: number
+  lastFailureAt: number
   blocked: boolean
 }
 
 export interface DownloadEvents {
+  /** the content length and piece length became known */
+  meta: [TaskStats]
   progress: [TaskStats]
   bytes: [source: 'origin' | 'seed' | 'peer', bytes: number]
 }
@@ -73,6 +76,8 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
+    // every local client streaming this task (proxy connections) waits on its events
+    this.setMaxListeners(0)
     this.maxInflight = init.maxInflight ?? 16
     this.perParent = init.perParent ?? 4
     this.stats = {
@@ -146,6 +151,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       this.stats.contentLength = store.contentLength
       this.stats.pieceLength = store.pieceLength
       this.stats.pieceCount = store.pieceCount
+      this.emit('meta', this.stats)
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
@@ -159,7 +165,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, blocked: false })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
       }
     }
     for (const id of [...this.parents.keys()]) {
@@ -250,7 +256,10 @@ export class Download extends EventEmitter<DownloadEvents> {
         if (ctl.signal.aborted || this.settled) return
         const mismatch = err instanceof DigestMismatchError
         if (mismatch) this.stats.digestMismatches++
-        parent.failures++
+        // one broken connection fails every request pipelined on it: count it once
+        const now = Date.now()
+        if (mismatch || now - parent.lastFailureAt > 1000) parent.failures++
+        parent.lastFailureAt = now
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {
           parent.blocked = true
@@ -282,7 +291,10 @@ export class Download extends EventEmitter<DownloadEvents> {
   private checkStall (): void {
     if (this.settled || this.backToSource) return
     const idle = Date.now() - this.lastProgress
-    if (idle > (this.init.stallMs ?? 15_000)) {
+    // going to the origin is the scheduler's call while it is reachable; a peer
+    // decides alone only when it is cut off, or after a much longer silence
+    const limit = (this.init.stallMs ?? 15_000) * (this.c.scheduler?.connected === true ? 4 : 1)
+    if (idle > limit) {
       this.goBackToSource(`no piece for ${idle} ms from ${this.parents.size} parents`)
     }
   }
@@ -314,6 +326,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         this.stats.contentLength = store.contentLength
         this.stats.pieceLength = store.pieceLength
         this.stats.pieceCount = store.pieceCount
+        this.emit('meta', this.stats)
       },
       onPiece: (index, digest, bytes) => {
         this.stats.bytesFromOrigin += bytes

@@ -115,6 +115,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
     let d = this.downloads.get(taskId)
+    if (d?.stats.state === 'succeeded' && d.store.complete) {
+      // already here: this request moved no bytes
+      onStarted?.(d)
+      const now = Date.now()
+      return { store: d.store, stats: { ...d.stats, bytesFromOrigin: 0, bytesFromSeed: 0, bytesFromPeers: 0, startedAt: now, finishedAt: now } }
+    }
     if (d == null || d.stats.state === 'failed') {
       const store = await this.store.open(taskId, req.url)
       d = new Download(taskId, req, {
