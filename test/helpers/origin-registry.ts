@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { request } from 'undici'
-import { freePort } from './clients.js'
+import { freePort, stopProcess, waitFor } from './clients.js'
 
 export interface RegistryInit {
   dir: string
@@ -45,17 +45,13 @@ export class Registry {
     await writeFile(path, config)
     this.child = spawn('docker-registry', ['serve', path], { stdio: ['ignore', 'pipe', 'pipe'] })
     for (const s of [this.child.stdout!, this.child.stderr!]) createInterface({ input: s }).on('line', (l) => this.log.push(l))
-    const deadline = Date.now() + 15_000
-    for (;;) {
-      try {
-        const res = await request(`${this.url}/v2/`)
-        await res.body.dump()
-        if (res.statusCode === 200 || res.statusCode === 401) return
-      } catch {}
-      if (this.child.exitCode != null) throw new Error(`docker-registry exited: ${this.log.slice(-5).join('\n')}`)
-      if (Date.now() > deadline) throw new Error('docker-registry did not start')
-      await new Promise((resolve) => setTimeout(resolve, 100))
-    }
+    const child = this.child
+    await waitFor(`docker-registry (${this.log.slice(-5).join('\n')})`, async () => {
+      if (child.exitCode != null) throw new Error(`docker-registry exited: ${this.log.slice(-5).join('\n')}`)
+      const res = await request(`${this.url}/v2/`)
+      await res.body.dump()
+      return res.statusCode === 200 || res.statusCode === 401
+    })
   }
 
   /** Access-log lines of requests for `method` `path-prefix` */
@@ -78,15 +74,7 @@ export class Registry {
     return digest
   }
 
-  async stop (): Promise<void> {
-    const c = this.child
-    if (c == null || c.exitCode != null || c.signalCode != null) return
-    const exited = new Promise((resolve) => c.once('exit', resolve))
-    c.kill('SIGTERM')
-    const t = setTimeout(() => c.kill('SIGKILL'), 5000)
-    await exited
-    clearTimeout(t)
-  }
+  async stop (): Promise<void> { await stopProcess(this.child) }
 }
 
 export interface TokenServerInit {
