@@ -116,11 +116,14 @@ describe('origins: OCI registry blobs (oci://) on a real docker-registry', funct
       assert.equal(r.stdout.includes(PASSWORD) || r.stderr.includes(PASSWORD), false, 'the password is never printed')
     })
 
-    it('should take credentials from the URL too', async () => {
+    it('should take credentials from the URL too, and never print them', async () => {
       const url = `oci://alice:${PASSWORD}@${secured.host}/${NAME}/blobs/${securedDigest}`
       const r = await damselfly(['get', url, '-O', join(dir, 'secured2.bin'), '--api', NO_DAEMON, '--json'])
       assert.equal(r.code, 0, r.stdout + r.stderr)
       assert.ok((await readFile(join(dir, 'secured2.bin'))).equals(blob))
+      // the URL is the task's name (results, stats, scheduler): it loses the password on the way
+      assert.equal(r.stdout.includes(PASSWORD) || r.stderr.includes(PASSWORD), false, r.stdout)
+      assert.equal(r.result.url, `oci://${secured.host}/${NAME}/blobs/${securedDigest}`)
     })
 
     it('should fail with an auth error, not print the password, when the credentials are wrong', async () => {

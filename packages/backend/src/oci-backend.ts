@@ -96,8 +96,16 @@ export class OciBackend implements Backend {
   /** Sends with what worked before; on a 401 answers the challenge once and sends again. */
   private async authorised (ref: OciRef, headers: Record<string, string>, signal: AbortSignal | undefined,
     send: (h: Record<string, string>) => Promise<Dispatcher.ResponseData>): Promise<Dispatcher.ResponseData> {
-    // a caller-given Authorization (-H) is the caller's business
-    if (Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')) return await send(headers)
+    // a caller-given bearer token (-H) is the caller's business; caller-given basic
+    // credentials are credentials: for the registry or its token realm, as it asks
+    const given = Object.keys(headers).find((k) => k.toLowerCase() === 'authorization')
+    if (given != null) {
+      const basic = /^Basic\s+(\S+)$/i.exec(headers[given])
+      if (basic == null) return await send(headers)
+      const [user, ...rest] = Buffer.from(basic[1], 'base64').toString().split(':')
+      ref = { ...ref, username: ref.username ?? user, password: ref.password ?? rest.join(':') }
+      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== given))
+    }
     const key = `${ref.host}/${ref.name}`
     const known = this.auth.get(key)
     let res = await send(known != null && known !== '' ? { ...headers, authorization: known } : headers)

@@ -96,10 +96,26 @@ function fail (opts: GetOptions, output: string, mode: string, error: { name: st
   return EXIT.FAILED
 }
 
-async function getOne (url: string, opts: GetOptions): Promise<number> {
+/**
+ * `user:pass@` in a URL becomes an `Authorization: Basic` header: the URL is the task's
+ * name, shown in results, stats and the scheduler, and must not carry a password there.
+ */
+export function credentialsToHeader (url: string, headers: Record<string, string>): { url: string, headers: Record<string, string> } {
+  let u: URL
+  try { u = new URL(url) } catch { return { url, headers } }
+  if (u.username === '' && u.password === '') return { url, headers }
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')
+  u.username = ''
+  u.password = ''
+  const has = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')
+  return { url: u.toString(), headers: has ? headers : { ...headers, authorization: `Basic ${basic}` } }
+}
+
+async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
+  const { url, headers } = credentialsToHeader(rawUrl, parseHeaders(opts.header))
   const req: TaskRequest = {
     url,
-    headers: parseHeaders(opts.header),
+    headers,
     digest: opts.digest,
     tag: opts.tag,
     application: opts.application,
