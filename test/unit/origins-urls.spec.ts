@@ -52,3 +52,17 @@ describe('origin URLs', () => {
     } finally { await b.close() }
   })
 })
+
+describe('credentials in URLs', () => {
+  it('should move user:pass@ into an Authorization header so the task name carries no password', async () => {
+    const { credentialsToHeader } = await import('@damselfly/cli')
+    const hex = 'b'.repeat(64)
+    const out = credentialsToHeader(`oci://al%40ice:p%3Ass@reg.example:5000/app/blobs/sha256:${hex}`, { 'x-other': '1' })
+    assert.equal(out.url, `oci://reg.example:5000/app/blobs/sha256:${hex}`)
+    assert.equal(out.headers.authorization, `Basic ${Buffer.from('al@ice:p:ss').toString('base64')}`)
+    assert.equal(out.headers['x-other'], '1')
+    // an explicit -H Authorization wins; a URL without credentials is left alone
+    assert.equal(credentialsToHeader('https://u:p@h/x', { Authorization: 'Bearer t' }).headers.Authorization, 'Bearer t')
+    assert.deepEqual(credentialsToHeader('https://h/x', {}), { url: 'https://h/x', headers: {} })
+  })
+})
