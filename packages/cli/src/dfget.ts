@@ -2,10 +2,11 @@
 // Dragonfly's dfget flags, so existing scripts keep working.
 import { Command, Option, InvalidArgumentError } from 'commander'
 import { initBlake3 } from '@damselfly/utils'
+import { addBackendOptions } from '@damselfly/daemon'
 import { runGet } from './get.js'
 
 await initBlake3()
-const cmd = new Command('dfget')
+const cmd = addBackendOptions(new Command('dfget'))
   .description('download a URL through the local Damselfly daemon (Dragonfly dfget compatible flags)')
   .argument('<url>')
   .requiredOption('-O, --output <path>', 'output file')

@@ -49,7 +49,12 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL,
     DAMSELFLY_PROXY_PORT: { path: ['proxyPort'], kind: 'number' },
     DAMSELFLY_REGISTRY_MIRROR: { path: ['registryMirror'], kind: 'string' },
+    // the ecosystem's own names first, so ours (later) win when both are set
+    HF_ENDPOINT: { path: ['hfEndpoint'], kind: 'string' },
     DAMSELFLY_HF_ENDPOINT: { path: ['hfEndpoint'], kind: 'string' },
+    HF_TOKEN: { path: ['hfToken'], kind: 'string' },
+    DAMSELFLY_REGISTRY_USER: { path: ['registryUser'], kind: 'string' },
+    DAMSELFLY_REGISTRY_PASSWORD: { path: ['registryPassword'], kind: 'string' },
     DAMSELFLY_GC_QUOTA: { path: ['gc', 'quota'], kind: 'string' },
     DAMSELFLY_GC_HIGH_WATERMARK: { path: ['gc', 'highWatermark'], kind: 'number' },
     DAMSELFLY_GC_LOW_WATERMARK: { path: ['gc', 'lowWatermark'], kind: 'number' },

@@ -53,6 +53,13 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     registryMirror: z.url().optional(),
     insecureRegistry: z.array(z.string().min(1)).optional(),
     hfEndpoint: z.url().optional(),
+    /** origins: PEM CA bundle, S3, Hugging Face and OCI registry credentials */
+    caFile: z.string().min(1).optional(),
+    s3Endpoint: z.url().optional(),
+    s3Region: z.string().min(1).optional(),
+    hfToken: z.string().optional(),
+    registryUser: z.string().optional(),
+    registryPassword: z.string().optional(),
     gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
   }).strict() as unknown as z.ZodType<DaemonConfigShape>
 }
@@ -78,6 +85,12 @@ export interface DaemonConfigShape {
   registryMirror?: string
   insecureRegistry?: string[]
   hfEndpoint?: string
+  caFile?: string
+  s3Endpoint?: string
+  s3Region?: string
+  hfToken?: string
+  registryUser?: string
+  registryPassword?: string
   gc: GcConfig
 }
 export type DaemonConfig = DaemonConfigShape

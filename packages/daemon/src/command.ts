@@ -5,6 +5,7 @@ import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
 import { Daemon, type DaemonInit } from './daemon.js'
 import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
+import { addBackendOptions, backendsInitFrom } from './backend-options.js'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -35,7 +36,7 @@ export function defaultDataDir (role: Role): string {
 }
 
 /** Turns the validated config into the daemon's typed init (the only place config shape meets library shape). */
-export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withProxy = !seed): DaemonInit {
+export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withProxy = !seed, env: NodeJS.ProcessEnv = process.env): DaemonInit {
   return {
     dataDir: resolve(c.dataDir),
     log: createLogger(name, c.logLevel),
@@ -45,6 +46,16 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
     labels: { pool: c.pool, idc: c.idc },
     uploadSlots: c.uploadSlots,
     hasherThreads: c.hasherThreads,
+    backends: backendsInitFrom({
+      caFile: c.caFile,
+      s3Endpoint: c.s3Endpoint,
+      s3Region: c.s3Region,
+      hfEndpoint: c.hfEndpoint,
+      hfToken: c.hfToken,
+      registryUser: c.registryUser,
+      registryPassword: c.registryPassword,
+      insecureRegistry: c.insecureRegistry
+    }, env),
     p2p: { host: c.p2pHost, port: c.p2pPort },
     api: { host: c.host, port: c.apiPort },
     metrics: { host: c.host, port: c.metricsPort },
@@ -102,6 +113,8 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
       await run(new Daemon(daemonInit(config, d.seed, d.name, d.proxyPort != null)), opts)
     })
   if (d.proxyPort != null) addProxyOptions(cmd, d.proxyPort)
+  // after the proxy's: a flag both use (--hf-endpoint, --insecure-registry) is defined once, by the proxy
+  addBackendOptions(cmd)
   return cmd
 }
 
