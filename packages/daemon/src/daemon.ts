@@ -84,7 +84,7 @@ export class Daemon {
     this.metrics = buildMetrics(this.engine, this.init.seed === true ? 'seed-peer' : 'peer', { gc: this.gc, ready })
     const metrics = await this.metrics.app.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
     if (this.init.proxy != null) {
-      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }) }, this.init.proxy)
+      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }), onRequest: (result, method) => { this.countProxyRequest(result, method) } }, this.init.proxy)
       await this.proxy.start()
     }
     this.gc.start()
