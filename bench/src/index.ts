@@ -3,6 +3,8 @@ const [scenario = 'help', ...rest] = process.argv.slice(2)
 const scenarios: Record<string, string> = {
   demo: './demo.js',
   transfer: './transfer.js',
+  scheduler: './scheduler-bench.js',
+  pools: './pools.js',
   swarm: './swarm.js',
   hash: './hash.js'
 }

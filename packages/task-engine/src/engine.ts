@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { PieceStore, type TaskStore } from '@damselfly/storage'
 import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
-import { SchedulerClient } from '@damselfly/scheduler-client'
+import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, type Logger } from '@damselfly/utils'
+import { taskIdFor, pieceRange, type Logger } from '@damselfly/utils'
 import { errorInfo } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
@@ -16,8 +16,8 @@ import type { Libp2p } from '@libp2p/interface'
 export interface PeerEngineInit {
   dataDir: string
   log: Logger
-  /** scheduler HTTP URL; none = standalone (every task from the origin) */
-  schedulerUrl?: string
+  /** scheduler HTTP URLs (tasks spread over them by consistent hashing); none = standalone (every task from the origin) */
+  schedulerUrls?: string[]
   /** cluster token presented to the scheduler */
   token?: string
   labels?: Partial<PeerLabels>
@@ -33,6 +33,7 @@ export interface PeerEngineInit {
 
 export interface EngineEvents {
   upload: [taskId: string, peerId: string, bytes: number]
+  piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
 
 /**
@@ -48,14 +49,15 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   readonly backends: Backends
   private server!: PieceServer
   private pieces!: PieceClient
-  scheduler?: SchedulerClient
+  scheduler?: SchedulerRing
   private readonly downloads = new Map<string, Download>()
   private readonly seeding = new Map<string, Promise<void>>()
   readonly uploadedByTask = new Map<string, number>()
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
   uploaded = 0
-  readonly log: Logger
+  /** carries this peer's id once the node has started, so every log line names its peer */
+  log: Logger
 
   constructor (readonly init: PeerEngineInit) {
     super()
@@ -73,6 +75,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     await this.hasher.start()
     this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
     await this.node.start()
+    this.log = this.init.log.child({ peer: this.peerId })
     this.server = new PieceServer(this.node, {
       log: this.log,
       maxInboundStreams: this.init.uploadSlots ?? 32,
@@ -87,13 +90,14 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     })
     await this.server.start()
     this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer })
-    if (this.init.schedulerUrl != null) {
-      this.scheduler = new SchedulerClient(this.node, {
-        url: this.init.schedulerUrl,
+    if ((this.init.schedulerUrls?.length ?? 0) > 0) {
+      this.scheduler = new SchedulerRing(this.node, {
+        urls: this.init.schedulerUrls!,
         log: this.log,
         register: () => this.registration()
       })
       this.scheduler.on('seed', (req) => { this.seedTask(req) })
+      this.scheduler.on('preheat', (req) => { this.preheatTask(req) })
       this.scheduler.on('connected', () => { this.republish().catch((err) => this.log.warn({ err: err.message }, 'republish failed')) })
       await this.scheduler.start()
     }
@@ -114,6 +118,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
     let d = this.downloads.get(taskId)
+    if (d?.stats.state === 'succeeded' && d.store.complete) {
+      // already here: this request moved no bytes
+      onStarted?.(d)
+      const now = Date.now()
+      return { store: d.store, stats: { ...d.stats, bytesFromOrigin: 0, bytesFromSeed: 0, bytesFromPeers: 0, startedAt: now, finishedAt: now } }
+    }
     if (d == null || d.stats.state === 'failed') {
       const store = await this.store.open(taskId, req.url)
       d = new Download(taskId, req, {
@@ -125,8 +135,18 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log: this.log
       }, this.init.download)
       this.downloads.set(taskId, d)
+      // the cache GC must not evict a task while it is being downloaded
+      const release = this.store.pin(taskId)
+      d.finished.finally(release).catch(() => {})
       d.on('bytes', (source, n) => { this.received[source] += n })
+      d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
+      const log = this.log
+      log.info({ task: taskId, url: req.url.split('?')[0] }, 'download started')
+      d.finished.then(() => {
+        const s = d!.stats
+        log.info({ task: taskId, bytes: s.contentLength, fromOrigin: s.bytesFromOrigin, fromSeed: s.bytesFromSeed, fromPeers: s.bytesFromPeers }, 'download finished')
+      }, (err) => { log.warn({ task: taskId, err: errorInfo(err) }, 'download failed') })
     }
     onStarted?.(d)
     await d.finished
@@ -138,6 +158,33 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   getDownload (taskId: string): Download | undefined { return this.downloads.get(taskId) }
+
+  /** The cache evicted a task: a later request must download it again rather than reuse the gone store. */
+  forget (taskId: string): void {
+    const d = this.downloads.get(taskId)
+    if (d != null && d.stats.state === 'running') return
+    this.downloads.delete(taskId)
+    this.uploadedByTask.delete(taskId)
+    // the scheduler must stop offering this peer as a parent for pieces it no longer has
+    this.scheduler?.send({ leave: { taskId } })
+  }
+
+  /** Tasks a running download holds (never evicted). */
+  isDownloading (taskId: string): boolean {
+    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeding.has(taskId)
+  }
+
+  /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
+  private preheatTask (req: SeedRequest): void {
+    const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
+    const request: TaskRequest = { url: req.url, headers, pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined, digest: req.digest !== '' ? req.digest : undefined }
+    if (taskIdFor(request) !== req.taskId) {
+      this.log.warn({ task: req.taskId }, 'preheat request does not match its task id; ignored')
+      return
+    }
+    this.log.info({ task: req.taskId }, 'preheating')
+    this.download(request).catch((err) => { this.log.warn({ task: req.taskId, err: errorInfo(err) }, 'preheat failed') })
+  }
 
   /** Seed role: fetch a task from the origin and publish its manifest piece by piece. */
   private seedTask (req: SeedRequest): void {
@@ -160,6 +207,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
           this.scheduler?.send({ meta: { taskId: req.taskId, contentLength, pieceLength, url: req.url } })
         },
         onPiece: (index, digest) => {
+          // seeding bypasses Download, so its origin bytes are counted here for the metrics
+          if (store.initialised) this.received.origin += pieceRange(index, store.contentLength, store.pieceLength).length
           this.scheduler?.send({ pieces: { taskId: req.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
         }
       })
