@@ -7,6 +7,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Swarm, type SwarmInit } from './swarm.js'
+import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL } from './constants.js'
 import { buildSchedulerMetrics } from './metrics.js'
 import { DASHBOARD_HTML } from './dashboard.js'
@@ -24,6 +25,8 @@ export interface SchedulerInit {
   /** peer ids allowed to register (empty = any peer with the token) */
   allowPeers?: string[]
   swarm?: SwarmInit
+  /** origin options for listing preheat targets (registry credentials, hub URL …) */
+  backends?: BackendsInit
 }
 
 /** decode limits for untrusted peer messages */
@@ -41,6 +44,8 @@ const DECODE_LIMITS = {
  */
 export class SchedulerService {
   readonly swarm: Swarm
+  /** origins, only to list what a preheat URL names (images, repositories) */
+  readonly backends: Backends
   node!: Libp2p
   app!: FastifyInstance
   private readonly streams = new Set<Stream>()
@@ -48,6 +53,7 @@ export class SchedulerService {
 
   constructor (private readonly init: SchedulerInit) {
     this.swarm = new Swarm(init.swarm)
+    this.backends = createBackends(init.backends)
   }
 
   async start (): Promise<void> {
@@ -80,6 +86,7 @@ export class SchedulerService {
     for (const s of this.streams) s.abort(new Error('scheduler stopping'))
     await this.app?.close()
     await this.node?.stop()
+    await this.backends.close()
   }
 
   get peerId (): string { return this.node.peerId.toString() }
@@ -141,7 +148,31 @@ interface PreheatBody {
   filteredQueryParams?: string[]
 }
 
-interface PreheatJob { id: string, taskId: string, pools: string[], peers: string[], createdAt: number }
+interface PreheatJob {
+  id: string
+  tasks: Array<{ taskId: string, path: string, peers: string[] }>
+  pools: string[]
+  peers: string[]
+  createdAt: number
+}
+
+/**
+ * What a preheat URL names: itself for a plain URL or blob, every layer (and
+ * the config) of an `oci://host/name:tag` image, every file of an `hf://`
+ * repository. Task ids then match what peers compute when they download.
+ */
+async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Array<{ url: string, digest?: string, path: string }>> {
+  const scheme = b.url.split(':')[0]
+  if ((scheme === 'oci' || scheme === 'hf') && b.digest == null) {
+    const backend = svc.backends.forUrl(b.url)
+    if (backend.list != null) {
+      const entries = await backend.list(b.url, b.headers ?? {}, { recursive: true })
+      if (entries.length === 0) throw Object.assign(new Error(`${b.url.split('?')[0]} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
+      return entries.map((e) => ({ url: e.url, digest: e.digest, path: e.path }))
+    }
+  }
+  return [{ url: b.url, digest: b.digest, path: '' }]
+}
 
 export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   const app = Fastify({ logger: false })
@@ -152,59 +183,51 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     if (b == null || typeof b.url !== 'string' || b.url === '') {
       return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: 'body must be JSON with a url' } })
     }
-    let taskId: string
+    // an image reference or a repository names several objects: preheat each
+    let entries: Array<{ url: string, digest?: string, path: string }>
     try {
-      taskId = taskIdFor({ url: b.url, pieceLength: b.pieceLength, digest: b.digest, tag: b.tag, application: b.application, filteredQueryParams: b.filteredQueryParams })
+      entries = await expandPreheat(svc, b)
     } catch (err: any) {
-      return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: err.message } })
+      return await reply.code(err.status ?? 502).send({ error: { code: err.code ?? 'ERR_ORIGIN', message: err.message } })
     }
     const headers = Object.entries(b.headers ?? {}).map(([name, value]) => ({ name, value: String(value) }))
-    const { peers } = svc.swarm.preheat({ taskId, url: b.url, headers, pieceLength: b.pieceLength ?? 0, digest: b.digest ?? '' }, b.pools ?? [])
-    const task = svc.swarm.tasks.get(taskId)
-    if (task?.seedState === 'failed' && peers.length === 0) {
-      return await reply.code(503).send({ error: { code: 'ERR_NO_SEED', message: 'no seed peer or pool peer available to preheat' } })
+    const tasks: PreheatJob['tasks'] = []
+    for (const e of entries) {
+      let taskId: string
+      try {
+        taskId = taskIdFor({ url: e.url, pieceLength: b.pieceLength, digest: e.digest, tag: b.tag, application: b.application, filteredQueryParams: b.filteredQueryParams })
+      } catch (err: any) {
+        return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: err.message } })
+      }
+      const { peers } = svc.swarm.preheat({ taskId, url: e.url, headers, pieceLength: b.pieceLength ?? 0, digest: e.digest ?? '' }, b.pools ?? [])
+      tasks.push({ taskId, path: e.path, peers })
     }
-    const job: PreheatJob = { id: `${taskId.slice(0, 16)}-${Date.now().toString(36)}`, taskId, pools: b.pools ?? [], peers, createdAt: Date.now() }
+    const noSeed = tasks.every((t) => svc.swarm.tasks.get(t.taskId)?.seedState === 'failed' && t.peers.length === 0)
+    if (noSeed) return await reply.code(503).send({ error: { code: 'ERR_NO_SEED', message: 'no seed peer or pool peer available to preheat' } })
+    const peers = [...new Set(tasks.flatMap((t) => t.peers))]
+    const job: PreheatJob = { id: `${tasks[0].taskId.slice(0, 16)}-${Date.now().toString(36)}`, tasks, pools: b.pools ?? [], peers, createdAt: Date.now() }
     preheats.set(job.id, job)
-    return await reply.code(202).send({ id: job.id, taskId, peers })
+    return await reply.code(202).send({ id: job.id, taskId: tasks[0].taskId, tasks: tasks.map((t) => ({ taskId: t.taskId, path: t.path })), peers })
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/preheat/:id', async (req, reply) => {
     const job = preheats.get(req.params.id)
     if (job == null) return await reply.code(404).send({ error: { code: 'ERR_PREHEAT_NOT_FOUND', message: 'no such preheat job' } })
-    const task = svc.swarm.tasks.get(job.taskId)
-    const seed = task?.seedPeer != null ? task.members.get(task.seedPeer) : undefined
-    const targets = job.peers.map((id) => {
-      const m = task?.members.get(id)
-      return { id, pool: svc.swarm.peers.get(id)?.pool, pieces: m?.have.cardinality ?? 0, done: m?.done ?? false }
+    const tasks = job.tasks.map((t) => {
+      const task = svc.swarm.tasks.get(t.taskId)
+      const seed = task?.seedPeer != null ? task.members.get(task.seedPeer) : undefined
+      const targets = t.peers.map((id) => {
+        const m = task?.members.get(id)
+        return { id, pool: svc.swarm.peers.get(id)?.pool, pieces: m?.have.cardinality ?? 0, done: m?.done ?? false }
+      })
+      const state = task == null
+        ? 'unknown'
+        : task.seedState === 'failed' && task.originFailures > 0 ? 'failed' : task.seedState === 'done' && targets.every((x) => x.done) ? 'succeeded' : 'running'
+      return { taskId: t.taskId, path: t.path, state, pieceCount: task?.pieceCount ?? 0, seed: { id: task?.seedPeer, state: task?.seedState, pieces: seed?.have.cardinality ?? 0 }, peers: targets, error: task?.lastError ?? '' }
     })
-    const total = task?.pieceCount ?? 0
-    const seedDone = task?.seedState === 'done'
-    const state = task == null
-      ? 'unknown'
-      : task.seedState === 'failed' && task.originFailures > 0 ? 'failed' : seedDone && targets.every((t) => t.done) ? 'succeeded' : 'running'
-    return { id: job.id, taskId: job.taskId, state, pieceCount: total, seed: { id: task?.seedPeer, state: task?.seedState, pieces: seed?.have.cardinality ?? 0 }, peers: targets, error: task?.lastError ?? '' }
-  })
-
-  const registry = buildSchedulerMetrics(svc.swarm)
-  app.get('/metrics', async (_req, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
-  app.get('/', async (_req, reply) => await reply.redirect('/dashboard'))
-  app.get('/dashboard', async (_req, reply) => await reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML))
-  app.get('/api/v1/stats', async () => ({
-    peers: svc.swarm.peers.size,
-    tasks: svc.swarm.tasks.size,
-    decisions: svc.swarm.decisions,
-    backToSourceDecisions: svc.swarm.backToSourceDecisions
-  }))
-  app.get('/healthz', async () => ({ ok: true }))
-  app.get('/readyz', async () => ({ ok: true, peers: svc.swarm.peers.size }))
-  app.get('/api/v1/info', async () => ({ peerId: svc.peerId, addrs: svc.addrs }))
-  app.get('/api/v1/peers', async () => svc.swarm.peerList())
-  app.get('/api/v1/tasks', async () => [...svc.swarm.tasks.values()].map((t) => svc.swarm.taskView(t)))
-  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req, reply) => {
-    const t = svc.swarm.tasks.get(req.params.id)
-    if (t == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
-    return svc.swarm.taskView(t)
+    const state = tasks.some((t) => t.state === 'failed') ? 'failed' : tasks.every((t) => t.state === 'succeeded') ? 'succeeded' : 'running'
+    const peers = job.peers.map((id) => ({ id, pool: svc.swarm.peers.get(id)?.pool, done: tasks.every((t) => !t.peers.some((p) => p.id === id) || t.peers.find((p) => p.id === id)!.done) }))
+    return { id: job.id, taskId: job.tasks[0].taskId, state, tasks, peers }
   })
   return app
 }

@@ -42,6 +42,24 @@ export function parseOciUrl (url: string): OciRef {
   }
 }
 
+export interface OciImageRef { host: string, name: string, reference: string, username?: string, password?: string }
+
+/** `oci://[user:pass@]host[:port]/<name>:<tag>` or `…/<name>@sha256:<hex>`; undefined for blob URLs */
+export function parseOciImageRef (url: string): OciImageRef | undefined {
+  let u: URL
+  try { u = new URL(url) } catch { return undefined }
+  if (u.protocol !== 'oci:' || /\/blobs\/sha256:/.test(u.pathname)) return undefined
+  const m = /^\/([a-z0-9._\/-]+?)(?::([\w][\w.-]{0,127})|@(sha256:[0-9a-f]{64}))$/.exec(u.pathname)
+  if (m == null) return undefined
+  return {
+    host: u.host,
+    name: m[1],
+    reference: m[2] ?? m[3],
+    username: u.username !== '' ? decodeURIComponent(u.username) : undefined,
+    password: u.password !== '' ? decodeURIComponent(u.password) : undefined
+  }
+}
+
 /** `WWW-Authenticate: Bearer realm="…",service="…",scope="…"` */
 export function parseChallenge (header: string): { scheme: string, params: Record<string, string> } {
   const scheme = /^\s*(\w+)/.exec(header)?.[1]?.toLowerCase() ?? ''
@@ -87,10 +105,48 @@ export class OciBackend implements Backend {
     return await getResultFrom(blob, res, options.start ?? 0)
   }
 
-  /** The digest is in the URL: no request needed to know it. */
-  async list (url: string): Promise<ObjectEntry[]> {
-    const ref = parseOciUrl(url)
-    return [{ url, path: ref.digest.replace(':', '-'), contentLength: -1, digest: ref.digest }]
+  /**
+   * A blob URL names itself (its digest is in the URL); an image reference
+   * (`oci://host/name:tag` or `…@sha256:…`) names its config and layers,
+   * read from the manifest (for an index: the linux/amd64 image, else the first).
+   */
+  async list (url: string, headers: Record<string, string> = {}): Promise<ObjectEntry[]> {
+    const image = parseOciImageRef(url)
+    if (image == null) {
+      const ref = parseOciUrl(url)
+      return [{ url, path: ref.digest.replace(':', '-'), contentLength: -1, digest: ref.digest }]
+    }
+    let manifest = await this.manifest(image, image.reference, headers)
+    if (Array.isArray(manifest.manifests)) {
+      const pick = manifest.manifests.find((m: any) => m.platform?.os === 'linux' && m.platform?.architecture === 'amd64') ?? manifest.manifests[0]
+      if (pick == null) throw new OriginError(`image index ${redactUrl(url)} lists no manifests`)
+      manifest = await this.manifest(image, pick.digest, headers)
+    }
+    const blobs = [manifest.config, ...(manifest.layers ?? [])].filter((b: any) => typeof b?.digest === 'string' && /^sha256:[0-9a-f]{64}$/.test(b.digest))
+    const auth = image.username != null ? `${encodeURIComponent(image.username)}:${encodeURIComponent(image.password ?? '')}@` : ''
+    return blobs.map((b: any) => ({
+      url: `oci://${auth}${image.host}/${image.name}/blobs/${b.digest}`,
+      path: b.digest.replace(':', '-'),
+      contentLength: typeof b.size === 'number' ? b.size : -1,
+      digest: b.digest
+    }))
+  }
+
+  private async manifest (image: OciImageRef, reference: string, headers: Record<string, string>): Promise<any> {
+    const ref: OciRef = { ...image, digest: '' }
+    const plain = this.init.plainHttp === true || LOOPBACK.test(ref.host) || (Array.isArray(this.init.plainHttp) && this.init.plainHttp.includes(ref.host))
+    const target = `${plain ? 'http' : 'https'}://${ref.host}/v2/${ref.name}/manifests/${reference}`
+    // a registry answers OCI manifests only to clients that list the OCI media types
+    const accept = [
+      'application/vnd.oci.image.index.v1+json', 'application/vnd.oci.image.manifest.v1+json',
+      'application/vnd.docker.distribution.manifest.list.v2+json', 'application/vnd.docker.distribution.manifest.v2+json'
+    ].join(', ')
+    const res = await this.authorised(ref, headers, undefined, async (h) => await this.http.send(target, { headers: { ...h, accept } }))
+    if (res.statusCode !== 200) {
+      await res.body.dump().catch(() => {})
+      throw new OriginError(`registry answered ${res.statusCode} for manifest ${ref.name}:${reference}`, res.statusCode)
+    }
+    return await res.body.json()
   }
 
   /** Sends with what worked before; on a 401 answers the challenge once and sends again. */

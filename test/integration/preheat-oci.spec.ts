@@ -1,0 +1,68 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createHash } from 'node:crypto'
+import { request } from 'undici'
+import { startLab, type Lab } from '@damselfly/cli'
+import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
+import { LocalRegistry } from '../helpers/registry.js'
+import { clientOrSkip, run } from '../helpers/clients.js'
+
+describe('preheat of an OCI image reference', function () {
+  this.timeout(240_000)
+  let dir: string
+  let registry: LocalRegistry
+  let regHost: string
+  let image: OciImage
+  let lab: Lab
+
+  before(async function () {
+    const bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') }
+    dir = await mkdtemp(join(tmpdir(), 'dfly-preheat-oci-'))
+    registry = new LocalRegistry()
+    const regUrl = await registry.start(bins.registry, join(dir, 'registry'))
+    regHost = regUrl.slice('http://'.length)
+    image = await buildOciImage(join(dir, 'layout'), 'v1', [6 * 1024 * 1024 + 11, 3 * 1024 * 1024 + 3])
+    await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regHost}/test/img:v1`])
+    lab = await startLab({ peers: 2, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab') })
+  })
+
+  after(async () => {
+    await lab?.stop()
+    await registry?.stop()
+    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('should fetch every layer and the config into the seed and a peer of the named pool', async () => {
+    const eps = lab.endpoints!
+    // daemons register with the scheduler just after they report ready
+    for (let i = 0; i < 100 && (await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    const res = await request(`${eps.scheduler.url}/api/v1/preheat`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
+    })
+    const job = await res.body.json() as { id: string, tasks: Array<{ taskId: string, path: string }>, peers: string[] }
+    assert.equal(res.statusCode, 202, JSON.stringify(job))
+    const want = [image.config, ...image.layers].map((b) => b.digest.replace(':', '-')).sort()
+    assert.deepEqual(job.tasks.map((t) => t.path).sort(), want)
+    let status: any
+    for (let i = 0; i < 150; i++) {
+      status = await fetchJson(`${eps.scheduler.url}/api/v1/preheat/${job.id}`)
+      if (status.state !== 'running') break
+      await new Promise((resolve) => setTimeout(resolve, 200))
+    }
+    assert.equal(status.state, 'succeeded', JSON.stringify(status))
+    const peer = eps.peers.find((p) => p.id === job.peers[0])!
+    assert.equal(peer.pool, 'edge-b')
+
+    // with the registry gone, the preheated peer still serves every blob, verified against its digest
+    await registry.stop()
+    for (const b of [image.config, ...image.layers]) {
+      const out = join(dir, b.digest.replace(':', '-'))
+      const r = await getVia(peer.api, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
+      assert.equal(r.ok, true, JSON.stringify(r))
+      assert.equal(`sha256:${createHash('sha256').update(await readFile(out)).digest('hex')}`, b.digest)
+    }
+  })
+})
