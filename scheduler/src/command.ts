@@ -11,6 +11,8 @@ export function schedulerCommand (): Command {
     .addOption(new Option('--p2p-port <port>', 'libp2p port peers keep their session on').default(8003).argParser(Number))
     .addOption(new Option('--token <token>', 'cluster token peers must present').env('DAMSELFLY_TOKEN'))
     .option('--allow-peer <id...>', 'only these libp2p peer ids may register')
+    .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
+    .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n')
     .action(async (opts) => {
@@ -20,7 +22,9 @@ export function schedulerCommand (): Command {
         http: { host: opts.host, port: opts.port },
         p2p: { host: opts.host, port: opts.p2pPort },
         token: opts.token,
-        allowPeers: opts.allowPeer
+        allowPeers: opts.allowPeer,
+        seedToken: opts.seedToken,
+        allowSeeds: opts.allowSeed
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

@@ -1,6 +1,6 @@
 import { Bitfield, pieceCount } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent } from '@damselfly/proto'
-import { DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES } from './constants.js'
+import { DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES, DEFAULT_SEED_GRACE_MS } from './constants.js'
 
 export interface SwarmInit {
   /** @default 6 */
@@ -11,6 +11,8 @@ export interface SwarmInit {
   flushMs?: number
   /** @default 3 */
   blockAfterFailures?: number
+  /** @default 5000 */
+  seedGraceMs?: number
   /** timer hooks, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -90,6 +92,8 @@ export class Swarm {
   private readonly crossPoolFetchers: number
   private readonly flushMs: number
   private readonly blockAfter: number
+  private readonly seedGraceMs: number
+  private readonly startedAt: number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
   decisions = 0
@@ -102,7 +106,11 @@ export class Swarm {
     this.blockAfter = init.blockAfterFailures ?? DEFAULT_BLOCK_AFTER_FAILURES
     this.setTimer = init.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref())
     this.now = init.now ?? Date.now
+    this.seedGraceMs = init.seedGraceMs ?? DEFAULT_SEED_GRACE_MS
+    this.startedAt = this.now()
   }
+
+  private get inSeedGrace (): boolean { return this.now() - this.startedAt < this.seedGraceMs }
 
   register (peerId: string, reg: Register, send: Send): void {
     const old = this.peers.get(peerId)
@@ -133,6 +141,13 @@ export class Swarm {
       m.done = t.done
       this.markTaskDirty(task)
     }
+    // tasks announced before any seed was back (see seedGraceMs)
+    if (peer.seed) for (const task of this.tasks.values()) if (task.seedState === 'none' && this.anyWants(task)) this.assignSeed(task)
+  }
+
+  private anyWants (task: TaskRecord): boolean {
+    for (const m of task.members.values()) if (m.wants && !m.done) return true
+    return false
   }
 
   /** A peer's stream closed: it leaves every swarm; its children get new parents. */
@@ -228,7 +243,7 @@ export class Swarm {
     const task = this.ensureTask(a.taskId, a.url, a.headers.slice(0, 64), a.pieceLength, a.digest)
     const m = this.join(task, peer.id, true)
     if (task.seedState === 'none' || task.seedState === 'failed') this.assignSeed(task)
-    if (task.seedState !== 'running' && task.seedState !== 'done' && !this.anyHolder(task, peer.id)) {
+    if (task.seedState !== 'running' && task.seedState !== 'done' && !(task.seedState === 'none' && this.inSeedGrace) && !this.anyHolder(task, peer.id)) {
       // nobody can serve it: this peer goes to the origin itself
       m.backToSource = true
       task.backToSourceCount++
@@ -250,6 +265,12 @@ export class Swarm {
       if (best == null || p.tasks.size < best.tasks.size) best = p
     }
     if (best == null && task.seedPeer != null && task.seedState !== 'failed') best = this.peers.get(task.seedPeer)
+    if (best == null && task.seedState === 'none' && this.inSeedGrace) {
+      this.setTimer(() => {
+        if (this.tasks.get(task.id) === task && task.seedState === 'none') { this.assignSeed(task); this.markTaskDirty(task) }
+      }, this.seedGraceMs - (this.now() - this.startedAt) + 1)
+      return
+    }
     if (best == null) {
       task.seedState = 'failed'
       // every downloader must now go to the origin itself

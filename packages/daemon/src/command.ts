@@ -31,6 +31,12 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number))
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number))
+    .addOption(new Option('--seed-token <token>', 'seed peers: token that authorises this daemon as a seed (scheduler --seed-token)').env('DAMSELFLY_SEED_TOKEN').hideHelp(!d.seed))
+    .addOption(new Option('--stall-timeout <ms>', 'go back to source after this long without a verified piece from peers').default(15_000).argParser(Number))
+    .addOption(new Option('--piece-timeout <ms>', 'drop a parent that sends nothing for this long').default(30_000).argParser(Number))
+    .addOption(new Option('--upload-idle-timeout <ms>', 'drop an upload stream whose reader takes nothing for this long').default(30_000).argParser(Number))
+    .addOption(new Option('--origin-timeout <ms>', 'give up on an origin attempt that sends nothing for this long').default(30_000).argParser(Number))
+    .addOption(new Option('--origin-retries <n>', 'retries per origin request (5xx, resets, timeouts), with backoff').default(5).argParser(Number))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', `\nExamples:\n${d.examples}`)
     .action(async (opts) => {
@@ -38,12 +44,17 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
         dataDir: resolve(opts.dataDir),
         log: createLogger(d.name),
         schedulerUrl: opts.scheduler,
-        token: opts.token,
+        // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
+        token: d.seed && opts.seedToken != null ? opts.seedToken : opts.token,
         seed: d.seed,
         labels: { pool: opts.pool, idc: opts.idc },
         uploadSlots: opts.uploadSlots,
         hasherThreads: opts.hasherThreads,
         p2p: { host: opts.p2pHost, port: opts.p2pPort },
+        download: { stallMs: opts.stallTimeout },
+        pieceTimeoutMs: opts.pieceTimeout,
+        uploadIdleTimeoutMs: opts.uploadIdleTimeout,
+        backends: { http: { idleTimeoutMs: opts.originTimeout, maxRetries: opts.originRetries } },
         api: { host: opts.host, port: opts.apiPort },
         metrics: { host: opts.host, port: opts.metricsPort }
       }
