@@ -33,6 +33,8 @@ export class RoguePeer {
   client?: SchedulerClient
   /** piece requests received, by index */
   readonly requests: number[] = []
+  /** peers that asked us for pieces */
+  readonly requesters = new Set<string>()
   readonly updates: TaskUpdate[] = []
   /** every raw frame the scheduler sent us, to look for leaked secrets */
   readonly rawFromScheduler: Uint8Array[] = []
@@ -45,7 +47,7 @@ export class RoguePeer {
   async start (): Promise<void> {
     this.node = await createNode({})
     await this.node.start()
-    await this.node.handle(PIECE_PROTOCOL, (stream) => { this.serve(stream).catch(() => { stream.abort(new Error('rogue done')) }) }, { maxInboundStreams: 64 })
+    await this.node.handle(PIECE_PROTOCOL, (stream, conn) => { this.requesters.add(conn.remotePeer.toString()); this.serve(stream).catch(() => { stream.abort(new Error('rogue done')) }) }, { maxInboundStreams: 64 })
   }
 
   registration (): Register {
