@@ -14,3 +14,5 @@ export const DEFAULT_BLOCK_AFTER_FAILURES = 3
 export const DEFAULT_SEED_GRACE_MS = 5000
 export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+/** pieces per task the scheduler tracks at most (4 Mi pieces: 256 TiB at 64 MiB, 16 TiB at 4 MiB) */
+export const MAX_PIECES = 1 << 22

@@ -33,7 +33,7 @@ export interface SchedulerInit {
 }
 
 /** decode limits for untrusted peer messages */
-const DECODE_LIMITS = {
+export const DECODE_LIMITS = {
   limits: {
     register: { addrs: 16, tasks: 4096 },
     announce: { headers: 64 },

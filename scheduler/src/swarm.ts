@@ -1,6 +1,6 @@
 import { Bitfield, pieceCount } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent } from '@damselfly/proto'
-import { DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES, DEFAULT_SEED_GRACE_MS } from './constants.js'
+import { DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES, DEFAULT_SEED_GRACE_MS, MAX_PIECES } from './constants.js'
 
 export interface SwarmInit {
   /** @default 6 */
@@ -54,6 +54,8 @@ interface Member {
   joinedAt: number
   /** announced (downloading) rather than only holding pieces from a re-registration */
   wants: boolean
+  /** bitfield re-registered before the task's geometry was known again */
+  pendingHave?: Uint8Array
 }
 
 export interface TaskRecord {
@@ -135,9 +137,11 @@ export class Swarm {
     for (const t of reg.tasks.slice(0, 4096)) {
       if (t.meta == null || t.meta.contentLength < 0) continue
       const task = this.ensureTask(t.taskId, t.meta.url, [], t.meta.pieceLength, '')
-      this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
+      // geometry is part of the manifest: a normal peer's holdings wait for a seed to state it
+      if (peer.seed) this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
       const m = this.join(task, peerId, false)
       m.have = new Bitfield(task.pieceCount, t.have)
+      if (task.contentLength < 0) m.pendingHave = t.have.slice(0, 1 << 20)
       m.done = t.done
       this.markTaskDirty(task)
     }
@@ -233,10 +237,12 @@ export class Swarm {
 
   private setGeometry (task: TaskRecord, contentLength: number, pieceLength: number): void {
     if (task.contentLength >= 0 || contentLength < 0 || pieceLength <= 0) return
+    // a bitfield per member is sized by this: refuse geometry no real task has
+    if (pieceCount(contentLength, pieceLength) > MAX_PIECES) return
     task.contentLength = contentLength
     task.pieceLength = pieceLength
     task.pieceCount = pieceCount(contentLength, pieceLength)
-    for (const m of task.members.values()) m.have = new Bitfield(task.pieceCount, m.have.bytes)
+    for (const m of task.members.values()) { m.have = new Bitfield(task.pieceCount, m.pendingHave ?? m.have.bytes); m.pendingHave = undefined }
   }
 
   private onAnnounce (peer: PeerRecord, a: Announce): void {
