@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
 import { FailureKind, type TaskUpdate } from '@damselfly/proto'
-import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, errorInfo } from '@damselfly/types'
+import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { fetchFromSource } from './source-fetcher.js'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
@@ -244,6 +244,8 @@ export class Download extends EventEmitter<DownloadEvents> {
       })
       .catch((err: Error) => {
         if (ctl.signal.aborted || this.settled) return
+        // our disk failed (full, read-only), not the parent: blaming parents would only send us to the origin to fail again
+        if (err instanceof StorageError) { this.fail(err); return }
         const mismatch = err instanceof DigestMismatchError
         if (mismatch) this.stats.digestMismatches++
         parent.failures++

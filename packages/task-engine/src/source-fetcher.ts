@@ -1,6 +1,6 @@
 import { pieceLengthFor, pieceRange, type Logger } from '@damselfly/utils'
 import { allocPieceBuffer } from '@damselfly/hasher'
-import { OriginError } from '@damselfly/types'
+import { OriginError, StorageError } from '@damselfly/types'
 import type { Backend, Hasher } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 
@@ -48,7 +48,7 @@ export async function fetchFromSource (init: SourceFetchInit): Promise<void> {
         while (next <= run.last && store.hasPiece(next)) next++
         attempt = next > from ? 1 : attempt + 1
         // an HTTP error status was already retried with backoff by the HTTP client; retrying it here too multiplies the wait
-        if (attempt >= maxAttempts || init.signal?.aborted === true || err?.originStatus >= 400) throw err
+        if (attempt >= maxAttempts || init.signal?.aborted === true || err?.originStatus >= 400 || err instanceof StorageError) throw err
         log.warn({ err: err.message, attempt, piece: next }, 'origin transfer broke off, resuming')
         await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)))
       }
