@@ -1,5 +1,6 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, sendWithBackpressure, type Logger } from '@damselfly/utils'
+import { PieceTimeoutError } from '@damselfly/types'
 import { MAX_REQUEST_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS } from './constants.js'
 import type { PieceLookup, UploadListener } from './index.js'
 import type { Libp2p, Stream, Connection } from '@libp2p/interface'
@@ -40,7 +41,25 @@ export class PieceServer {
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    stream.inactivityTimeout = this.init.idleTimeoutMs ?? 30_000
+    // libp2p only enforces inactivity on raw sockets, not on muxed streams: a reader that stops
+    // taking bytes (or a client that goes quiet) would otherwise hold its upload slot forever
+    const idleMs = this.init.idleTimeoutMs ?? 30_000
+    let lastActivity = Date.now()
+    const touch = (): void => { lastActivity = Date.now() }
+    stream.addEventListener('message', touch)
+    stream.addEventListener('drain', touch)
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastActivity > idleMs) stream.abort(new PieceTimeoutError(`piece stream idle for ${idleMs} ms`))
+    }, Math.max(100, Math.min(1000, idleMs / 3)))
+    watchdog.unref()
+    try {
+      await this.serveRequests(stream, peer, touch)
+    } finally {
+      clearInterval(watchdog)
+    }
+  }
+
+  private async serveRequests (stream: Stream, peer: string, touch: () => void): Promise<void> {
     const reader = new FrameReader(stream, 64 * 1024)
     while (true) {
       const frame = await reader.readFrame(MAX_REQUEST_BYTES)
@@ -54,6 +73,7 @@ export class PieceServer {
       const buf = await store.readPiece(req.index)
       await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: req.index, status: PieceStatus.OK, length: buf.byteLength })))
       await sendWithBackpressure(stream, buf)
+      touch()
       this.init.onUpload?.(req.taskId, peer, buf.byteLength)
     }
     await stream.close()
