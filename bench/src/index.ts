@@ -2,7 +2,9 @@
 const [scenario = 'help', ...rest] = process.argv.slice(2)
 const scenarios: Record<string, string> = {
   demo: './demo.js',
-  transfer: './transfer.js'
+  transfer: './transfer.js',
+  scheduler: './scheduler-bench.js',
+  pools: './pools.js'
 }
 if (scenarios[scenario] == null) {
   console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [--json] [--quick]`)

@@ -2364,6 +2364,7 @@ export interface TaskUpdate {
   parents: Parent[]
   backToSource: boolean
   error: string
+  availability: Uint8Array<ArrayBuffer>
 }
 
 export namespace TaskUpdate {
@@ -2415,6 +2416,11 @@ export namespace TaskUpdate {
           w.string(obj.error)
         }
 
+        if ((obj.availability != null && obj.availability.byteLength > 0)) {
+          w.uint32(66)
+          w.bytes(obj.availability)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2426,7 +2432,8 @@ export namespace TaskUpdate {
           digests: [],
           parents: [],
           backToSource: false,
-          error: ''
+          error: '',
+          availability: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2473,6 +2480,10 @@ export namespace TaskUpdate {
             }
             case 7: {
               obj.error = reader.string()
+              break
+            }
+            case 8: {
+              obj.availability = reader.bytes()
               break
             }
             default: {
@@ -2566,6 +2577,13 @@ export namespace TaskUpdate {
               }
               break
             }
+            case 8: {
+              yield {
+                field: `${prefix}.availability`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2645,6 +2663,11 @@ export namespace TaskUpdate {
     value: string
   }
 
+  export interface TaskUpdateAvailabilityFieldEvent {
+    field: '$.availability'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<TaskUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskUpdate.codec())
   }
@@ -2653,7 +2676,7 @@ export namespace TaskUpdate {
     return decodeMessage(buf, TaskUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent> {
     return streamMessage(buf, TaskUpdate.codec(), opts)
   }
 }
@@ -2985,6 +3008,7 @@ export interface SchedulerMessage {
   registered?: Registered
   update?: TaskUpdate
   seed?: SeedRequest
+  preheat?: SeedRequest
 }
 
 export namespace SchedulerMessage {
@@ -3010,6 +3034,11 @@ export namespace SchedulerMessage {
         if (obj.seed != null) {
           w.uint32(26)
           SeedRequest.codec().encode(obj.seed, w)
+        }
+
+        if (obj.preheat != null) {
+          w.uint32(34)
+          SeedRequest.codec().encode(obj.preheat, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -3039,6 +3068,12 @@ export namespace SchedulerMessage {
             case 3: {
               obj.seed = SeedRequest.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.seed
+              })
+              break
+            }
+            case 4: {
+              obj.preheat = SeedRequest.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.preheat
               })
               break
             }
@@ -3074,6 +3109,13 @@ export namespace SchedulerMessage {
             case 3: {
               yield * SeedRequest.codec().stream(reader, reader.uint32(), `${prefix}.seed`, {
                 limits: opts.limits?.seed
+              })
+
+              break
+            }
+            case 4: {
+              yield * SeedRequest.codec().stream(reader, reader.uint32(), `${prefix}.preheat`, {
+                limits: opts.limits?.preheat
               })
 
               break
@@ -3167,6 +3209,11 @@ export namespace SchedulerMessage {
     value: string
   }
 
+  export interface SchedulerMessageUpdateAvailabilityFieldEvent {
+    field: '$.update.availability'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface SchedulerMessageSeedTaskIdFieldEvent {
     field: '$.seed.taskId'
     value: string
@@ -3199,6 +3246,38 @@ export namespace SchedulerMessage {
     value: string
   }
 
+  export interface SchedulerMessagePreheatTaskIdFieldEvent {
+    field: '$.preheat.taskId'
+    value: string
+  }
+
+  export interface SchedulerMessagePreheatUrlFieldEvent {
+    field: '$.preheat.url'
+    value: string
+  }
+
+  export interface SchedulerMessagePreheatHeadersNameFieldEvent {
+    field: '$.preheat.headers[].name'
+    value: string
+    index: number
+  }
+
+  export interface SchedulerMessagePreheatHeadersValueFieldEvent {
+    field: '$.preheat.headers[].value'
+    value: string
+    index: number
+  }
+
+  export interface SchedulerMessagePreheatPieceLengthFieldEvent {
+    field: '$.preheat.pieceLength'
+    value: number
+  }
+
+  export interface SchedulerMessagePreheatDigestFieldEvent {
+    field: '$.preheat.digest'
+    value: string
+  }
+
   export function encode (obj: Partial<SchedulerMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SchedulerMessage.codec())
   }
@@ -3207,7 +3286,7 @@ export namespace SchedulerMessage {
     return decodeMessage(buf, SchedulerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent> {
     return streamMessage(buf, SchedulerMessage.codec(), opts)
   }
 }

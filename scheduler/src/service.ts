@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
+import { FrameReader, lengthPrefixed, taskIdFor, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -66,7 +66,9 @@ export class SchedulerService {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      connectionManager: { maxConnections: 100_000 }
+      // every peer of a pool behind one NAT looks like one host: libp2p's per-host
+      // inbound rate limit (5/s) would turn a node pool's restart into refusals
+      connectionManager: { maxConnections: 100_000, inboundConnectionThreshold: 100_000, maxIncomingPendingConnections: 1024, inboundUpgradeTimeout: 30_000 }
     })
     await this.node.handle(SCHEDULER_PROTOCOL, (stream, conn) => {
       this.session(stream, conn).catch((err) => {
@@ -146,8 +148,62 @@ export class SchedulerService {
   }
 }
 
+interface PreheatBody {
+  url: string
+  headers?: Record<string, string>
+  pools?: string[]
+  pieceLength?: number
+  digest?: string
+  tag?: string
+  application?: string
+  filteredQueryParams?: string[]
+}
+
+interface PreheatJob { id: string, taskId: string, pools: string[], peers: string[], createdAt: number }
+
 export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   const app = Fastify({ logger: false })
+  const preheats = new Map<string, PreheatJob>()
+
+  app.post<{ Body: PreheatBody }>('/api/v1/preheat', async (req, reply) => {
+    const b = req.body
+    if (b == null || typeof b.url !== 'string' || b.url === '') {
+      return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: 'body must be JSON with a url' } })
+    }
+    let taskId: string
+    try {
+      taskId = taskIdFor({ url: b.url, pieceLength: b.pieceLength, digest: b.digest, tag: b.tag, application: b.application, filteredQueryParams: b.filteredQueryParams })
+    } catch (err: any) {
+      return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: err.message } })
+    }
+    const headers = Object.entries(b.headers ?? {}).map(([name, value]) => ({ name, value: String(value) }))
+    const { peers } = svc.swarm.preheat({ taskId, url: b.url, headers, pieceLength: b.pieceLength ?? 0, digest: b.digest ?? '' }, b.pools ?? [])
+    const task = svc.swarm.tasks.get(taskId)
+    if (task?.seedState === 'failed' && peers.length === 0) {
+      return await reply.code(503).send({ error: { code: 'ERR_NO_SEED', message: 'no seed peer or pool peer available to preheat' } })
+    }
+    const job: PreheatJob = { id: `${taskId.slice(0, 16)}-${Date.now().toString(36)}`, taskId, pools: b.pools ?? [], peers, createdAt: Date.now() }
+    preheats.set(job.id, job)
+    return await reply.code(202).send({ id: job.id, taskId, peers })
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/preheat/:id', async (req, reply) => {
+    const job = preheats.get(req.params.id)
+    if (job == null) return await reply.code(404).send({ error: { code: 'ERR_PREHEAT_NOT_FOUND', message: 'no such preheat job' } })
+    const task = svc.swarm.tasks.get(job.taskId)
+    const seed = task?.seedPeer != null ? task.members.get(task.seedPeer) : undefined
+    const targets = job.peers.map((id) => {
+      const m = task?.members.get(id)
+      return { id, pool: svc.swarm.peers.get(id)?.pool, pieces: m?.have.cardinality ?? 0, done: m?.done ?? false }
+    })
+    const total = task?.pieceCount ?? 0
+    const seedDone = task?.seedState === 'done'
+    const state = task == null
+      ? 'unknown'
+      : task.seedState === 'failed' && task.originFailures > 0 ? 'failed' : seedDone && targets.every((t) => t.done) ? 'succeeded' : 'running'
+    return { id: job.id, taskId: job.taskId, state, pieceCount: total, seed: { id: task?.seedPeer, state: task?.seedState, pieces: seed?.have.cardinality ?? 0 }, peers: targets, error: task?.lastError ?? '' }
+  })
+
   app.get('/healthz', async () => ({ ok: true }))
   app.get('/readyz', async () => ({ ok: true, peers: svc.swarm.peers.size }))
   app.get('/api/v1/info', async () => ({ peerId: svc.peerId, addrs: svc.addrs }))

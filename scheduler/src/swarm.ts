@@ -1,19 +1,34 @@
 import { Bitfield, pieceCount } from '@damselfly/utils'
-import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent } from '@damselfly/proto'
-import { DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES, DEFAULT_SEED_GRACE_MS, MAX_PIECES } from './constants.js'
+import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest } from '@damselfly/proto'
+import {
+  DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES,
+  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES
+} from './constants.js'
 
 export interface SwarmInit {
   /** @default 6 */
   maxParents?: number
+  /** children per parent, on top of the parent's own upload slots @default the parent's upload slots */
+  maxChildren?: number
   /** @default 1 */
   crossPoolFetchers?: number
   /** @default 20 */
   flushMs?: number
   /** @default 3 */
   blockAfterFailures?: number
+  /** @default 1 */
+  maxBackToSource?: number
+  /**
+   * let peers exchange pieces both ways (a mesh, as BitTorrent does) instead
+   * of keeping the parent graph a DAG; the DAG costs the seed more upload in
+   * a flat swarm (see the simulation test) but keeps every peer's pieces
+   * flowing from the origin side
+   * @default false
+   */
+  allowCycles?: boolean
   /** @default 5000 */
   seedGraceMs?: number
-  /** timer hooks, replaced by a fake clock in simulations */
+  /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
 }
@@ -33,6 +48,8 @@ export interface PeerRecord {
   registeredAt: number
   /** bytes children reported receiving from this peer */
   uploaded: number
+  /** pieces children reported receiving from this peer */
+  piecesServed: number
   /** failures children reported against this peer */
   failures: number
   /** sum of reported piece costs, for an average */
@@ -40,7 +57,7 @@ export interface PeerRecord {
   costCount: number
 }
 
-interface Member {
+export interface Member {
   peerId: string
   have: Bitfield
   parents: string[]
@@ -50,6 +67,7 @@ interface Member {
   /** how far into the task's manifest log this member has been sent */
   manifestCursor: number
   done: boolean
+  /** designated by the scheduler to fetch from the origin (its digests are trusted like a seed's) */
   backToSource: boolean
   joinedAt: number
   /** announced (downloading) rather than only holding pieces from a re-registration */
@@ -70,20 +88,29 @@ export interface TaskRecord {
   /** indexes in the order their digests arrived; members are sent the tail they have not seen */
   manifestLog: number[]
   members: Map<string, Member>
+  /** holders per piece */
+  availability: Uint16Array
+  /** current children per parent */
+  children: Map<string, number>
   seedPeer?: string
   seedState: 'none' | 'running' | 'done' | 'failed'
+  /** origin attempts that failed (seeds and back-to-source peers) */
+  originFailures: number
+  lastError: string
   /** peers blocked for the whole task */
   blocked: Set<string>
+  /** children that caught each parent serving a corrupt piece */
+  mismatchesBy: Map<string, Set<string>>
   createdAt: number
   backToSourceCount: number
-  /** bytes received by members from each pool, for cross-pool accounting */
+  /** bytes received, keyed `fromPool>toPool` (`origin>pool` for back-to-source), for cross-pool accounting */
   bytesByEdge: Map<string, number>
 }
 
 /**
  * The scheduler's view of every task and peer, and its decisions. Pure
- * logic: messages in, messages out through each peer's `send`; no I/O, so it
- * runs the same in the daemon, the benchmark and a simulated swarm.
+ * logic: messages in, messages out through each peer's `send`; no I/O, so the
+ * daemon, the benchmark and a simulated swarm all run this same code.
  */
 export class Swarm {
   readonly peers = new Map<string, PeerRecord>()
@@ -91,21 +118,30 @@ export class Swarm {
   private readonly dirty = new Map<string, Set<string>>()
   private flushScheduled = false
   private readonly maxParents: number
+  private readonly maxChildren?: number
   private readonly crossPoolFetchers: number
   private readonly flushMs: number
   private readonly blockAfter: number
+  private readonly maxBackToSource: number
+  private readonly allowCycles: boolean
   private readonly seedGraceMs: number
   private readonly startedAt: number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
+  /** plans computed (one per member update) */
   decisions = 0
   backToSourceDecisions = 0
+  /** wall time of the last plan computation, for the benchmark */
+  lastDecisionMs = 0
 
   constructor (init: SwarmInit = {}) {
     this.maxParents = init.maxParents ?? DEFAULT_MAX_PARENTS
+    this.maxChildren = init.maxChildren
     this.crossPoolFetchers = init.crossPoolFetchers ?? DEFAULT_CROSS_POOL_FETCHERS
     this.flushMs = init.flushMs ?? DEFAULT_FLUSH_MS
     this.blockAfter = init.blockAfterFailures ?? DEFAULT_BLOCK_AFTER_FAILURES
+    this.maxBackToSource = init.maxBackToSource ?? DEFAULT_MAX_BACK_TO_SOURCE
+    this.allowCycles = init.allowCycles ?? false
     this.setTimer = init.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref())
     this.now = init.now ?? Date.now
     this.seedGraceMs = init.seedGraceMs ?? DEFAULT_SEED_GRACE_MS
@@ -128,19 +164,20 @@ export class Swarm {
       tasks: old?.tasks ?? new Set(),
       registeredAt: this.now(),
       uploaded: old?.uploaded ?? 0,
+      piecesServed: old?.piecesServed ?? 0,
       failures: old?.failures ?? 0,
       costMs: old?.costMs ?? 0,
       costCount: old?.costCount ?? 0
     }
     this.peers.set(peerId, peer)
-    // soft state rebuilt from what the peer says it holds
+    // soft state rebuilt from what the peer says it holds (after a scheduler restart)
     for (const t of reg.tasks.slice(0, 4096)) {
       if (t.meta == null || t.meta.contentLength < 0) continue
       const task = this.ensureTask(t.taskId, t.meta.url, [], t.meta.pieceLength, '')
       // geometry is part of the manifest: a normal peer's holdings wait for a seed to state it
       if (peer.seed) this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
       const m = this.join(task, peerId, false)
-      m.have = new Bitfield(task.pieceCount, t.have)
+      this.setHave(task, m, new Bitfield(task.pieceCount, t.have))
       if (task.contentLength < 0) m.pendingHave = t.have.slice(0, 1 << 20)
       m.done = t.done
       this.markTaskDirty(task)
@@ -154,7 +191,7 @@ export class Swarm {
     return false
   }
 
-  /** A peer's stream closed: it leaves every swarm; its children get new parents. */
+  /** A peer's session closed: it leaves every swarm; its children get new parents. */
   disconnect (peerId: string, send: Send): void {
     const peer = this.peers.get(peerId)
     if (peer == null || peer.send !== send) return
@@ -162,7 +199,7 @@ export class Swarm {
     for (const taskId of peer.tasks) {
       const task = this.tasks.get(taskId)
       if (task == null) continue
-      task.members.delete(peerId)
+      this.leave(task, peerId)
       if (task.seedPeer === peerId && task.seedState === 'running') {
         task.seedState = 'failed'
         this.assignSeed(task)
@@ -182,8 +219,30 @@ export class Swarm {
     if (msg.finished != null) this.onFinished(peer, msg.finished)
     if (msg.leave != null) {
       const task = this.tasks.get(msg.leave.taskId)
-      if (task != null) { task.members.delete(peerId); peer.tasks.delete(task.id); this.markTaskDirty(task) }
+      if (task != null) { this.leave(task, peerId); peer.tasks.delete(task.id); this.markTaskDirty(task) }
     }
+  }
+
+  /**
+   * Preheat: make the seed fetch a task now and, for each named pool, one
+   * peer of that pool download it, so later requests there are served locally.
+   */
+  preheat (req: SeedRequest, pools: string[] = []): { taskId: string, peers: string[] } {
+    const task = this.ensureTask(req.taskId, req.url, req.headers.slice(0, 64), req.pieceLength, req.digest)
+    if (task.seedState === 'none' || task.seedState === 'failed') this.assignSeed(task)
+    const chosen: string[] = []
+    for (const pool of pools) {
+      let best: PeerRecord | undefined
+      for (const p of this.peers.values()) {
+        if (p.seed || p.pool !== pool) continue
+        if (task.members.get(p.id)?.wants === true) { best = p; break }
+        if (best == null || p.tasks.size < best.tasks.size) best = p
+      }
+      if (best == null) continue
+      chosen.push(best.id)
+      best.send({ preheat: { taskId: task.id, url: task.url, headers: task.headers, pieceLength: task.pieceLength, digest: task.digest } })
+    }
+    return { taskId: task.id, peers: chosen }
   }
 
   private ensureTask (id: string, url: string, headers: Array<{ name: string, value: string }>, pieceLength: number, digest: string): TaskRecord {
@@ -200,8 +259,13 @@ export class Swarm {
         manifest: [],
         manifestLog: [],
         members: new Map(),
+        availability: new Uint16Array(0),
+        children: new Map(),
         seedState: 'none',
+        originFailures: 0,
+        lastError: '',
         blocked: new Set(),
+        mismatchesBy: new Map(),
         createdAt: this.now(),
         backToSourceCount: 0,
         bytesByEdge: new Map()
@@ -231,8 +295,24 @@ export class Swarm {
       task.members.set(peerId, m)
       this.peers.get(peerId)?.tasks.add(task.id)
     }
+    // a (re-)announce starts a fresh session on the peer's side: resend the whole manifest
     if (wants) { m.wants = true; m.manifestCursor = 0 }
     return m
+  }
+
+  private leave (task: TaskRecord, peerId: string): void {
+    const m = task.members.get(peerId)
+    if (m == null) return
+    for (const i of m.have.indexes()) task.availability[i]--
+    this.setParents(task, m, [])
+    task.members.delete(peerId)
+    task.children.delete(peerId)
+  }
+
+  private setHave (task: TaskRecord, m: Member, have: Bitfield): void {
+    for (const i of m.have.indexes()) task.availability[i]--
+    m.have = have
+    for (const i of have.indexes()) task.availability[i]++
   }
 
   private setGeometry (task: TaskRecord, contentLength: number, pieceLength: number): void {
@@ -242,35 +322,48 @@ export class Swarm {
     task.contentLength = contentLength
     task.pieceLength = pieceLength
     task.pieceCount = pieceCount(contentLength, pieceLength)
-    for (const m of task.members.values()) { m.have = new Bitfield(task.pieceCount, m.pendingHave ?? m.have.bytes); m.pendingHave = undefined }
+    task.availability = new Uint16Array(task.pieceCount)
+    for (const m of task.members.values()) {
+      m.have = new Bitfield(task.pieceCount, m.pendingHave ?? m.have.bytes)
+      m.pendingHave = undefined
+      for (const i of m.have.indexes()) task.availability[i]++
+    }
   }
 
   private onAnnounce (peer: PeerRecord, a: Announce): void {
     const task = this.ensureTask(a.taskId, a.url, a.headers.slice(0, 64), a.pieceLength, a.digest)
     const m = this.join(task, peer.id, true)
     if (task.seedState === 'none' || task.seedState === 'failed') this.assignSeed(task)
-    if (task.seedState !== 'running' && task.seedState !== 'done' && !(task.seedState === 'none' && this.inSeedGrace) && !this.anyHolder(task, peer.id)) {
-      // nobody can serve it: this peer goes to the origin itself
-      m.backToSource = true
-      task.backToSourceCount++
-      this.backToSourceDecisions++
-    }
+    if (task.seedState === 'failed') this.maybeBackToSource(task, m)
     this.markDirty(task, peer.id)
   }
 
-  private anyHolder (task: TaskRecord, except: string): boolean {
-    for (const m of task.members.values()) if (m.peerId !== except && m.have.cardinality > 0) return true
-    return false
+  /**
+   * Nobody can serve the task from a seed: a limited number of peers go to
+   * the origin (their pieces then feed the others), unless origin attempts
+   * keep failing, in which case every peer tries for itself.
+   */
+  private maybeBackToSource (task: TaskRecord, m: Member): void {
+    if (m.backToSource || m.done || !m.wants) return
+    let active = 0
+    for (const o of task.members.values()) if (o.backToSource && !o.done) active++
+    const freeForAll = task.originFailures >= DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL
+    if (freeForAll || active < this.maxBackToSource) {
+      m.backToSource = true
+      task.backToSourceCount++
+      this.backToSourceDecisions++
+      this.markDirty(task, m.peerId)
+    }
   }
 
   /** Picks the least loaded seed peer to fetch the task from the origin. */
   private assignSeed (task: TaskRecord): void {
     let best: PeerRecord | undefined
     for (const p of this.peers.values()) {
-      if (!p.seed || task.blocked.has(p.id) || p.id === task.seedPeer) continue
+      if (!p.seed || task.blocked.has(p.id)) continue
+      if (task.seedState === 'failed' && p.id === task.seedPeer) continue
       if (best == null || p.tasks.size < best.tasks.size) best = p
     }
-    if (best == null && task.seedPeer != null && task.seedState !== 'failed') best = this.peers.get(task.seedPeer)
     if (best == null && task.seedState === 'none' && this.inSeedGrace) {
       this.setTimer(() => {
         if (this.tasks.get(task.id) === task && task.seedState === 'none') { this.assignSeed(task); this.markTaskDirty(task) }
@@ -279,10 +372,7 @@ export class Swarm {
     }
     if (best == null) {
       task.seedState = 'failed'
-      // every downloader must now go to the origin itself
-      for (const m of task.members.values()) {
-        if (m.wants && !m.done && !m.backToSource) { m.backToSource = true; task.backToSourceCount++; this.backToSourceDecisions++ }
-      }
+      for (const m of task.members.values()) this.maybeBackToSource(task, m)
       return
     }
     task.seedPeer = best.id
@@ -292,52 +382,76 @@ export class Swarm {
   }
 
   private onMeta (peer: PeerRecord, meta: TaskMeta): void {
-    // geometry is part of the manifest: only seed peers may set it
-    if (!peer.seed) return
     const task = this.tasks.get(meta.taskId)
     if (task == null) return
+    // geometry is part of the manifest: only the task's seed or a designated back-to-source peer may set it
+    if (!this.trustedForManifest(task, peer)) return
     this.setGeometry(task, meta.contentLength, meta.pieceLength)
     this.markTaskDirty(task)
   }
 
+  private trustedForManifest (task: TaskRecord, peer: PeerRecord): boolean {
+    return peer.seed || task.members.get(peer.id)?.backToSource === true
+  }
+
   private onPieces (peer: PeerRecord, r: PieceReport): void {
     const task = this.tasks.get(r.taskId)
-    if (task == null) return
+    if (task == null || task.pieceCount === 0) return
     const m = task.members.get(peer.id) ?? this.join(task, peer.id, false)
-    for (const i of r.indexes) m.have.set(i)
-    if (peer.seed) {
+    if (this.trustedForManifest(task, peer)) {
       for (const d of r.digests) {
         if (d.index >= task.pieceCount || d.digest.byteLength !== 32 || task.manifest[d.index] != null) continue
         task.manifest[d.index] = d.digest
         task.manifestLog.push(d.index)
       }
     }
-    if (r.parentId !== '') {
-      const parent = this.peers.get(r.parentId)
-      if (parent != null) {
-        const bytes = r.indexes.length * task.pieceLength
-        parent.uploaded += bytes
-        if (r.costMs > 0) { parent.costMs += r.costMs; parent.costCount += r.indexes.length }
-        const edge = `${parent.pool}>${peer.pool}`
-        task.bytesByEdge.set(edge, (task.bytesByEdge.get(edge) ?? 0) + bytes)
-      }
+    let added = 0
+    for (const i of r.indexes) {
+      // a piece only counts once its digest is in the manifest: nobody can verify it otherwise
+      if (task.manifest[i] == null) continue
+      if (m.have.set(i)) { task.availability[i]++; added++ }
     }
-    this.markTaskDirty(task, peer.id)
+    const bytes = added * task.pieceLength
+    const parent = r.parentId !== '' ? this.peers.get(r.parentId) : undefined
+    if (parent != null) {
+      parent.uploaded += bytes
+      parent.piecesServed += added
+      if (r.costMs > 0) { parent.costMs += r.costMs; parent.costCount += r.indexes.length }
+      this.addEdge(task, parent.pool, peer.pool, bytes)
+    } else if (r.parentId === '' && !peer.seed) {
+      this.addEdge(task, 'origin', peer.pool, bytes)
+    }
+    if (added > 0) this.markTaskDirty(task, peer.id)
+  }
+
+  private addEdge (task: TaskRecord, from: string, to: string, bytes: number): void {
+    if (bytes <= 0) return
+    const edge = `${from}>${to}`
+    task.bytesByEdge.set(edge, (task.bytesByEdge.get(edge) ?? 0) + bytes)
   }
 
   private onFailure (peer: PeerRecord, f: PieceFailure): void {
     const task = this.tasks.get(f.taskId)
     const m = task?.members.get(peer.id)
+    if (task == null || m == null || f.parentId === peer.id) return
     const parent = this.peers.get(f.parentId)
-    if (task == null || m == null) return
     if (parent != null) parent.failures++
     const n = (m.failuresBy.get(f.parentId) ?? 0) + 1
     m.failuresBy.set(f.parentId, n)
     if (f.kind === FailureKind.DIGEST_MISMATCH || n >= this.blockAfter) m.blocked.add(f.parentId)
-    // a parent that several children reject is bad for everyone
-    let rejecting = 0
-    for (const other of task.members.values()) if (other.blocked.has(f.parentId)) rejecting++
-    if (rejecting >= 2 || (f.kind === FailureKind.DIGEST_MISMATCH && n >= 2)) task.blocked.add(f.parentId)
+    // a parent that served bad data to two children, or twice to one, is bad for everyone;
+    // connection trouble stays between that parent and that child
+    if (f.kind === FailureKind.DIGEST_MISMATCH) {
+      const prev = task.mismatchesBy.get(f.parentId) ?? new Set<string>()
+      prev.add(peer.id)
+      task.mismatchesBy.set(f.parentId, prev)
+    }
+    const rejecting = task.mismatchesBy.get(f.parentId)?.size ?? 0
+    const mismatches = f.kind === FailureKind.DIGEST_MISMATCH ? n : 0
+    if (rejecting >= 2 || mismatches >= 2) {
+      task.blocked.add(f.parentId)
+      if (task.seedPeer === f.parentId && task.seedState !== 'done') { task.seedState = 'failed'; this.assignSeed(task) }
+    }
     this.markTaskDirty(task)
   }
 
@@ -345,15 +459,26 @@ export class Swarm {
     const task = this.tasks.get(f.taskId)
     if (task == null) return
     const m = task.members.get(peer.id)
-    if (task.seedPeer === peer.id) {
+    const wasOriginFetcher = task.seedPeer === peer.id || m?.backToSource === true
+    if (!f.success && wasOriginFetcher) {
+      task.originFailures++
+      task.lastError = f.error
+    }
+    if (task.seedPeer === peer.id && task.seedState !== 'done') {
       if (f.success) task.seedState = 'done'
       else {
         task.seedState = 'failed'
-        task.blocked.add(peer.id)
         this.assignSeed(task)
       }
     }
-    if (m != null && f.success) { m.done = true; m.wants = false }
+    if (m != null) {
+      // a finished peer needs no parents: free their child slots
+      if (f.success) { m.done = true; m.wants = false; this.setParents(task, m, []) } else { m.wants = false; if (m.backToSource) m.backToSource = false }
+    }
+    // someone else takes over an origin fetch that failed
+    if (!f.success && wasOriginFetcher && task.seedState === 'failed') {
+      for (const o of task.members.values()) this.maybeBackToSource(task, o)
+    }
     this.markTaskDirty(task)
   }
 
@@ -386,7 +511,7 @@ export class Swarm {
       for (const peerId of peerIds) {
         const m = task.members.get(peerId)
         const peer = this.peers.get(peerId)
-        if (m == null || peer == null) continue
+        if (m == null || peer == null || !m.wants) continue
         this.sendPlan(task, m, peer)
       }
     }
@@ -395,9 +520,11 @@ export class Swarm {
   private sendPlan (task: TaskRecord, m: Member, peer: PeerRecord): void {
     const started = performance.now()
     const parents = m.backToSource ? [] : this.chooseParents(task, m, peer)
-    m.parents = parents.map((p) => p.peerId)
+    this.setParents(task, m, parents.map((p) => p.peerId))
     const digests = task.manifestLog.slice(m.manifestCursor).map((index) => ({ index, digest: task.manifest[index] as Uint8Array<ArrayBuffer> }))
     m.manifestCursor = task.manifestLog.length
+    const availability = new Uint8Array(task.pieceCount)
+    for (let i = 0; i < task.pieceCount; i++) availability[i] = Math.min(255, task.availability[i])
     this.decisions++
     this.lastDecisionMs = performance.now() - started
     peer.send({
@@ -408,22 +535,30 @@ export class Swarm {
         digests,
         parents,
         backToSource: m.backToSource,
-        error: ''
+        error: '',
+        availability
       }
     })
   }
 
-  lastDecisionMs = 0
+  private setParents (task: TaskRecord, m: Member, parents: string[]): void {
+    for (const p of m.parents) task.children.set(p, Math.max(0, (task.children.get(p) ?? 1) - 1))
+    m.parents = parents
+    for (const p of parents) task.children.set(p, (task.children.get(p) ?? 0) + 1)
+  }
 
   /**
    * Parent choice: candidates that hold something this member lacks (or are
-   * the running seed), minus blocked ones; scored on node-pool affinity, how
-   * much they can give, their load and their record. Within a pool only the
+   * the running seed), minus blocked ones, full ones and those that would
+   * close a cycle; scored on node-pool/idc affinity, what they can give,
+   * their load, their success rate and piece cost. Within a pool only the
    * first `crossPoolFetchers` downloaders may use parents outside it; the
    * rest wait for pieces to arrive inside the pool.
    */
   chooseParents (task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
     const mayCross = this.mayCrossPools(task, m, peer)
+    const medianCost = this.medianCost(task)
+    const descendants = this.allowCycles ? undefined : this.descendantsOf(task, m.peerId)
     const scored: Array<{ p: PeerRecord, c: Member, score: number }> = []
     for (const c of task.members.values()) {
       if (c.peerId === m.peerId || m.blocked.has(c.peerId) || task.blocked.has(c.peerId)) continue
@@ -431,25 +566,87 @@ export class Swarm {
       if (p == null) continue
       const samePool = p.pool === peer.pool
       if (!samePool && !mayCross) continue
-      const isRunningSeed = task.seedPeer === c.peerId && task.seedState !== 'failed'
-      if (!isRunningSeed && !c.have.hasAnyMissingIn(m.have)) continue
-      let children = 0
-      for (const o of task.members.values()) if (o.parents.includes(c.peerId)) children++
+      const isRunningSeed = task.seedPeer === c.peerId && task.seedState === 'running'
+      const isSourcing = c.backToSource && !c.done
+      if (!isRunningSeed && !isSourcing && !c.have.hasAnyMissingIn(m.have)) continue
+      const children = task.children.get(c.peerId) ?? 0
+      const alreadyChild = m.parents.includes(c.peerId)
+      if (!alreadyChild && children >= (this.maxChildren ?? p.uploadSlots)) continue
+      if (descendants?.has(c.peerId) === true && !c.done) continue
       const load = children / p.uploadSlots
       const useful = task.pieceCount > 0 ? c.have.cardinality / task.pieceCount : 0
+      const served = p.piecesServed + p.failures
+      const successRate = served > 0 ? p.piecesServed / served : 1
       const avgCost = p.costCount > 0 ? p.costMs / p.costCount : 0
-      const score = (samePool ? 4 : 0) + (p.idc !== '' && p.idc === peer.idc ? 1 : 0) + 2 * useful - 2 * load -
-        Math.min(2, p.failures / 5) - Math.min(1, avgCost / 5000) + (p.seed ? 0.5 : 0)
+      const slow = medianCost > 0 && avgCost > SLOW_PARENT_FACTOR * medianCost
+      const score = (samePool ? 4 : 0) + (p.idc !== '' && p.idc === peer.idc ? 1 : 0) +
+        2 * useful - 2 * load - 3 * (1 - successRate) - (slow ? 1.5 : 0) + (alreadyChild ? 0.25 : 0)
       scored.push({ p, c, score })
     }
     scored.sort((a, b) => b.score - a.score)
-    return scored.slice(0, this.maxParents).map(({ p, c }) => ({
+    const chosen = scored.slice(0, this.maxParents)
+    const others = chosen.filter(({ p, c }) => !p.seed && !c.backToSource).map(({ c }) => c.have)
+    return chosen.map(({ p, c }) => ({
       peerId: p.id,
       addrs: p.addrs,
-      have: c.have.bytes as Uint8Array<ArrayBuffer>,
-      seed: p.seed,
+      have: (p.seed || c.backToSource ? this.superSeedView(task, c, m, others) : c.have.bytes) as Uint8Array<ArrayBuffer>,
+      seed: p.seed || c.backToSource,
       pool: p.pool
     }))
+  }
+
+  /**
+   * Super-seeding: a piece only an origin fetcher holds is offered to one of
+   * its children (by index, round-robin over them); a piece others hold too
+   * is offered only to a child none of whose other parents has it. So fresh
+   * pieces leave the seed about once each and spread from the peers, instead
+   * of every child asking the seed for piece 0.
+   */
+  private superSeedView (task: TaskRecord, parent: Member, m: Member, others: Bitfield[]): Uint8Array {
+    const kids: string[] = []
+    for (const o of task.members.values()) if (o.wants && !o.done && (o.parents.includes(parent.peerId) || o === m)) kids.push(o.peerId)
+    kids.sort()
+    const slot = kids.indexOf(m.peerId)
+    if (kids.length <= 1 || slot < 0) return parent.have.bytes
+    const view = new Bitfield(task.pieceCount)
+    for (const i of parent.have.indexes()) {
+      if (m.have.get(i)) continue
+      const elsewhere = others.some((b) => b.get(i))
+      if (task.availability[i] >= 2 ? !elsewhere : i % kids.length === slot) view.set(i)
+    }
+    return view.bytes
+  }
+
+  /** Everyone below `root` in the parent graph: choosing any of them as its parent would close a cycle. */
+  private descendantsOf (task: TaskRecord, root: string): Set<string> {
+    const kids = new Map<string, string[]>()
+    for (const o of task.members.values()) {
+      for (const p of o.parents) {
+        let l = kids.get(p)
+        if (l == null) { l = []; kids.set(p, l) }
+        l.push(o.peerId)
+      }
+    }
+    const out = new Set<string>()
+    const stack = [...(kids.get(root) ?? [])]
+    while (stack.length > 0) {
+      const id = stack.pop()!
+      if (out.has(id)) continue
+      out.add(id)
+      stack.push(...(kids.get(id) ?? []))
+    }
+    return out
+  }
+
+  private medianCost (task: TaskRecord): number {
+    const costs: number[] = []
+    for (const c of task.members.values()) {
+      const p = this.peers.get(c.peerId)
+      if (p != null && p.costCount > 0) costs.push(p.costMs / p.costCount)
+    }
+    if (costs.length < 3) return 0
+    costs.sort((a, b) => a - b)
+    return costs[Math.floor(costs.length / 2)]
   }
 
   /** The first few downloaders of a pool (by join time) fetch across pools; seeds always may. */
@@ -459,10 +656,10 @@ export class Swarm {
     for (const o of task.members.values()) {
       const op = this.peers.get(o.peerId)
       if (op == null || op.pool !== peer.pool || op.seed || o.backToSource) continue
+      if (!o.wants && !o.done) continue
       fetchers.push(o)
     }
     fetchers.sort((a, b) => a.joinedAt - b.joinedAt || (a.peerId < b.peerId ? -1 : 1))
-    // a pool member that already has everything needs nobody; pick among those still downloading or complete
     return fetchers.slice(0, this.crossPoolFetchers).includes(m)
   }
 
@@ -470,7 +667,7 @@ export class Swarm {
   peerList (): unknown[] {
     return [...this.peers.values()].map((p) => ({
       id: p.id, addrs: p.addrs, pool: p.pool, idc: p.idc, hostname: p.hostname, seed: p.seed,
-      uploadSlots: p.uploadSlots, tasks: p.tasks.size, uploadedBytes: p.uploaded, failures: p.failures
+      uploadSlots: p.uploadSlots, tasks: p.tasks.size, uploadedBytes: p.uploaded, piecesServed: p.piecesServed, failures: p.failures
     }))
   }
 
@@ -485,11 +682,13 @@ export class Swarm {
       seedPeer: task.seedPeer,
       seedState: task.seedState,
       backToSourceCount: task.backToSourceCount,
+      originFailures: task.originFailures,
       blocked: [...task.blocked],
       bytesByEdge: Object.fromEntries(task.bytesByEdge),
       peers: [...task.members.values()].map((m) => ({
         id: m.peerId,
         pool: this.peers.get(m.peerId)?.pool,
+        seed: this.peers.get(m.peerId)?.seed ?? false,
         pieces: m.have.cardinality,
         done: m.done,
         backToSource: m.backToSource,

@@ -11,6 +11,8 @@ import { untilSignal } from '@damselfly/utils'
 
 export interface LabOptions {
   peers: number
+  /** schedulers sharing the tasks by consistent hashing @default 1 */
+  schedulers?: number
   seeds?: number
   /** node pools the peers are spread over, round-robin @default ['default'] */
   pools?: string[]
@@ -37,6 +39,8 @@ export interface LabProcess {
 
 export interface LabEndpoints {
   scheduler: { url: string, pid: number, peerId: string }
+  /** all schedulers (the first is also `scheduler`) */
+  schedulers: Array<{ url: string, pid: number, peerId: string }>
   seeds: Array<{ id: string, pid: number, pool: string, api: string, metrics: string, dataDir: string }>
   peers: Array<{ id: string, pid: number, pool: string, api: string, proxy: string | null, metrics: string, dataDir: string }>
   dataDir: string
@@ -69,21 +73,29 @@ export class Lab {
       // seeds publish the manifests everyone verifies against, so even a lab does not let any peer claim to be one
       const seedToken = this.opts.seedToken ?? randomBytes(16).toString('hex')
       this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, ...common, ...(this.opts.schedulerArgs ?? [])]
-      const sched = await this.spawn('scheduler', [...this.schedulerArgs, '--port', '0'])
+      const scheds = await Promise.all(Array.from({ length: this.opts.schedulers ?? 1 }, async (_, i) =>
+        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--port', '0'])))
+      const sched = scheds[0]
+      const schedulerUrls = scheds.map((x) => String(x.url)).join(',')
       const seedsN = this.opts.seeds ?? 1
       const pools = this.opts.pools ?? ['default']
       const daemonArgs = (kind: string, i: number, pool: string): string[] => [
-        kind, '--scheduler', String(sched.url), '--data-dir', join(this.dir, `${kind}-${i}`), '--pool', pool,
+        kind, '--scheduler', schedulerUrls, '--data-dir', join(this.dir, `${kind}-${i}`), '--pool', pool,
         '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--json', ...common
       ]
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
         await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...(this.opts.seedArgs ?? [])])))
-      const peers = await Promise.all(Array.from({ length: this.opts.peers }, async (_, i) => {
-        const pool = this.opts.peerPools?.[i] ?? pools[i % pools.length]
-        return await this.spawn(`peer-${i}`, [...daemonArgs('daemon', i, pool), ...(this.opts.peerArgs ?? [])])
-      }))
+      // a few at a time: a dozen Node processes booting at once on a small machine time each other out
+      const peers: LabProcess[] = []
+      for (let i = 0; i < this.opts.peers; i += 4) {
+        peers.push(...await Promise.all(Array.from({ length: Math.min(4, this.opts.peers - i) }, async (_, k) => {
+          const pool = this.opts.peerPools?.[i + k] ?? pools[(i + k) % pools.length]
+          return await this.spawn(`peer-${i + k}`, [...daemonArgs('daemon', i + k, pool), '--proxy-port', '0', ...(this.opts.peerArgs ?? [])])
+        })))
+      }
       this.endpoints = {
         scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) },
+        schedulers: scheds.map((x) => ({ url: String(x.url), pid: x.pid, peerId: String(x.peerId) })),
         seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir) })),
         peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir) })),
         dataDir: this.dir,
@@ -129,7 +141,10 @@ export class Lab {
     const port = new URL(eps.scheduler.url).port
     const n = this.children.length
     const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--port', port])
+    const oldPid = eps.scheduler.pid
     eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) }
+    const i = eps.schedulers.findIndex((x) => x.pid === oldPid)
+    if (i >= 0) eps.schedulers[i] = eps.scheduler
     return eps.scheduler
   }
 
@@ -166,7 +181,7 @@ export class Lab {
     child.stderr!.pipe(log)
     const lines = createInterface({ input: child.stdout! })
     return await new Promise<LabProcess>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 30 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 30_000)
+      const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 120 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 120_000)
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code} before it was ready (see ${join(this.dir, 'logs', name + '.log')})`)) })
       lines.once('line', (line) => {
         clearTimeout(timer)
@@ -204,6 +219,7 @@ export function labCommand (): Command {
     .description('start a scheduler, seed peer(s) and N peers on loopback, each its own process, until SIGINT/SIGTERM')
     .addOption(new Option('--peers <n>', 'number of peers').default(3).argParser(Number))
     .addOption(new Option('--seeds <n>', 'number of seed peers').default(1).argParser(Number))
+    .addOption(new Option('--schedulers <n>', 'number of schedulers (tasks spread by consistent hashing)').default(1).argParser(Number))
     .option('--pools <names>', 'comma-separated node pools the peers are spread over', 'default')
     .option('--data-dir <dir>', 'keep everything here (default: a temporary directory removed on exit)')
     .option('--keep', 'keep the temporary data directory on exit')
@@ -211,7 +227,7 @@ export function labCommand (): Command {
     .option('--json', 'print the endpoints as one JSON line (the default prints it too, with a hint)')
     .addHelpText('after', '\nExamples:\n  damselfly lab --peers 3 --json\n  damselfly lab --peers 8 --pools edge-a,edge-b\n')
     .action(async (opts) => {
-      const lab = new Lab({ peers: opts.peers, seeds: opts.seeds, pools: String(opts.pools).split(',').filter(Boolean), dataDir: opts.dataDir, keep: opts.keep, token: opts.token })
+      const lab = new Lab({ peers: opts.peers, seeds: opts.seeds, schedulers: opts.schedulers, pools: String(opts.pools).split(',').filter(Boolean), dataDir: opts.dataDir, keep: opts.keep, token: opts.token })
       const endpoints = await lab.start()
       process.stdout.write(JSON.stringify(endpoints) + '\n')
       if (opts.json !== true) process.stderr.write(`lab running (logs in ${endpoints.logs}); try:\n  damselfly get <url> -O /tmp/out --api ${endpoints.peers[0]?.api}\nCtrl-C stops everything.\n`)

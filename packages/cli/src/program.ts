@@ -4,6 +4,7 @@ import { peerCommand } from '@damselfly/peer'
 import { seedCommand } from '@damselfly/seed-peer'
 import { getCommand } from './get.js'
 import { labCommand } from './lab.js'
+import { dfinitCommand } from './dfinit.js'
 
 export function program (): Command {
   return new Command('damselfly')
@@ -14,6 +15,7 @@ export function program (): Command {
     .addCommand(peerCommand())
     .addCommand(getCommand())
     .addCommand(labCommand())
+    .addCommand(dfinitCommand())
     .showHelpAfterError()
     .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
 }

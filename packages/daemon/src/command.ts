@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { Daemon, type DaemonInit } from './daemon.js'
+import { DEFAULT_HF_ENDPOINT, type ProxyInit } from '@damselfly/proxy'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -11,16 +12,18 @@ export interface DaemonCommandDefaults {
   apiPort: number
   metricsPort: number
   p2pPort: number
+  /** the HTTP proxy's port; no proxy (and no proxy flags) when omitted */
+  proxyPort?: number
   pool: string
   examples: string
 }
 
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
 export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
-  return new Command(d.name)
+  const cmd = new Command(d.name)
     .description(d.description)
     .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(resolve(homedir(), '.damselfly', d.seed ? 'seed' : 'peer')).env('DAMSELFLY_DATA_DIR'))
-    .addOption(new Option('--scheduler <url>', 'scheduler HTTP URL').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated: tasks are spread over them by consistent hashing').env('DAMSELFLY_SCHEDULER'))
     .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
     .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
     .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
@@ -43,7 +46,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
       const init: DaemonInit = {
         dataDir: resolve(opts.dataDir),
         log: createLogger(d.name),
-        schedulerUrl: opts.scheduler,
+        schedulerUrls: opts.scheduler != null ? String(opts.scheduler).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined,
         // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
         token: d.seed && opts.seedToken != null ? opts.seedToken : opts.token,
         seed: d.seed,
@@ -56,8 +59,32 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
         uploadIdleTimeoutMs: opts.uploadIdleTimeout,
         backends: { http: { idleTimeoutMs: opts.originTimeout, maxRetries: opts.originRetries } },
         api: { host: opts.host, port: opts.apiPort },
-        metrics: { host: opts.host, port: opts.metricsPort }
+        metrics: { host: opts.host, port: opts.metricsPort },
+        proxy: d.proxyPort != null ? proxyInit(opts) : undefined
       }
       await run(new Daemon(init), opts)
     })
+  if (d.proxyPort != null) addProxyOptions(cmd, d.proxyPort)
+  return cmd
+}
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+function addProxyOptions (cmd: Command, port: number): void {
+  cmd
+    .addOption(new Option('--proxy-port <port>', 'HTTP proxy port (registry mirror, HF endpoint, HTTP_PROXY); 0 = any free port').default(port).argParser(Number))
+    .addOption(new Option('--proxy-rule <regex>', 'forward-proxied GETs whose origin+path match go through P2P (repeatable; replaces the defaults)').argParser(collect))
+    .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
+    .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
+    .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
+}
+
+function proxyInit (opts: any): ProxyInit {
+  return {
+    host: opts.host,
+    port: opts.proxyPort,
+    rules: opts.proxyRule,
+    registry: { mirror: opts.registryMirror, insecure: opts.insecureRegistry },
+    huggingFace: { endpoint: opts.hfEndpoint }
+  }
 }

@@ -30,8 +30,16 @@ export interface SchedulerClientInit {
 export interface SchedulerClientEvents {
   update: [TaskUpdate]
   seed: [SeedRequest]
+  preheat: [SeedRequest]
   connected: []
   disconnected: [Error | undefined]
+}
+
+/** What a download needs from its scheduler session(s). */
+export interface SchedulerLink extends Pick<EventEmitter<SchedulerClientEvents>, 'on' | 'off'> {
+  readonly connected: boolean
+  waitConnected: (timeoutMs: number) => Promise<void>
+  send: (msg: Partial<PeerMessage>) => boolean
 }
 
 /**
@@ -39,13 +47,15 @@ export interface SchedulerClientEvents {
  * with backoff whenever it drops. Every (re)connect re-registers what the
  * peer holds, so a restarted scheduler rebuilds its soft state from peers.
  */
-export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
+export class SchedulerClient extends EventEmitter<SchedulerClientEvents> implements SchedulerLink {
   private stream?: Stream
   private stopped = true
   private connecting?: Promise<void>
   private backoff: number
   private retryTimer?: NodeJS.Timeout
   schedulerId?: string
+
+  get url (): string { return this.init.url }
 
   constructor (private readonly node: Libp2p, private readonly init: SchedulerClientInit) {
     super()
@@ -135,6 +145,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> {
       const msg = SchedulerMessage.decode(frame, { limits: { update: { parents: 1024, digests: 1 << 20 } } as any })
       if (msg.update != null) this.emit('update', msg.update)
       if (msg.seed != null) this.emit('seed', msg.seed)
+      if (msg.preheat != null) this.emit('preheat', msg.preheat)
     }
     await stream.close().catch(() => {})
   }
@@ -171,3 +182,5 @@ export async function fetchSchedulerInfo (url: string): Promise<SchedulerInfo> {
   }
   return await res.body.json() as SchedulerInfo
 }
+
+export { SchedulerRing, ownerOf, type SchedulerRingInit } from './ring.js'

@@ -6,7 +6,7 @@ import { fetchFromSource } from './source-fetcher.js'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
-import type { SchedulerClient } from '@damselfly/scheduler-client'
+import type { SchedulerLink } from '@damselfly/scheduler-client'
 
 export interface DownloadInit {
   /** pieces in flight for this task across all parents @default 16 */
@@ -27,7 +27,7 @@ export interface DownloadComponents {
   hasher: Hasher
   backend: () => Backend
   pieces: PieceClient
-  scheduler?: SchedulerClient
+  scheduler?: SchedulerLink
   log: Logger
 }
 
@@ -38,10 +38,13 @@ interface ParentState {
   seed: boolean
   inflight: number
   failures: number
+  lastFailureAt: number
   blocked: boolean
 }
 
 export interface DownloadEvents {
+  /** the content length and piece length became known */
+  meta: [TaskStats]
   progress: [TaskStats]
   bytes: [source: 'origin' | 'seed' | 'peer', bytes: number]
 }
@@ -58,6 +61,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   readonly stats: TaskStats
   private readonly parents = new Map<string, ParentState>()
   private readonly manifest: Array<Uint8Array | undefined> = []
+  /** swarm-wide holders per piece, from the scheduler: the rarest go first */
+  private availability?: Uint8Array
   /** piece -> controllers of the requests for it (more than one in endgame) */
   private readonly inflight = new Map<number, Array<{ parent: string, ctl: AbortController }>>()
   private backToSource = false
@@ -71,6 +76,8 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
+    // every local client streaming this task (proxy connections) waits on its events
+    this.setMaxListeners(0)
     this.maxInflight = init.maxInflight ?? 16
     this.perParent = init.perParent ?? 4
     this.stats = {
@@ -144,9 +151,11 @@ export class Download extends EventEmitter<DownloadEvents> {
       this.stats.contentLength = store.contentLength
       this.stats.pieceLength = store.pieceLength
       this.stats.pieceCount = store.pieceCount
+      this.emit('meta', this.stats)
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
+    if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
       seen.add(p.peerId)
@@ -156,7 +165,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, blocked: false })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
       }
     }
     for (const id of [...this.parents.keys()]) {
@@ -205,7 +214,8 @@ export class Download extends EventEmitter<DownloadEvents> {
         continue
       }
       let rarity = 0
-      for (const p of parents) if (p.have.get(i)) rarity++
+      if (this.availability != null && i < this.availability.byteLength) rarity = this.availability[i]
+      else for (const p of parents) if (p.have.get(i)) rarity++
       if (rarity < bestRarity) { best = i; bestRarity = rarity; ties = 1 } else if (rarity === bestRarity && Math.random() * ++ties < 1) best = i
     }
     if (best >= 0) return best
@@ -248,7 +258,10 @@ export class Download extends EventEmitter<DownloadEvents> {
         if (err instanceof StorageError) { this.fail(err); return }
         const mismatch = err instanceof DigestMismatchError
         if (mismatch) this.stats.digestMismatches++
-        parent.failures++
+        // one broken connection fails every request pipelined on it: count it once
+        const now = Date.now()
+        if (mismatch || now - parent.lastFailureAt > 1000) parent.failures++
+        parent.lastFailureAt = now
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {
           parent.blocked = true
@@ -280,7 +293,10 @@ export class Download extends EventEmitter<DownloadEvents> {
   private checkStall (): void {
     if (this.settled || this.backToSource) return
     const idle = Date.now() - this.lastProgress
-    if (idle > (this.init.stallMs ?? 15_000)) {
+    // going to the origin is the scheduler's call while it is reachable; a peer
+    // decides alone only when it is cut off, or after a much longer silence
+    const limit = (this.init.stallMs ?? 15_000) * (this.c.scheduler?.connected === true ? 4 : 1)
+    if (idle > limit) {
       this.goBackToSource(`no piece for ${idle} ms from ${this.parents.size} parents`)
     }
   }
@@ -307,14 +323,17 @@ export class Download extends EventEmitter<DownloadEvents> {
       log: this.c.log,
       pieceLength: this.request.pieceLength,
       onMeta: () => {
+        // designated back-to-source peers publish the manifest other peers verify against
+        this.c.scheduler?.send({ meta: { taskId: this.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: this.request.url } })
         this.stats.contentLength = store.contentLength
         this.stats.pieceLength = store.pieceLength
         this.stats.pieceCount = store.pieceCount
+        this.emit('meta', this.stats)
       },
-      onPiece: (index, _digest, bytes) => {
+      onPiece: (index, digest, bytes) => {
         this.stats.bytesFromOrigin += bytes
         this.emit('bytes', 'origin', bytes)
-        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: '', costMs: 0 } })
+        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
         this.onPieceStored()
       }
     }).then(() => { if (store.complete) this.succeed() }, (err) => { this.fail(err) })

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { PieceStore, type TaskStore } from '@damselfly/storage'
 import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
-import { SchedulerClient } from '@damselfly/scheduler-client'
+import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { taskIdFor, type Logger } from '@damselfly/utils'
@@ -16,8 +16,8 @@ import type { Libp2p } from '@libp2p/interface'
 export interface PeerEngineInit {
   dataDir: string
   log: Logger
-  /** scheduler HTTP URL; none = standalone (every task from the origin) */
-  schedulerUrl?: string
+  /** scheduler HTTP URLs (tasks spread over them by consistent hashing); none = standalone (every task from the origin) */
+  schedulerUrls?: string[]
   /** cluster token presented to the scheduler */
   token?: string
   labels?: Partial<PeerLabels>
@@ -52,7 +52,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   readonly backends: Backends
   private server!: PieceServer
   private pieces!: PieceClient
-  scheduler?: SchedulerClient
+  scheduler?: SchedulerRing
   private readonly downloads = new Map<string, Download>()
   private readonly seeding = new Map<string, Promise<void>>()
   /** tasks this seed has fetched or is fetching; re-registered so a restarted scheduler knows them again */
@@ -94,13 +94,14 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     })
     await this.server.start()
     this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs })
-    if (this.init.schedulerUrl != null) {
-      this.scheduler = new SchedulerClient(this.node, {
-        url: this.init.schedulerUrl,
+    if ((this.init.schedulerUrls?.length ?? 0) > 0) {
+      this.scheduler = new SchedulerRing(this.node, {
+        urls: this.init.schedulerUrls!,
         log: this.log,
         register: () => this.registration()
       })
       this.scheduler.on('seed', (req) => { this.seedTask(req) })
+      this.scheduler.on('preheat', (req) => { this.preheatTask(req) })
       this.scheduler.on('connected', () => { this.republish().catch((err) => this.log.warn({ err: err.message }, 'republish failed')) })
       await this.scheduler.start()
     }
@@ -121,6 +122,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
     let d = this.downloads.get(taskId)
+    if (d?.stats.state === 'succeeded' && d.store.complete) {
+      // already here: this request moved no bytes
+      onStarted?.(d)
+      const now = Date.now()
+      return { store: d.store, stats: { ...d.stats, bytesFromOrigin: 0, bytesFromSeed: 0, bytesFromPeers: 0, startedAt: now, finishedAt: now } }
+    }
     if (d == null || d.stats.state === 'failed') {
       const store = await this.store.open(taskId, req.url)
       d = new Download(taskId, req, {
@@ -145,6 +152,18 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   getDownload (taskId: string): Download | undefined { return this.downloads.get(taskId) }
+
+  /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
+  private preheatTask (req: SeedRequest): void {
+    const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
+    const request: TaskRequest = { url: req.url, headers, pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined, digest: req.digest !== '' ? req.digest : undefined }
+    if (taskIdFor(request) !== req.taskId) {
+      this.log.warn({ task: req.taskId }, 'preheat request does not match its task id; ignored')
+      return
+    }
+    this.log.info({ task: req.taskId }, 'preheating')
+    this.download(request).catch((err) => { this.log.warn({ task: req.taskId, err: errorInfo(err) }, 'preheat failed') })
+  }
 
   /** Seed role: fetch a task from the origin and publish its manifest piece by piece. */
   private seedTask (req: SeedRequest): void {

@@ -10,6 +10,20 @@ import type { Libp2p, PrivateKey } from '@libp2p/interface'
 /** bytes a socket buffers before send() reports backpressure */
 export const SOCKET_HIGH_WATER_MARK = Number(process.env.DAMSELFLY_SOCKET_HWM ?? 4 * 1024 * 1024)
 
+/**
+ * libp2p's defaults are tuned for the public internet: at most 5 inbound
+ * connections per second from one host and 10 s upgrade budgets. A node pool
+ * behind one NAT (or a lab on loopback) is "one host", and a busy peer can
+ * take longer than 10 s to finish a handshake, so both are loosened.
+ */
+export const CONNECTION_MANAGER = {
+  maxConnections: 1024,
+  inboundConnectionThreshold: 10_000,
+  maxIncomingPendingConnections: 256,
+  dialTimeout: 30_000,
+  inboundUpgradeTimeout: 30_000
+}
+
 export interface NodeInit {
   /** host to listen on @default '127.0.0.1' */
   host?: string
@@ -58,7 +72,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
       streamOptions: { maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
-    connectionManager: { maxConnections: 1024 },
+    connectionManager: CONNECTION_MANAGER,
     start: false
   })
 }

@@ -100,6 +100,12 @@ export class DownloadTimeoutError extends DamselflyError {
   override readonly status = 504
 }
 
+export class RangeNotSatisfiableError extends DamselflyError {
+  override readonly name = 'RangeNotSatisfiableError'
+  readonly code = 'ERR_RANGE_NOT_SATISFIABLE'
+  override readonly status = 416
+}
+
 /** A plain, serialisable view of any error for JSON answers and progress streams. */
 export function errorInfo (err: unknown): { name: string, code: string, message: string } {
   if (err instanceof Error) {

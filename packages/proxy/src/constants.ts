@@ -1,0 +1,25 @@
+/** Dragonfly's dfdaemon proxy port, so existing containerd / HF_ENDPOINT configurations keep working. */
+export const DEFAULT_PROXY_PORT = 65001
+
+export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co'
+
+/**
+ * Which forward-proxied GETs go through P2P, matched against the URL without
+ * its query string (presigned URLs put credentials and expiry there, not
+ * what identifies the content): registry blobs and large model / archive files.
+ */
+export const DEFAULT_RULES = [
+  '/blobs/sha256:[0-9a-f]{64}$',
+  '\\.(safetensors|bin|gguf|tar|gz|zst)$'
+]
+
+/** where the hub's paths appear on the proxy (`HF_ENDPOINT=http://127.0.0.1:65001/hf`) */
+export const HF_PREFIX = '/hf'
+
+/** a blob GET containerd, skopeo and docker send to a registry */
+export const BLOB_PATH = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/
+
+/** Docker Hub's name in image references differs from its registry host */
+export const REGISTRY_ALIASES: Record<string, string> = {
+  'docker.io': 'registry-1.docker.io'
+}

@@ -1,0 +1,37 @@
+import { ProxyServer } from './proxy-server.js'
+import type { Logger } from '@damselfly/utils'
+import type { TaskDownloader } from './serve-task.js'
+import type { RegistryInit } from './registry.js'
+import type { HuggingFaceInit } from './hugging-face.js'
+import type { UpstreamInit } from './upstream.js'
+
+export { ProxyServer } from './proxy-server.js'
+export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
+export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
+export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit }
+
+export interface ProxyComponents {
+  /** the peer engine: every P2P answer is one of its tasks */
+  engine: TaskDownloader
+  log: Logger
+}
+
+export interface ProxyInit {
+  /** @default '127.0.0.1' */
+  host?: string
+  /** 0 = any free port @default 65001 */
+  port?: number
+  /**
+   * regular expressions over `origin + path` of forward-proxied GETs that go
+   * through P2P; the rest pass through
+   * @default DEFAULT_RULES (registry blobs, .safetensors/.bin/.gguf/.tar/.gz/.zst)
+   */
+  rules?: string[]
+  registry?: RegistryInit
+  huggingFace?: HuggingFaceInit
+  upstream?: UpstreamInit
+}
+
+export function createProxy (components: ProxyComponents, init: ProxyInit = {}): ProxyServer {
+  return new ProxyServer(components, init)
+}

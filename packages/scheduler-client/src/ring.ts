@@ -1,0 +1,75 @@
+import { EventEmitter } from 'node:events'
+import { createHash } from 'node:crypto'
+import { SchedulerClient, type SchedulerClientInit, type SchedulerClientEvents, type SchedulerLink } from './index.js'
+import { SchedulerUnavailableError } from '@damselfly/types'
+import type { PeerMessage } from '@damselfly/proto'
+import type { Libp2p } from '@libp2p/interface'
+
+export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url'> {
+  /** every scheduler's HTTP URL */
+  urls: string[]
+}
+
+/**
+ * Sessions with several schedulers. Each task belongs to one of them by
+ * rendezvous hashing of its id over the live schedulers (consistent: adding
+ * or losing one scheduler moves only that scheduler's tasks), so a task's
+ * whole swarm meets on one scheduler. When the set of live schedulers
+ * changes, 'connected' fires so downloads re-announce to their task's owner.
+ */
+export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implements SchedulerLink {
+  readonly clients: SchedulerClient[]
+
+  constructor (node: Libp2p, init: SchedulerRingInit) {
+    super()
+    this.clients = init.urls.map((url) => new SchedulerClient(node, { ...init, url }))
+    for (const c of this.clients) {
+      c.on('update', (u) => this.emit('update', u))
+      c.on('seed', (r) => this.emit('seed', r))
+      c.on('preheat', (r) => this.emit('preheat', r))
+      c.on('connected', () => this.emit('connected'))
+      c.on('disconnected', (err) => {
+        this.emit('disconnected', err)
+        // the task's owner may have moved to another live scheduler
+        if (this.connected) this.emit('connected')
+      })
+    }
+  }
+
+  get connected (): boolean { return this.clients.some((c) => c.connected) }
+
+  async start (): Promise<void> { await Promise.all(this.clients.map(async (c) => { await c.start() })) }
+  async stop (): Promise<void> { await Promise.all(this.clients.map(async (c) => { await c.stop() })) }
+
+  async waitConnected (timeoutMs: number): Promise<void> {
+    if (this.connected) return
+    await Promise.any(this.clients.map(async (c) => { await c.waitConnected(timeoutMs) }))
+      .catch(() => { throw new SchedulerUnavailableError(`no scheduler reachable within ${timeoutMs} ms`) })
+  }
+
+  /** The live scheduler owning a task (any scheduler when none is live). */
+  forTask (taskId: string): SchedulerClient {
+    const live = this.clients.filter((c) => c.connected)
+    const pool = live.length > 0 ? live : this.clients
+    const url = ownerOf(pool.map((c) => c.url), taskId)
+    return pool.find((c) => c.url === url)!
+  }
+
+  /** Routes a message to its task's scheduler. */
+  send (msg: Partial<PeerMessage>): boolean {
+    const taskId = msg.announce?.taskId ?? msg.meta?.taskId ?? msg.pieces?.taskId ?? msg.failure?.taskId ?? msg.finished?.taskId ?? msg.leave?.taskId
+    if (taskId == null) return this.clients.map((c) => c.send(msg)).some(Boolean)
+    return this.forTask(taskId).send(msg)
+  }
+}
+
+/** Rendezvous (highest random weight) hashing: the scheduler URL that owns a task. */
+export function ownerOf (urls: string[], taskId: string): string {
+  let best = urls[0]
+  let bestScore = -1n
+  for (const url of urls) {
+    const score = createHash('sha256').update(`${url}\n${taskId}`).digest().readBigUInt64BE(0)
+    if (score > bestScore) { best = url; bestScore = score }
+  }
+  return best
+}

@@ -1,0 +1,80 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
+import { access, constants } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { join } from 'node:path'
+
+/** The path of an executable on PATH, or undefined when the machine lacks it. */
+export async function which (name: string): Promise<string | undefined> {
+  for (const dir of (process.env.PATH ?? '').split(':').concat(['/usr/sbin', '/sbin'])) {
+    if (dir === '') continue
+    try {
+      await access(join(dir, name), constants.X_OK)
+      return join(dir, name)
+    } catch {}
+  }
+  return undefined
+}
+
+export interface RunResult { stdout: string, stderr: string }
+
+/** Runs a client to completion; rejects with its output when it exits non-zero. */
+export async function run (cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv, timeoutMs?: number } = {}): Promise<RunResult> {
+  return await new Promise((resolve, reject) => {
+    execFile(cmd, args, { env: opts.env ?? process.env, timeout: opts.timeoutMs ?? 120_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+      if (err != null) reject(new Error(`${cmd} ${args.join(' ')} failed: ${err.message}\n${stdout}\n${stderr}`))
+      else resolve({ stdout, stderr })
+    })
+  })
+}
+
+/** Starts a long-running server process; its output is kept for failure messages. */
+export function startProcess (cmd: string, args: string[], env?: NodeJS.ProcessEnv): { child: ChildProcess, output: () => string } {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env })
+  let out = ''
+  const keep = (b: Buffer): void => { out = (out + b.toString()).slice(-20_000) }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  return { child, output: () => out }
+}
+
+export async function stopProcess (child?: ChildProcess): Promise<void> {
+  if (child == null || child.exitCode != null || child.signalCode != null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(t)
+}
+
+export async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => { resolve(port) })
+    })
+  })
+}
+
+/** Polls until `check` resolves true. */
+export async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs
+  while (Date.now() < until) {
+    if (await check().catch(() => false)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${what} not ready within ${timeoutMs} ms`)
+}
+
+/**
+ * The client's path; without it the test (or, from a hook, the suite) is
+ * skipped with the reason printed, so a skip never passes silently for a pass.
+ */
+export async function clientOrSkip (ctx: Mocha.Context, name: string, debianPackage = name): Promise<string> {
+  const path = await which(name)
+  if (path != null) return path
+  const reason = `${name} is not installed (Debian package ${debianPackage}; .ci/run installs it)`
+  process.stdout.write(`      skipped: ${reason}\n`)
+  ctx.skip()
+}

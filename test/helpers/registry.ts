@@ -1,0 +1,131 @@
+import { createServer, request as httpRequest, type Server } from 'node:http'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startProcess, stopProcess, freePort, waitFor } from './clients.js'
+import type { ChildProcess } from 'node:child_process'
+import type { AddressInfo } from 'node:net'
+
+/** Debian's `docker-registry` (distribution 2.8) on loopback, storing under `dir`. */
+export class LocalRegistry {
+  child?: ChildProcess
+  port = 0
+  output: () => string = () => ''
+
+  async start (bin: string, dir: string): Promise<string> {
+    this.port = await freePort()
+    await mkdir(join(dir, 'storage'), { recursive: true })
+    const config = join(dir, 'config.yml')
+    await writeFile(config, [
+      'version: 0.1',
+      'log:',
+      '  level: warn',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'storage')}`,
+      'http:',
+      `  addr: 127.0.0.1:${this.port}`,
+      ''
+    ].join('\n'))
+    const p = startProcess(bin, ['serve', config])
+    this.child = p.child
+    this.output = p.output
+    const url = `http://127.0.0.1:${this.port}`
+    await waitFor(`docker-registry (${p.output()})`, async () => (await fetch(`${url}/v2/`)).status === 200)
+    return url
+  }
+
+  async stop (): Promise<void> { await stopProcess(this.child) }
+}
+
+export interface CountedRequest { method: string, path: string, range?: string, ns?: string, status: number, bytes: number }
+
+/**
+ * A reverse proxy in front of the registry that records every request and
+ * the body bytes it returned: what "fetched from the registry once" is
+ * measured with.
+ */
+export class CountingProxy {
+  private server?: Server
+  readonly log: CountedRequest[] = []
+  url = ''
+  host = ''
+
+  constructor (private readonly target: number) {}
+
+  async start (): Promise<string> {
+    this.server = createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://x')
+      const entry: CountedRequest = { method: req.method ?? '', path: u.pathname, range: req.headers.range, ns: u.searchParams.get('ns') ?? undefined, status: 0, bytes: 0 }
+      this.log.push(entry)
+      const headers = { ...req.headers, host: `127.0.0.1:${this.target}` }
+      const up = httpRequest({ host: '127.0.0.1', port: this.target, method: req.method, path: req.url, headers }, (ur) => {
+        entry.status = ur.statusCode ?? 0
+        // the registry builds absolute Location URLs from Host: keep clients on this side
+        const h = { ...ur.headers }
+        if (typeof h.location === 'string') h.location = h.location.replace(`127.0.0.1:${this.target}`, this.host)
+        res.writeHead(ur.statusCode ?? 502, h)
+        ur.on('data', (c: Buffer) => { entry.bytes += c.byteLength })
+        ur.pipe(res)
+      })
+      up.on('error', () => { res.destroy() })
+      req.pipe(up)
+    })
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
+    this.host = `127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    this.url = `http://${this.host}`
+    return this.url
+  }
+
+  /** GETs of a blob that asked for more than the 1-byte size probe. */
+  blobGets (digest: string): CountedRequest[] {
+    return this.log.filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`) && r.range !== 'bytes=0-0')
+  }
+
+  blobBytes (digest: string): number {
+    return this.log.filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${digest}`)).reduce((a, r) => a + r.bytes, 0)
+  }
+
+  async stop (): Promise<void> {
+    this.server?.closeAllConnections()
+    await new Promise<void>((resolve) => this.server?.close(() => { resolve() }) ?? resolve())
+  }
+}
+
+/** A containerd of its own (root, state, socket under `dir`), as a second host would have. */
+export class LocalContainerd {
+  child?: ChildProcess
+  socket = ''
+  output: () => string = () => ''
+
+  async start (bin: string, ctr: string, dir: string): Promise<string> {
+    this.socket = join(dir, 'containerd.sock')
+    const config = join(dir, 'config.toml')
+    await mkdir(dir, { recursive: true })
+    await writeFile(config, [
+      'version = 2',
+      `root = "${join(dir, 'root')}"`,
+      `state = "${join(dir, 'state')}"`,
+      // nothing here runs containers: only the content store is used
+      'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]',
+      '[grpc]',
+      `  address = "${this.socket}"`,
+      '[ttrpc]',
+      `  address = "${this.socket}.ttrpc"`,
+      '[debug]',
+      '  address = ""',
+      '[metrics]',
+      '  address = ""',
+      '[plugins."io.containerd.internal.v1.opt"]',
+      `  path = "${join(dir, 'opt')}"`,
+      ''
+    ].join('\n'))
+    const p = startProcess(bin, ['--config', config])
+    this.child = p.child
+    this.output = p.output
+    const { run } = await import('./clients.js')
+    await waitFor(`containerd (${p.output().slice(-2000)})`, async () => { await run(ctr, ['-a', this.socket, 'version'], { timeoutMs: 5000 }); return true })
+    return this.socket
+  }
+
+  async stop (): Promise<void> { await stopProcess(this.child) }
+}
