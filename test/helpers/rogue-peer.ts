@@ -83,7 +83,7 @@ export class RoguePeer {
     // on a loaded CI machine a Noise handshake now and then fails; that is not what these tests are about
     let stream: Stream | undefined
     for (let attempt = 1; stream == null; attempt++) {
-      try { stream = await this.node.dialProtocol(addrs, SCHEDULER_PROTOCOL) } catch (err) { if (attempt >= 3) throw err }
+      try { stream = await this.node.dialProtocol(addrs, SCHEDULER_PROTOCOL) } catch (err) { if (attempt >= 3) throw err; await new Promise((resolve) => setTimeout(resolve, 300 * attempt)) }
     }
     const reader = new FrameReader(stream, 8 * 1024 * 1024)
     for (const m of messages) stream.send(lengthPrefixed(PeerMessage.encode(m)))
