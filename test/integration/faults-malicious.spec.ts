@@ -53,11 +53,12 @@ describe('faults: malicious peers in the swarm', function () {
       const t = await fetchJson<any>(`${eps.scheduler.url}/api/v1/tasks/${taskId}`).catch(() => undefined)
       return t?.contentLength > 0 ? t : undefined
     }, 30_000, 20)
-    for (const r of rogues) {
-      r.geometry = { contentLength: task.contentLength, pieceLength: task.pieceLength }
-      r.claimAll(taskId, task.pieceCount)
-    }
-    const results = await Promise.all(gets)
+    for (const r of rogues) r.geometry = { contentLength: task.contentLength, pieceLength: task.pieceLength }
+    // the scheduler counts a claimed piece only once the seed's manifest has it: keep claiming as it grows
+    const claim = (): void => { for (const r of rogues) r.claimAll(taskId, task.pieceCount) }
+    claim()
+    const claiming = setInterval(claim, 100)
+    const results = await Promise.all(gets).finally(() => { clearInterval(claiming) })
     const want = await sha256File(join(dir, 'blob.bin'))
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))

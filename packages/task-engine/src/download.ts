@@ -258,9 +258,12 @@ export class Download extends EventEmitter<DownloadEvents> {
         if (err instanceof StorageError) { this.fail(err); return }
         const mismatch = err instanceof DigestMismatchError
         if (mismatch) this.stats.digestMismatches++
-        // one broken connection fails every request pipelined on it: count it once
+        // one broken connection fails every request pipelined on it: count it once; but a "not found"
+        // is one answer per request, and counting those once a second lets a lying parent be asked thousands of times
+        const notFound = err.name === 'PieceNotFoundError'
+        if (notFound) parent.have.clear(index)
         const now = Date.now()
-        if (mismatch || now - parent.lastFailureAt > 1000) parent.failures++
+        if (mismatch || notFound || now - parent.lastFailureAt > 1000) parent.failures++
         parent.lastFailureAt = now
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {
