@@ -1,34 +1,49 @@
 import { Command, Option } from 'commander'
 import { createLogger, untilSignal } from '@damselfly/utils'
+import { loadConfig, flagsFrom, ConfigError, type SchedulerConfig } from '@damselfly/config'
 import { createScheduler } from './index.js'
+
+/** Reads `--config` (or DAMSELFLY_CONFIG), layers env and flags over it; exits 2 on invalid config. */
+function loadSchedulerConfig (cmd: Command): SchedulerConfig {
+  try {
+    const flags = flagsFrom(cmd.opts(), (k) => cmd.getOptionValueSource(k))
+    return loadConfig<SchedulerConfig>('scheduler', { path: cmd.opts().config, env: process.env, flags }).config
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`damselfly scheduler: ${err.message}\n`)
+    process.exit(2)
+  }
+}
 
 /** `damselfly scheduler`: runs the scheduler until SIGINT/SIGTERM. */
 export function schedulerCommand (): Command {
   return new Command('scheduler')
-    .description('run the scheduler: tasks, peers, piece availability and parent choice')
+    .description('run the scheduler: tasks, peers, piece availability and parent choice; serves the dashboard at /dashboard')
+    .addOption(new Option('-c, --config <file>', 'YAML config file for the scheduler role (flags > env > file > defaults)').env('DAMSELFLY_CONFIG'))
     .addOption(new Option('--host <host>', 'address for the HTTP API and libp2p').default('127.0.0.1').env('DAMSELFLY_SCHEDULER_HOST'))
     .addOption(new Option('--port <port>', 'HTTP API port').default(8002).argParser(Number).env('DAMSELFLY_SCHEDULER_PORT'))
-    .addOption(new Option('--p2p-port <port>', 'libp2p port peers keep their session on').default(8003).argParser(Number))
+    .addOption(new Option('--p2p-port <port>', 'libp2p port peers keep their session on').default(8003).argParser(Number).env('DAMSELFLY_SCHEDULER_P2P_PORT'))
     .addOption(new Option('--token <token>', 'cluster token peers must present').env('DAMSELFLY_TOKEN'))
     .option('--allow-peer <id...>', 'only these libp2p peer ids may register')
     .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
     .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
-    .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n')
-    .action(async (opts) => {
-      const log = createLogger('scheduler')
+    .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
+    .action(async (opts, cmd: Command) => {
+      const c = loadSchedulerConfig(cmd)
+      const log = createLogger('scheduler', c.logLevel)
       const svc = createScheduler({
         log,
-        http: { host: opts.host, port: opts.port },
-        p2p: { host: opts.host, port: opts.p2pPort },
-        token: opts.token,
-        allowPeers: opts.allowPeer,
-        seedToken: opts.seedToken,
-        allowSeeds: opts.allowSeed
+        http: { host: c.host, port: c.port },
+        p2p: { host: c.host, port: c.p2pPort, announce: c.announce.length > 0 ? c.announce : undefined },
+        token: c.token,
+        allowPeers: c.allowPeer,
+        seedToken: c.seedToken,
+        allowSeeds: c.allowSeed
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')
       await untilSignal(async () => { await svc.stop() })
     })
 }
-

@@ -1,6 +1,8 @@
 export { Swarm, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
 export { SchedulerService, buildHttpApi, DECODE_LIMITS, type SchedulerInit } from './service.js'
 export * from './constants.js'
+export { buildSchedulerMetrics } from './metrics.js'
+export { DASHBOARD_HTML } from './dashboard.js'
 
 import { SchedulerService, type SchedulerInit } from './service.js'
 

@@ -9,6 +9,8 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Swarm, type SwarmInit } from './swarm.js'
 import { MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL } from './constants.js'
+import { buildSchedulerMetrics } from './metrics.js'
+import { DASHBOARD_HTML } from './dashboard.js'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
 
 export interface SchedulerInit {
@@ -204,6 +206,16 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     return { id: job.id, taskId: job.taskId, state, pieceCount: total, seed: { id: task?.seedPeer, state: task?.seedState, pieces: seed?.have.cardinality ?? 0 }, peers: targets, error: task?.lastError ?? '' }
   })
 
+  const registry = buildSchedulerMetrics(svc.swarm)
+  app.get('/metrics', async (_req, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
+  app.get('/', async (_req, reply) => await reply.redirect('/dashboard'))
+  app.get('/dashboard', async (_req, reply) => await reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML))
+  app.get('/api/v1/stats', async () => ({
+    peers: svc.swarm.peers.size,
+    tasks: svc.swarm.tasks.size,
+    decisions: svc.swarm.decisions,
+    backToSourceDecisions: svc.swarm.backToSourceDecisions
+  }))
   app.get('/healthz', async () => ({ ok: true }))
   app.get('/readyz', async () => ({ ok: true, peers: svc.swarm.peers.size }))
   app.get('/api/v1/info', async () => ({ peerId: svc.peerId, addrs: svc.addrs }))

@@ -1,11 +1,23 @@
 import { UnsupportedSchemeError } from '@damselfly/types'
 import { HttpBackend, type HttpBackendInit } from './http-backend.js'
+import { OciBackend, type OciBackendInit } from './oci-backend.js'
+import { S3Backend, type S3BackendInit } from './s3-backend.js'
+import { HfBackend, type HfBackendInit } from './hf-backend.js'
 import type { Backend } from '@damselfly/types'
 
-export { HttpBackend, redactUrl, type HttpBackendInit } from './http-backend.js'
+export { HttpBackend, redactUrl, type HttpBackendInit, type SendOptions } from './http-backend.js'
+export { OciBackend, parseOciUrl, parseChallenge, type OciBackendInit, type OciRef } from './oci-backend.js'
+export { S3Backend, parseS3Url, type S3BackendInit } from './s3-backend.js'
+export { HfBackend, parseHfUrl, formatHfUrl, type HfBackendInit, type HfRef, type HfRepoType } from './hf-backend.js'
+export { safeJoin } from './safe-path.js'
 
+/** Options of each backend, by backend: each gets its own part only. */
 export interface BackendsInit {
+  /** http(s), and the HTTP under oci:// and hf:// (CA, retries, timeouts) */
   http?: HttpBackendInit
+  oci?: OciBackendInit
+  s3?: S3BackendInit
+  hf?: HfBackendInit
 }
 
 /** Backends chosen by URL scheme. */
@@ -30,5 +42,11 @@ export class Backends {
 }
 
 export function createBackends (init: BackendsInit = {}): Backends {
-  return new Backends([new HttpBackend(init.http)])
+  const http = new HttpBackend(init.http)
+  return new Backends([
+    http,
+    new OciBackend(http, init.oci),
+    new HfBackend(http, init.hf),
+    new S3Backend({ ca: init.http?.ca, ...init.s3 })
+  ])
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Dragonfly's dfget flags, so existing scripts keep working.
-import { Command, Option } from 'commander'
+import { Command, Option, InvalidArgumentError } from 'commander'
 import { initBlake3 } from '@damselfly/utils'
+import { addBackendOptions } from '@damselfly/daemon'
 import { runGet } from './get.js'
 
 await initBlake3()
-const cmd = new Command('dfget')
+const cmd = addBackendOptions(new Command('dfget'))
   .description('download a URL through the local Damselfly daemon (Dragonfly dfget compatible flags)')
   .argument('<url>')
   .requiredOption('-O, --output <path>', 'output file')
@@ -20,7 +21,15 @@ const cmd = new Command('dfget')
   .option('--no-progress')
   .option('-r, --recursive', 'download a directory tree (hf:// repos)')
   .addOption(new Option('--endpoint <url>', 'daemon API').env('DAMSELFLY_API'))
-  .option('--json')
+  .option('--json', 'print one JSON line with the result on stdout')
+  .addHelpText('after', `
+Examples:
+  dfget https://example.com/model.bin -O /tmp/model.bin
+  dfget http://registry/v2/library/alpine/blobs/sha256:<hex> -O layer.tgz --digest sha256:<hex> --no-progress
+  dfget https://origin/file?sig=x --filtered-query-param sig --timeout 5m -O file --endpoint http://127.0.0.1:65002
+
+Exit codes: 0 downloaded and verified, 1 download failed, 2 bad usage.
+`)
   .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
   .action(async (url, opts) => {
     process.exitCode = await runGet(url, { ...opts, api: opts.endpoint })
@@ -29,7 +38,7 @@ await cmd.parseAsync(process.argv)
 
 function parseDuration (v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim())
-  if (m == null) throw new Error(`invalid duration ${v}`)
+  if (m == null) throw new InvalidArgumentError(`expected a duration like 30s, 5m or milliseconds, got ${JSON.stringify(v)}`)
   const n = Number(m[1])
   switch (m[2]) {
     case 's': return n * 1000

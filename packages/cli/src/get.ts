@@ -5,18 +5,19 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { createLogger, silentLogger, taskIdFor, initBlake3 } from '@damselfly/utils'
-import { createBackends } from '@damselfly/backend'
+import { createBackends, safeJoin } from '@damselfly/backend'
+import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon'
 import { createHasher } from '@damselfly/hasher'
 import { PieceStore } from '@damselfly/storage'
 import { fetchFromSource, exportTo } from '@damselfly/task-engine'
-import { errorInfo, type ProgressEvent, type TaskRequest } from '@damselfly/types'
+import { errorInfo, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
 export const DEFAULT_API = 'http://127.0.0.1:65002'
 
 /** Exit codes, documented in the README. */
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const
 
-export interface GetOptions {
+export interface GetOptions extends BackendFlags {
   output: string
   api?: string
   header?: string[]
@@ -30,6 +31,8 @@ export interface GetOptions {
   progress?: boolean
   json?: boolean
   standalone?: boolean
+  /** the URL names a tree (an hf:// repo or directory, an s3:// prefix): `output` is a directory */
+  recursive?: boolean
 }
 
 export function parseHeaders (list: string[] = []): Record<string, string> {
@@ -42,11 +45,77 @@ export function parseHeaders (list: string[] = []): Record<string, string> {
   return out
 }
 
-/** Downloads through the local daemon, or standalone from the origin when none answers. */
+/**
+ * Downloads through the local daemon, or standalone from the origin when none answers.
+ * A URL whose backend lists objects (hf://, oci://, s3://) is listed first: each file then
+ * becomes its own task, with the digest the origin vouches for (content-addressed task
+ * id, verified output) and, under `-r`, its place in the output directory.
+ */
 export async function runGet (url: string, opts: GetOptions): Promise<number> {
+  let entries: ObjectEntry[] | undefined
+  try {
+    entries = await listObjects(url, opts)
+  } catch (err) {
+    return fail(opts, resolve(opts.output), 'list', errorInfo(err))
+  }
+  if (entries == null || (opts.recursive !== true)) {
+    return await getOne(entries?.[0]?.url ?? url, { ...opts, digest: opts.digest ?? entries?.[0]?.digest })
+  }
+  const dir = resolve(opts.output)
+  let targets: Array<{ entry: ObjectEntry, output: string }>
+  try {
+    targets = entries.map((entry) => ({ entry, output: safeJoin(dir, entry.path) }))
+  } catch (err) {
+    return fail(opts, dir, 'list', errorInfo(err))
+  }
+  for (const t of targets) {
+    const code = await getOne(t.entry.url, { ...opts, output: t.output, digest: t.entry.digest })
+    if (code !== EXIT.OK) return code
+  }
+  return EXIT.OK
+}
+
+async function listObjects (url: string, opts: GetOptions): Promise<ObjectEntry[] | undefined> {
+  const backends = createBackends(backendsInitFrom(opts))
+  try {
+    let backend
+    try { backend = backends.forUrl(url) } catch { return undefined }
+    if (backend.list == null) {
+      if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
+      return undefined
+    }
+    return await backend.list(url, parseHeaders(opts.header), { recursive: opts.recursive === true })
+  } finally {
+    await backends.close()
+  }
+}
+
+function fail (opts: GetOptions, output: string, mode: string, error: { name: string, code: string, message: string }): number {
+  if (opts.json === true) process.stdout.write(JSON.stringify({ ok: false, mode, output, error }) + '\n')
+  else process.stderr.write(`damselfly get: ${error.message} (${error.code})\n`)
+  return EXIT.FAILED
+}
+
+/**
+ * `user:pass@` in a URL becomes an `Authorization: Basic` header: the URL is the task's
+ * name, shown in results, stats and the scheduler, and must not carry a password there.
+ */
+export function credentialsToHeader (url: string, headers: Record<string, string>): { url: string, headers: Record<string, string> } {
+  let u: URL
+  try { u = new URL(url) } catch { return { url, headers } }
+  if (u.username === '' && u.password === '') return { url, headers }
+  const basic = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')
+  u.username = ''
+  u.password = ''
+  const has = Object.keys(headers).some((k) => k.toLowerCase() === 'authorization')
+  return { url: u.toString(), headers: has ? headers : { ...headers, authorization: `Basic ${basic}` } }
+}
+
+async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
+  const { url, headers } = credentialsToHeader(rawUrl, parseHeaders(opts.header))
   const req: TaskRequest = {
     url,
-    headers: parseHeaders(opts.header),
+    headers,
     digest: opts.digest,
     tag: opts.tag,
     application: opts.application,
@@ -86,10 +155,7 @@ export async function runGet (url: string, opts: GetOptions): Promise<number> {
     else if (opts.progress !== false) process.stderr.write(`downloaded ${result.stats.contentLength} bytes to ${output} in ${seconds.toFixed(2)}s (${mode})\n`)
     return EXIT.OK
   }
-  const error = result.type === 'error' ? result.error : { name: 'Error', code: 'ERR_INTERNAL', message: 'no result' }
-  if (opts.json === true) process.stdout.write(JSON.stringify({ ok: false, mode, output, error }) + '\n')
-  else process.stderr.write(`damselfly get: ${error.message} (${error.code})\n`)
-  return EXIT.FAILED
+  return fail(opts, output, mode, result.type === 'error' ? result.error : { name: 'Error', code: 'ERR_INTERNAL', message: 'no result' })
 }
 
 /** undefined when no daemon answers (the caller goes standalone) */
@@ -138,15 +204,15 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
   const dir = await mkdtemp(join(tmpdir(), 'damselfly-get-'))
   const store = new PieceStore({ dataDir: dir })
   const hasher = createHasher({ threads: 1 })
-  const backends = createBackends()
+  const backends = createBackends(backendsInitFrom(opts))
   try {
     await store.start()
     await hasher.start()
     const ts = await store.open(taskId, req.url)
     const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get') : silentLogger()
-    await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
+    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
     await ts.flush()
-    await exportTo(ts.dataPath, output, req.digest)
+    await exportTo(ts.dataPath, output, req.digest ?? stat?.digest)
     return {
       type: 'done',
       taskId,
@@ -168,9 +234,9 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
 function mib (n: number): number { return Math.round(n / 1048576 * 10) / 10 }
 
 export function getCommand (): Command {
-  return new Command('get')
+  return addBackendOptions(new Command('get'))
     .description('download a URL through the local peer daemon (standalone from the origin when no daemon answers)')
-    .argument('<url>', 'http(s) URL to download')
+    .argument('<url>', 'URL to download: http(s)://, oci://host/name/blobs/sha256:…, s3://bucket/key, hf://[datasets/]owner/repo[/path][@rev]')
     .requiredOption('-O, --output <path>', 'where to write the file; it appears only once complete and verified')
     .addOption(new Option('--api <url>', 'local daemon API').env('DAMSELFLY_API'))
     .option('-H, --header <header...>', 'origin request header, "Name: value" (repeatable)')
@@ -183,11 +249,16 @@ export function getCommand (): Command {
     .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
     .option('--no-progress', 'no progress bar')
     .option('--standalone', 'do not use a daemon, download from the origin in this process')
+    .option('-r, --recursive', 'download every file under the URL (hf:// repo or directory, s3:// prefix) into the directory -O')
     .option('--json', 'print one JSON line with the result on stdout')
     .addHelpText('after', `
 Examples:
   damselfly get https://example.com/model.bin -O /tmp/model.bin
   damselfly get https://example.com/layer.tar --digest sha256:<hex> -O layer.tar --json
+  damselfly get oci://registry:5000/library/app/blobs/sha256:<hex> -O layer.tar.gz
+  damselfly get s3://bucket/path/model.bin --s3-endpoint http://127.0.0.1:9000 -O model.bin
+  HF_TOKEN=hf_… damselfly get -r hf://openai-community/gpt2 -O ./gpt2
+  damselfly get https://internal.example/file --ca-file ./corp-ca.pem -O file
   DAMSELFLY_API=http://127.0.0.1:65002 damselfly get http://origin/file -O file -H "Authorization: Bearer $TOKEN"
 
 Exit codes: 0 downloaded and verified, 1 download failed, 2 bad usage.

@@ -38,7 +38,7 @@ export interface LabProcess {
 }
 
 export interface LabEndpoints {
-  scheduler: { url: string, pid: number, peerId: string }
+  scheduler: { url: string, pid: number, peerId: string, dashboard: string, metrics: string }
   /** all schedulers (the first is also `scheduler`) */
   schedulers: Array<{ url: string, pid: number, peerId: string }>
   seeds: Array<{ id: string, pid: number, pool: string, api: string, metrics: string, dataDir: string }>
@@ -94,7 +94,7 @@ export class Lab {
         })))
       }
       this.endpoints = {
-        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) },
+        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` },
         schedulers: scheds.map((x) => ({ url: String(x.url), pid: x.pid, peerId: String(x.peerId) })),
         seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir) })),
         peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir) })),
@@ -230,7 +230,7 @@ export function labCommand (): Command {
       const lab = new Lab({ peers: opts.peers, seeds: opts.seeds, schedulers: opts.schedulers, pools: String(opts.pools).split(',').filter(Boolean), dataDir: opts.dataDir, keep: opts.keep, token: opts.token })
       const endpoints = await lab.start()
       process.stdout.write(JSON.stringify(endpoints) + '\n')
-      if (opts.json !== true) process.stderr.write(`lab running (logs in ${endpoints.logs}); try:\n  damselfly get <url> -O /tmp/out --api ${endpoints.peers[0]?.api}\nCtrl-C stops everything.\n`)
+      if (opts.json !== true) process.stderr.write(`lab running (logs in ${endpoints.logs}); dashboard: ${endpoints.scheduler.dashboard}\ntry:\n  damselfly get <url> -O /tmp/out --api ${endpoints.peers[0]?.api}\nCtrl-C stops everything.\n`)
       await untilSignal(async () => { await lab.stop() })
     })
 }

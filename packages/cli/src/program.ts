@@ -4,6 +4,7 @@ import { peerCommand } from '@damselfly/peer'
 import { seedCommand } from '@damselfly/seed-peer'
 import { getCommand } from './get.js'
 import { labCommand } from './lab.js'
+import { configCommand } from './config-command.js'
 import { dfinitCommand } from './dfinit.js'
 
 export function program (): Command {
@@ -15,6 +16,7 @@ export function program (): Command {
     .addCommand(peerCommand())
     .addCommand(getCommand())
     .addCommand(labCommand())
+    .addCommand(configCommand())
     .addCommand(dfinitCommand())
     .showHelpAfterError()
     .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })

@@ -2,8 +2,11 @@ import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
+import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
 import { Daemon, type DaemonInit } from './daemon.js'
-import { DEFAULT_HF_ENDPOINT, type ProxyInit } from '@damselfly/proxy'
+import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
+import { addBackendOptions, backendsInitFrom } from './backend-options.js'
+import type { BackendsInit } from '@damselfly/backend'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -18,53 +21,115 @@ export interface DaemonCommandDefaults {
   examples: string
 }
 
+/** Reads `--config` (or DAMSELFLY_CONFIG) and layers env and the typed flags over it; exits 2 on invalid config. */
+export function loadRoleConfig<T> (role: Role, cmd: Command, flags: Record<string, unknown>): T {
+  try {
+    return loadConfig<T>(role, { path: cmd.opts().config, env: process.env, flags, defaults: { dataDir: defaultDataDir(role) } }).config
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    process.stderr.write(`damselfly ${cmd.name()}: ${err.message}\n`)
+    process.exit(2)
+  }
+}
+
+export function defaultDataDir (role: Role): string {
+  return resolve(homedir(), '.damselfly', role === 'seed' ? 'seed' : 'peer')
+}
+
+/** Turns the validated config into the daemon's typed init (the only place config shape meets library shape). */
+export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withProxy = !seed, env: NodeJS.ProcessEnv = process.env): DaemonInit {
+  return {
+    dataDir: resolve(c.dataDir),
+    log: createLogger(name, c.logLevel),
+    schedulerUrls: c.scheduler.length > 0 ? c.scheduler : undefined,
+    // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
+    token: seed && c.seedToken != null ? c.seedToken : c.token,
+    seed,
+    download: { stallMs: c.stallTimeout },
+    pieceTimeoutMs: c.pieceTimeout,
+    uploadIdleTimeoutMs: c.uploadIdleTimeout,
+    labels: { pool: c.pool, idc: c.idc },
+    uploadSlots: c.uploadSlots,
+    hasherThreads: c.hasherThreads,
+    backends: withOriginLimits(backendsInitFrom({
+      caFile: c.caFile,
+      s3Endpoint: c.s3Endpoint,
+      s3Region: c.s3Region,
+      hfEndpoint: c.hfEndpoint,
+      hfToken: c.hfToken,
+      registryUser: c.registryUser,
+      registryPassword: c.registryPassword,
+      insecureRegistry: c.insecureRegistry
+    }, env), c.originTimeout, c.originRetries),
+    p2p: { host: c.p2pHost, port: c.p2pPort },
+    api: { host: c.host, port: c.apiPort },
+    metrics: { host: c.host, port: c.metricsPort },
+    proxy: withProxy
+      ? {
+          host: c.host,
+          port: c.proxyPort,
+          rules: c.proxyRule,
+          registry: { mirror: c.registryMirror, insecure: c.insecureRegistry },
+          huggingFace: { endpoint: c.hfEndpoint }
+        }
+      : undefined,
+    gc: {
+      quotaBytes: parseBytes(c.gc.quota),
+      highWatermark: c.gc.highWatermark,
+      lowWatermark: c.gc.lowWatermark,
+      ttlMs: c.gc.ttlSeconds * 1000,
+      intervalMs: c.gc.intervalSeconds * 1000,
+      activeWindowMs: c.gc.activeWindowSeconds * 1000
+    }
+  }
+}
+
+function withOriginLimits (b: BackendsInit, idleTimeoutMs: number, maxRetries: number): BackendsInit {
+  return { ...b, http: { ...b.http, idleTimeoutMs, maxRetries } }
+}
+
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
 export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
+  const role: Role = d.seed ? 'seed' : 'peer'
   const cmd = new Command(d.name)
     .description(d.description)
-    .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(resolve(homedir(), '.damselfly', d.seed ? 'seed' : 'peer')).env('DAMSELFLY_DATA_DIR'))
+    .addOption(new Option('-c, --config <file>', `YAML config file for the ${role} role (flags > env > file > defaults)`).env('DAMSELFLY_CONFIG'))
+    .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(defaultDataDir(role)).env('DAMSELFLY_DATA_DIR'))
     .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated: tasks are spread over them by consistent hashing').env('DAMSELFLY_SCHEDULER'))
     .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
     .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
     .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
-    .addOption(new Option('--host <host>', 'address for the local API and metrics').default('127.0.0.1'))
-    .addOption(new Option('--p2p-host <host>', 'address libp2p listens on').default('127.0.0.1'))
-    .addOption(new Option('--api-port <port>', 'local API port').default(d.apiPort).argParser(Number))
-    .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number))
-    .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number))
-    .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number))
-    .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number))
+    .addOption(new Option('--host <host>', 'address for the local API and metrics').default('127.0.0.1').env('DAMSELFLY_HOST'))
+    .addOption(new Option('--p2p-host <host>', 'address libp2p listens on').default('127.0.0.1').env('DAMSELFLY_P2P_HOST'))
+    .addOption(new Option('--api-port <port>', 'local API port').default(d.apiPort).argParser(Number).env('DAMSELFLY_API_PORT'))
+    .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number).env('DAMSELFLY_METRICS_PORT'))
+    .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number).env('DAMSELFLY_P2P_PORT'))
+    .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
+    .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number).env('DAMSELFLY_HASHER_THREADS'))
+    .addOption(new Option('--gc-quota <size>', 'cache quota, e.g. 20GiB (0 = unlimited)').env('DAMSELFLY_GC_QUOTA'))
+    .addOption(new Option('--gc-ttl <seconds>', 'remove tasks unused this long (0 = never)').argParser(Number).env('DAMSELFLY_GC_TTL_SECONDS'))
+    .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .addOption(new Option('--seed-token <token>', 'seed peers: token that authorises this daemon as a seed (scheduler --seed-token)').env('DAMSELFLY_SEED_TOKEN').hideHelp(!d.seed))
-    .addOption(new Option('--stall-timeout <ms>', 'go back to source after this long without a verified piece from peers').default(15_000).argParser(Number))
-    .addOption(new Option('--piece-timeout <ms>', 'drop a parent that sends nothing for this long').default(30_000).argParser(Number))
-    .addOption(new Option('--upload-idle-timeout <ms>', 'drop an upload stream whose reader takes nothing for this long').default(30_000).argParser(Number))
-    .addOption(new Option('--origin-timeout <ms>', 'give up on an origin attempt that sends nothing for this long').default(30_000).argParser(Number))
-    .addOption(new Option('--origin-retries <n>', 'retries per origin request (5xx, resets, timeouts), with backoff').default(5).argParser(Number))
+    .addOption(new Option('--stall-timeout <ms>', 'go back to source after this long without a verified piece from peers').argParser(Number))
+    .addOption(new Option('--piece-timeout <ms>', 'drop a parent that sends nothing for this long').argParser(Number))
+    .addOption(new Option('--upload-idle-timeout <ms>', 'drop an upload stream whose reader takes nothing for this long').argParser(Number))
+    .addOption(new Option('--origin-timeout <ms>', 'give up on an origin attempt that sends nothing for this long').argParser(Number))
+    .addOption(new Option('--origin-retries <n>', 'retries per origin request (5xx, resets, timeouts), with backoff').argParser(Number))
     .option('--json', 'print one JSON line with the endpoints once ready')
-    .addHelpText('after', `\nExamples:\n${d.examples}`)
-    .action(async (opts) => {
-      const init: DaemonInit = {
-        dataDir: resolve(opts.dataDir),
-        log: createLogger(d.name),
-        schedulerUrls: opts.scheduler != null ? String(opts.scheduler).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined,
-        // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
-        token: d.seed && opts.seedToken != null ? opts.seedToken : opts.token,
-        seed: d.seed,
-        labels: { pool: opts.pool, idc: opts.idc },
-        uploadSlots: opts.uploadSlots,
-        hasherThreads: opts.hasherThreads,
-        p2p: { host: opts.p2pHost, port: opts.p2pPort },
-        download: { stallMs: opts.stallTimeout },
-        pieceTimeoutMs: opts.pieceTimeout,
-        uploadIdleTimeoutMs: opts.uploadIdleTimeout,
-        backends: { http: { idleTimeoutMs: opts.originTimeout, maxRetries: opts.originRetries } },
-        api: { host: opts.host, port: opts.apiPort },
-        metrics: { host: opts.host, port: opts.metricsPort },
-        proxy: d.proxyPort != null ? proxyInit(opts) : undefined
-      }
-      await run(new Daemon(init), opts)
+    .addHelpText('after', `\nExamples:\n${d.examples}  damselfly ${d.name} --config /etc/damselfly/${role}.yaml\n`)
+    .action(async (opts, cmd: Command) => {
+      const gc: Record<string, unknown> = {}
+      if (cmd.getOptionValueSource('gcQuota') === 'cli') gc.quota = /^\d+$/.test(opts.gcQuota) ? Number(opts.gcQuota) : opts.gcQuota
+      if (cmd.getOptionValueSource('gcTtl') === 'cli') gc.ttlSeconds = opts.gcTtl
+      const flags = flagsFrom(opts, (k) => cmd.getOptionValueSource(k), ['scheduler'])
+      delete flags.gcQuota
+      delete flags.gcTtl
+      const config = loadRoleConfig<DaemonConfig>(role, cmd, Object.keys(gc).length > 0 ? { ...flags, gc } : flags)
+      await run(new Daemon(daemonInit(config, d.seed, d.name, d.proxyPort != null)), opts)
     })
   if (d.proxyPort != null) addProxyOptions(cmd, d.proxyPort)
+  // after the proxy's: a flag both use (--hf-endpoint, --insecure-registry) is defined once, by the proxy
+  addBackendOptions(cmd)
   return cmd
 }
 
@@ -72,19 +137,9 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
 function addProxyOptions (cmd: Command, port: number): void {
   cmd
-    .addOption(new Option('--proxy-port <port>', 'HTTP proxy port (registry mirror, HF endpoint, HTTP_PROXY); 0 = any free port').default(port).argParser(Number))
+    .addOption(new Option('--proxy-port <port>', 'HTTP proxy port (registry mirror, HF endpoint, HTTP_PROXY); 0 = any free port').default(port).argParser(Number).env('DAMSELFLY_PROXY_PORT'))
     .addOption(new Option('--proxy-rule <regex>', 'forward-proxied GETs whose origin+path match go through P2P (repeatable; replaces the defaults)').argParser(collect))
     .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
     .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
     .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
-}
-
-function proxyInit (opts: any): ProxyInit {
-  return {
-    host: opts.host,
-    port: opts.proxyPort,
-    rules: opts.proxyRule,
-    registry: { mirror: opts.registryMirror, insecure: opts.insecureRegistry },
-    huggingFace: { endpoint: opts.hfEndpoint }
-  }
 }

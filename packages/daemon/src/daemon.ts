@@ -1,15 +1,33 @@
 import { hostname } from 'node:os'
 import { PeerEngine, type PeerEngineInit } from '@damselfly/task-engine'
+import { CacheGc } from '@damselfly/storage'
 import { buildLocalApi } from './local-api.js'
-import { buildMetrics } from './metrics.js'
+import { buildMetrics, type DaemonMetrics, type ProxyResult } from './metrics.js'
 import { createProxy, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
 import type { FastifyInstance } from 'fastify'
+
+export interface DaemonGcInit {
+  /** bytes of pieces this daemon may keep; 0 = unlimited @default 0 */
+  quotaBytes?: number
+  /** @default 0.9 */
+  highWatermark?: number
+  /** @default 0.7 */
+  lowWatermark?: number
+  /** 0 = never expire @default 0 */
+  ttlMs?: number
+  /** @default 60000 */
+  intervalMs?: number
+  /** a task touched this recently is in use @default 30000 */
+  activeWindowMs?: number
+}
 
 export interface DaemonInit extends PeerEngineInit {
   /** local API for `damselfly get` @default { host: '127.0.0.1', port: 65002 } */
   api?: { host?: string, port?: number }
   /** Prometheus metrics @default { host: '127.0.0.1', port: 65003 } */
   metrics?: { host?: string, port?: number }
+  /** cache quota and expiry */
+  gc?: DaemonGcInit
   /** HTTP proxy for containerd, Hugging Face clients and HTTP_PROXY users; none when omitted */
   proxy?: ProxyInit
 }
@@ -27,29 +45,49 @@ export interface DaemonEndpoints {
   pid: number
 }
 
-/** A peer or seed peer daemon: the engine plus its local API and metrics endpoints. */
+/** A peer or seed peer daemon: the engine plus its local API, metrics endpoints and cache GC. */
 export class Daemon {
   readonly engine: PeerEngine
+  readonly gc: CacheGc
   private api?: FastifyInstance
-  private metricsApp?: FastifyInstance
+  private metrics?: DaemonMetrics
   private proxy?: ProxyServer
   endpoints?: DaemonEndpoints
 
   constructor (readonly init: DaemonInit) {
     this.engine = new PeerEngine({ ...init, labels: { hostname: hostname(), ...init.labels } })
+    this.gc = new CacheGc({
+      store: this.engine.store,
+      quotaBytes: init.gc?.quotaBytes,
+      highWatermark: init.gc?.highWatermark,
+      lowWatermark: init.gc?.lowWatermark,
+      ttlMs: init.gc?.ttlMs,
+      intervalMs: init.gc?.intervalMs,
+      activeWindowMs: init.gc?.activeWindowMs,
+      inUse: (taskId) => this.engine.isDownloading(taskId),
+      onEvict: (taskId) => { this.engine.forget(taskId) },
+      log: init.log
+    })
+  }
+
+  /** Counter hook for the proxy: call once per request it handled. */
+  countProxyRequest (result: ProxyResult, method?: string): void {
+    this.metrics?.countProxyRequest(result, method)
   }
 
   async start (): Promise<DaemonEndpoints> {
     await this.engine.start()
-    const info = (): Record<string, unknown> => ({ ...this.endpoints, scheduler: this.engine.scheduler?.connected ?? null })
+    const ready = (): boolean => this.engine.scheduler == null || this.engine.scheduler.connected
+    const info = (): Record<string, unknown> => ({ ...this.endpoints, scheduler: this.engine.scheduler?.connected ?? null, cache: { ...this.gc.usage, quota: this.gc.quotaBytes } })
     this.api = buildLocalApi(this.engine, info)
     const api = await this.api.listen({ host: this.init.api?.host ?? '127.0.0.1', port: this.init.api?.port ?? 65002 })
-    this.metricsApp = buildMetrics(this.engine, this.init.seed === true ? 'seed-peer' : 'peer').app
-    const metrics = await this.metricsApp.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
+    this.metrics = buildMetrics(this.engine, this.init.seed === true ? 'seed-peer' : 'peer', { gc: this.gc, ready })
+    const metrics = await this.metrics.app.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
     if (this.init.proxy != null) {
-      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }) }, this.init.proxy)
+      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }), onRequest: (result, method) => { this.countProxyRequest(result, method) } }, this.init.proxy)
       await this.proxy.start()
     }
+    this.gc.start()
     this.endpoints = {
       id: this.engine.peerId,
       addrs: this.engine.addrs,
@@ -61,13 +99,16 @@ export class Daemon {
       dataDir: this.init.dataDir,
       pid: process.pid
     }
+    this.init.log.info({ peer: this.endpoints.id, pool: this.endpoints.pool, api, metrics: this.endpoints.metrics }, 'daemon started')
     return this.endpoints
   }
 
   async stop (): Promise<void> {
+    this.gc.stop()
+    this.metrics?.close()
     await this.proxy?.stop()
     await this.api?.close()
-    await this.metricsApp?.close()
+    await this.metrics?.app.close()
     await this.engine.stop()
   }
 }

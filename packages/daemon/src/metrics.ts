@@ -1,9 +1,36 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { Registry, Gauge, collectDefaultMetrics } from 'prom-client'
+import { Registry, Gauge, Counter, Histogram, collectDefaultMetrics } from 'prom-client'
 import type { PeerEngine } from '@damselfly/task-engine'
+import type { CacheGc } from '@damselfly/storage'
+
+/** Outcome labels of `damselfly_proxy_requests_total`, for the proxy to count with. */
+export type ProxyResult = 'p2p' | 'direct' | 'error'
+
+export interface MetricsInit {
+  /** the cache GC, whose usage is this daemon's own disk footprint */
+  gc?: CacheGc
+  /** readiness shared with the local API's /readyz */
+  ready?: () => boolean
+  /** window of the upload/download rate gauges @default 10000 */
+  rateWindowMs?: number
+}
+
+export interface DaemonMetrics {
+  registry: Registry
+  app: FastifyInstance
+  /**
+   * Hook for the proxy (packages/proxy): one call per request it handled,
+   * labelled by how it was served.
+   */
+  countProxyRequest: (result: ProxyResult, method?: string) => void
+  /** stops the rate sampler */
+  close: () => void
+}
+
+export const PIECE_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
 /** Prometheus metrics of one daemon, read from the engine's counters at scrape time. */
-export function buildMetrics (engine: PeerEngine, role: string): { registry: Registry, app: FastifyInstance } {
+export function buildMetrics (engine: PeerEngine, role: string, init: MetricsInit = {}): DaemonMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ role })
   collectDefaultMetrics({ register: registry })
@@ -28,10 +55,122 @@ export function buildMetrics (engine: PeerEngine, role: string): { registry: Reg
     registers: [registry],
     collect () { this.set(engine.taskStats().filter((s) => s.state === 'running').length) }
   })
+  new Gauge({
+    name: 'damselfly_connected_peers',
+    help: 'libp2p connections open to other peers, seed peers and the scheduler',
+    registers: [registry],
+    collect () { this.set(engine.node?.getConnections().length ?? 0) }
+  })
+  const recentPeers = new Map<string, number>()
+  engine.on('upload', (_task, peer) => { recentPeers.set(peer, Date.now()) })
+  new Gauge({
+    name: 'damselfly_active_upload_peers',
+    help: 'Distinct peers this daemon served a piece to in the last minute',
+    registers: [registry],
+    collect () {
+      const cutoff = Date.now() - 60_000
+      for (const [p, t] of recentPeers) if (t < cutoff) recentPeers.delete(p)
+      this.set(recentPeers.size)
+    }
+  })
+  const latency = new Histogram({
+    name: 'damselfly_piece_download_seconds',
+    help: 'Time to fetch, verify and store one piece from a parent, by parent kind (seed, peer)',
+    labelNames: ['source'],
+    buckets: PIECE_LATENCY_BUCKETS,
+    registers: [registry]
+  })
+  latency.zero({ source: 'seed' })
+  latency.zero({ source: 'peer' })
+  engine.on('piece', (source, _bytes, ms) => { latency.observe({ source }, ms / 1000) })
+
+  // rates as gauges too, so the dashboard and `curl` show them without PromQL
+  const windowMs = init.rateWindowMs ?? 10_000
+  const samples: Array<{ t: number, down: number, up: number }> = []
+  const sample = (): void => {
+    const r = engine.received
+    samples.push({ t: Date.now(), down: r.origin + r.seed + r.peer, up: engine.uploaded })
+    while (samples.length > 2 && samples[0].t < Date.now() - windowMs) samples.shift()
+  }
+  sample()
+  const sampler = setInterval(sample, 1000)
+  sampler.unref()
+  const rate = (key: 'down' | 'up'): number => {
+    sample()
+    const first = samples[0]
+    const last = samples[samples.length - 1]
+    const dt = (last.t - first.t) / 1000
+    return dt > 0 ? (last[key] - first[key]) / dt : 0
+  }
+  new Gauge({
+    name: 'damselfly_download_rate_bytes_per_second',
+    help: `Bytes per second received over the last ${windowMs / 1000} s`,
+    registers: [registry],
+    collect () { this.set(rate('down')) }
+  })
+  new Gauge({
+    name: 'damselfly_upload_rate_bytes_per_second',
+    help: `Bytes per second served to other peers over the last ${windowMs / 1000} s`,
+    registers: [registry],
+    collect () { this.set(rate('up')) }
+  })
+
+  const gc = init.gc
+  if (gc != null) {
+    new Gauge({
+      name: 'damselfly_cache_bytes',
+      help: 'Bytes of verified pieces this daemon keeps on disk (its own cache, not the whole disk)',
+      registers: [registry],
+      async collect () { this.set((await gc.refresh()).bytes) }
+    })
+    new Gauge({
+      name: 'damselfly_cache_tasks',
+      help: 'Tasks held in this daemon\'s cache',
+      registers: [registry],
+      async collect () { this.set((await gc.refresh()).tasks) }
+    })
+    new Gauge({
+      name: 'damselfly_cache_quota_bytes',
+      help: 'Cache quota (0 = unlimited)',
+      registers: [registry],
+      collect () { this.set(gc.quotaBytes) }
+    })
+    new Gauge({
+      name: 'damselfly_cache_evictions_total',
+      help: 'Tasks removed by the cache GC since start',
+      registers: [registry],
+      collect () { this.set(gc.evictions) }
+    })
+    new Gauge({
+      name: 'damselfly_cache_evicted_bytes_total',
+      help: 'Bytes removed by the cache GC since start',
+      registers: [registry],
+      collect () { this.set(gc.bytesEvicted) }
+    })
+  }
+
+  const proxy = new Counter({
+    name: 'damselfly_proxy_requests_total',
+    help: 'Requests handled by the proxy, by how they were served (p2p, direct, error)',
+    labelNames: ['result', 'method'],
+    registers: [registry]
+  })
+  // zero series exist from the start, so rate() works before the first request
+  for (const result of ['p2p', 'direct', 'error']) proxy.inc({ result, method: 'GET' }, 0)
+
   const app = Fastify({ logger: false })
   app.get('/metrics', async (_req, reply) => {
     return await reply.type(registry.contentType).send(await registry.metrics())
   })
   app.get('/healthz', async () => ({ ok: true }))
-  return { registry, app }
+  app.get('/readyz', async (_req, reply) => {
+    const ok = init.ready?.() ?? true
+    return await reply.code(ok ? 200 : 503).send({ ok })
+  })
+  return {
+    registry,
+    app,
+    countProxyRequest: (result, method = 'GET') => { proxy.inc({ result, method }) },
+    close: () => { clearInterval(sampler) }
+  }
 }

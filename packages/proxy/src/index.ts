@@ -14,6 +14,8 @@ export interface ProxyComponents {
   /** the peer engine: every P2P answer is one of its tasks */
   engine: TaskDownloader
   log: Logger
+  /** called once per request, for metrics */
+  onRequest?: (result: 'p2p' | 'direct' | 'error', method: string) => void
 }
 
 export interface ProxyInit {

@@ -6,7 +6,7 @@ import { BLOB_PATH, DEFAULT_PROXY_PORT, DEFAULT_RULES, HF_PREFIX } from './const
 import { sendError, TASK_DROP, upstreamHeaders } from './http-headers.js'
 import { HuggingFaceEndpoint } from './hugging-face.js'
 import { RegistryMirror } from './registry.js'
-import { serveTask } from './serve-task.js'
+import { serveTask, servedByP2P } from './serve-task.js'
 import { Upstream } from './upstream.js'
 import type { ProxyComponents, ProxyInit } from './index.js'
 import type { Duplex } from 'node:stream'
@@ -64,7 +64,10 @@ export class ProxyServer {
   }
 
   private route (req: IncomingMessage, res: ServerResponse): void {
-    this.dispatch(req, res).catch((err) => {
+    this.dispatch(req, res).then(() => {
+      this.c.onRequest?.(servedByP2P.has(res) ? 'p2p' : 'direct', req.method ?? 'GET')
+    }, (err) => {
+      this.c.onRequest?.('error', req.method ?? 'GET')
       // a body cut short because the client left is routine, not worth a warning
       const level = res.headersSent ? 'debug' : 'warn'
       this.c.log[level]({ err: errorInfo(err), method: req.method, url: redactUrl(absolute(req)) }, 'proxy request failed')

@@ -38,7 +38,11 @@ const READ_CHUNK = 1024 * 1024
  * is known, then the requested bytes in order, each run of pieces sent as
  * soon as it is verified and stored, while later pieces are still arriving.
  */
+/** responses answered from a P2P task, for the proxy's request metrics */
+export const servedByP2P = new WeakSet<ServerResponse>()
+
 export async function serveTask (c: ServeTaskComponents, req: IncomingMessage, res: ServerResponse, opts: ServeTaskOptions): Promise<void> {
+  servedByP2P.add(res)
   const gone = new AbortController()
   const onClose = (): void => { if (!res.writableFinished) gone.abort(new ClientGoneError('client disconnected')) }
   res.on('close', onClose)

@@ -47,6 +47,8 @@ export interface DownloadEvents {
   meta: [TaskStats]
   progress: [TaskStats]
   bytes: [source: 'origin' | 'seed' | 'peer', bytes: number]
+  /** a P2P piece fetched, verified and stored, with its wall time (for the latency histogram) */
+  piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
 
 const ENDGAME_COPIES = 2
@@ -249,6 +251,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         if (parent.seed) this.stats.bytesFromSeed += length
         else this.stats.bytesFromPeers += length
         this.emit('bytes', parent.seed ? 'seed' : 'peer', length)
+        this.emit('piece', parent.seed ? 'seed' : 'peer', length, Date.now() - started)
         this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: parent.peerId, costMs: Date.now() - started } })
         this.onPieceStored()
       })

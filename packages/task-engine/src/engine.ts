@@ -4,7 +4,7 @@ import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, type Logger } from '@damselfly/utils'
+import { taskIdFor, pieceRange, type Logger } from '@damselfly/utils'
 import { errorInfo } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
@@ -37,6 +37,7 @@ export interface PeerEngineInit {
 
 export interface EngineEvents {
   upload: [taskId: string, peerId: string, bytes: number]
+  piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
 
 /**
@@ -61,7 +62,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
   uploaded = 0
-  readonly log: Logger
+  /** carries this peer's id once the node has started, so every log line names its peer */
+  log: Logger
 
   constructor (readonly init: PeerEngineInit) {
     super()
@@ -79,6 +81,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     await this.hasher.start()
     this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
     await this.node.start()
+    this.log = this.init.log.child({ peer: this.peerId })
     this.server = new PieceServer(this.node, {
       log: this.log,
       maxInboundStreams: this.init.uploadSlots ?? 32,
@@ -139,8 +142,18 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log: this.log
       }, this.init.download)
       this.downloads.set(taskId, d)
+      // the cache GC must not evict a task while it is being downloaded
+      const release = this.store.pin(taskId)
+      d.finished.finally(release).catch(() => {})
       d.on('bytes', (source, n) => { this.received[source] += n })
+      d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
+      const log = this.log
+      log.info({ task: taskId, url: req.url.split('?')[0] }, 'download started')
+      d.finished.then(() => {
+        const s = d!.stats
+        log.info({ task: taskId, bytes: s.contentLength, fromOrigin: s.bytesFromOrigin, fromSeed: s.bytesFromSeed, fromPeers: s.bytesFromPeers }, 'download finished')
+      }, (err) => { log.warn({ task: taskId, err: errorInfo(err) }, 'download failed') })
     }
     onStarted?.(d)
     await d.finished
@@ -152,6 +165,21 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   getDownload (taskId: string): Download | undefined { return this.downloads.get(taskId) }
+
+  /** The cache evicted a task: a later request must download it again rather than reuse the gone store. */
+  forget (taskId: string): void {
+    const d = this.downloads.get(taskId)
+    if (d != null && d.stats.state === 'running') return
+    this.downloads.delete(taskId)
+    this.uploadedByTask.delete(taskId)
+    // the scheduler must stop offering this peer as a parent for pieces it no longer has
+    this.scheduler?.send({ leave: { taskId } })
+  }
+
+  /** Tasks a running download holds (never evicted). */
+  isDownloading (taskId: string): boolean {
+    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeding.has(taskId)
+  }
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
   private preheatTask (req: SeedRequest): void {
@@ -187,6 +215,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
           this.scheduler?.send({ meta: { taskId: req.taskId, contentLength, pieceLength, url: req.url } })
         },
         onPiece: (index, digest) => {
+          // seeding bypasses Download, so its origin bytes are counted here for the metrics
+          if (store.initialised) this.received.origin += pieceRange(index, store.contentLength, store.pieceLength).length
           this.scheduler?.send({ pieces: { taskId: req.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
         }
       })

@@ -1,7 +1,7 @@
 import { pieceLengthFor, pieceRange, type Logger } from '@damselfly/utils'
 import { allocPieceBuffer } from '@damselfly/hasher'
 import { OriginError, StorageError } from '@damselfly/types'
-import type { Backend, Hasher } from '@damselfly/types'
+import type { Backend, Hasher, ObjectStat } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 
 export interface SourceFetchInit {
@@ -27,10 +27,12 @@ export interface SourceFetchInit {
  * Only pieces the store lacks are fetched (ranged requests per missing run),
  * which is what makes a restarted download resume.
  */
-export async function fetchFromSource (init: SourceFetchInit): Promise<void> {
+export async function fetchFromSource (init: SourceFetchInit): Promise<ObjectStat | undefined> {
   const { backend, url, headers, store, hasher, log } = init
+  // what the origin said, when it was asked (a resumed task skips it): a digest it vouches for is the caller's to verify
+  let stat: ObjectStat | undefined
   if (!store.initialised) {
-    const stat = await backend.stat(url, headers, init.signal)
+    stat = await backend.stat(url, headers, init.signal)
     if (stat.contentLength < 0) throw new OriginError(`origin did not report a content length for ${url.split('?')[0]}`)
     await store.initialise(stat.contentLength, init.pieceLength ?? pieceLengthFor(stat.contentLength))
   }
@@ -54,6 +56,7 @@ export async function fetchFromSource (init: SourceFetchInit): Promise<void> {
       }
     }
   }
+  return stat
 }
 
 /** Fetches pieces first..last in one ranged request; returns the first piece not stored. */

@@ -12,6 +12,10 @@ export interface OriginInit {
   rateBytesPerSec?: number
   /** lets a test inject faults: return true when it has answered the request itself */
   intercept?: (req: IncomingMessage, res: ServerResponse, path: string) => boolean
+  /** @default '127.0.0.1' (docker-compose's hub listens on 0.0.0.0) */
+  host?: string
+  /** @default 0 (any free port) */
+  port?: number
 }
 
 /**
@@ -33,8 +37,9 @@ export class Origin {
   async start (): Promise<string> {
     this.server = createServer((req, res) => { this.handle(req, res).catch(() => res.destroy()) })
     this.server.keepAliveTimeout = 5000
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve))
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`
+    const host = this.init.host ?? '127.0.0.1'
+    await new Promise<void>((resolve) => this.server!.listen(this.init.port ?? 0, host, resolve))
+    this.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(this.server.address() as AddressInfo).port}`
     return this.url
   }
 

@@ -100,6 +100,30 @@ export class DownloadTimeoutError extends DamselflyError {
   override readonly status = 504
 }
 
+/** The origin refused our credentials (or asked for some we do not have). */
+export class OriginAuthError extends DamselflyError {
+  override readonly name = 'OriginAuthError'
+  readonly code = 'ERR_ORIGIN_AUTH'
+  override readonly status = 502
+  constructor (message: string, readonly originStatus?: number, options?: ErrorOptions) {
+    super(message, options)
+  }
+}
+
+/** A listed file path would land outside the output directory (`../x`, `/etc/x`). */
+export class UnsafePathError extends DamselflyError {
+  override readonly name = 'UnsafePathError'
+  readonly code = 'ERR_UNSAFE_PATH'
+  override readonly status = 400
+}
+
+/** A URL the backend for its scheme cannot make sense of (`oci://` without a digest …). */
+export class InvalidUrlError extends DamselflyError {
+  override readonly name = 'InvalidUrlError'
+  readonly code = 'ERR_INVALID_URL'
+  override readonly status = 400
+}
+
 export class RangeNotSatisfiableError extends DamselflyError {
   override readonly name = 'RangeNotSatisfiableError'
   readonly code = 'ERR_RANGE_NOT_SATISFIABLE'

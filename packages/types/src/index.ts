@@ -94,11 +94,35 @@ export interface GetResult {
   headers: Record<string, string>
 }
 
+/** One object a URL names, as a backend lists it. */
+export interface ObjectEntry {
+  /** a URL of the same backend naming exactly this object (revision pinned where the origin has them) */
+  url: string
+  /** path relative to the listed URL, `/`-separated; where it goes under `-O dir` */
+  path: string
+  /** -1 when the listing does not say */
+  contentLength: number
+  /** content digest the origin vouches for, `sha256:<hex>` */
+  digest?: string
+}
+
 /** An origin, chosen by URL scheme. */
 export interface Backend {
   readonly schemes: string[]
   stat(url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<ObjectStat>
   get(url: string, headers: Record<string, string>, options: GetOptions): Promise<GetResult>
+  /**
+   * The objects a URL names, with the digests the origin vouches for, before any download
+   * starts (so task ids can be content-addressed): the one object it names, or with
+   * `recursive` every object under it (a directory, a repository, a prefix). Backends
+   * with neither a listing nor a digest known up front leave it out.
+   */
+  list?(url: string, headers: Record<string, string>, options?: ListOptions): Promise<ObjectEntry[]>
+}
+
+export interface ListOptions {
+  recursive?: boolean
+  signal?: AbortSignal
 }
 
 /** Hashes pieces with BLAKE3. Buffers are moved to workers and handed back. */

@@ -1,0 +1,58 @@
+import { Registry, Gauge, collectDefaultMetrics } from 'prom-client'
+import type { Swarm } from './swarm.js'
+
+/** The scheduler's Prometheus metrics, read from the swarm at scrape time (the swarm stays free of I/O). */
+export function buildSchedulerMetrics (swarm: Swarm): Registry {
+  const registry = new Registry()
+  registry.setDefaultLabels({ role: 'scheduler' })
+  collectDefaultMetrics({ register: registry })
+  new Gauge({
+    name: 'damselfly_scheduler_decisions_total',
+    help: 'Parent plans computed since start (one per member update)',
+    registers: [registry],
+    collect () { this.set(swarm.decisions) }
+  })
+  new Gauge({
+    name: 'damselfly_scheduler_back_to_source_total',
+    help: 'Times the scheduler told a peer to fetch from the origin itself',
+    registers: [registry],
+    collect () { this.set(swarm.backToSourceDecisions) }
+  })
+  new Gauge({
+    name: 'damselfly_scheduler_peers',
+    help: 'Registered peers by node pool and kind (seed or peer)',
+    labelNames: ['pool', 'kind'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const p of swarm.peers.values()) this.inc({ pool: p.pool, kind: p.seed ? 'seed' : 'peer' })
+    }
+  })
+  new Gauge({
+    name: 'damselfly_scheduler_tasks',
+    help: 'Known tasks by seed state (none, running, done, failed)',
+    labelNames: ['seed_state'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const s of ['none', 'running', 'done', 'failed']) this.set({ seed_state: s }, 0)
+      for (const t of swarm.tasks.values()) this.inc({ seed_state: t.seedState })
+    }
+  })
+  new Gauge({
+    name: 'damselfly_scheduler_edge_bytes_total',
+    help: 'Bytes peers reported receiving, by source pool ("origin" for back-to-source) and destination pool, over all tasks',
+    labelNames: ['from', 'to'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const t of swarm.tasks.values()) {
+        for (const [edge, bytes] of t.bytesByEdge) {
+          const [from, to] = edge.split('>')
+          this.inc({ from, to }, bytes)
+        }
+      }
+    }
+  })
+  return registry
+}

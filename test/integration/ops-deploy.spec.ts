@@ -1,0 +1,261 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { readFile, readdir, mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import type { AddressInfo } from 'node:net'
+import { existsSync } from 'node:fs'
+import { join, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse, parseAllDocuments } from 'yaml'
+import { resolveConfig, type Role } from '@damselfly/config'
+import { program } from '@damselfly/cli'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const K8S = join(ROOT, 'deploy', 'kubernetes')
+const IMAGE = /(^|\/)damselfly(:|$)/
+
+type Obj = Record<string, any>
+
+async function manifests (): Promise<Obj[]> {
+  const out: Obj[] = []
+  for (const f of (await readdir(K8S)).filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml').sort()) {
+    for (const doc of parseAllDocuments(await readFile(join(K8S, f), 'utf8'))) {
+      assert.deepEqual(doc.errors, [], `${f}: ${doc.errors.join('; ')}`)
+      if (doc.contents != null) out.push(doc.toJS())
+    }
+  }
+  return out
+}
+
+const find = (all: Obj[], kind: string, name: string): Obj => {
+  const o = all.find((m) => m.kind === kind && m.metadata?.name === name)
+  assert.ok(o != null, `no ${kind} ${name}`)
+  return o
+}
+
+const ports = (c: Obj): number[] => (c.ports ?? []).map((p: Obj) => p.containerPort)
+
+/** A probe's port may be a number or the name of one of the container's ports. */
+function probePort (c: Obj, probe: Obj): number {
+  const p = probe.httpGet.port
+  return typeof p === 'number' ? p : c.ports.find((x: Obj) => x.name === p)?.containerPort
+}
+
+function checkWorkload (w: Obj, role: string, wantPorts: number[], ready: number, live: number): Obj {
+  const t = w.spec.template
+  assert.deepEqual(w.spec.selector.matchLabels, { 'app.kubernetes.io/name': w.metadata.name }, `${w.metadata.name} selector`)
+  assert.equal(t.metadata.labels['app.kubernetes.io/name'], w.metadata.name, `${w.metadata.name} template labels do not match its selector`)
+  assert.equal(t.metadata.labels['app.kubernetes.io/part-of'], 'damselfly')
+  const c = t.spec.containers[0]
+  assert.match(c.image, IMAGE)
+  assert.equal(c.args[0], role)
+  for (const p of wantPorts) assert.ok(ports(c).includes(p), `${w.metadata.name} lacks port ${p}`)
+  assert.equal(c.readinessProbe.httpGet.path, '/readyz')
+  assert.equal(probePort(c, c.readinessProbe), ready)
+  assert.equal(c.livenessProbe.httpGet.path, '/healthz')
+  assert.equal(probePort(c, c.livenessProbe), live)
+  return c
+}
+
+describe('Kubernetes manifests', () => {
+  it('should define the scheduler Deployment and Service on 8002/8003 with probes', async () => {
+    const all = await manifests()
+    const d = find(all, 'Deployment', 'damselfly-scheduler')
+    checkWorkload(d, 'scheduler', [8002, 8003], 8002, 8002)
+    const svc = find(all, 'Service', 'damselfly-scheduler')
+    assert.deepEqual(svc.spec.ports.map((p: Obj) => p.port).sort(), [8002, 8003])
+    assert.deepEqual(svc.spec.selector, d.spec.selector.matchLabels)
+  })
+
+  it('should run seed peers as a StatefulSet with a volume per seed', async () => {
+    const all = await manifests()
+    const s = find(all, 'StatefulSet', 'damselfly-seed-peer')
+    const c = checkWorkload(s, 'seed', [65000, 65002, 65003], 65002, 65003)
+    assert.equal(s.spec.serviceName, 'damselfly-seed-peer')
+    assert.equal(find(all, 'Service', 'damselfly-seed-peer').spec.clusterIP, 'None')
+    assert.ok(c.volumeMounts.some((m: Obj) => m.name === s.spec.volumeClaimTemplates[0].metadata.name))
+  })
+
+  it('should run peers as a DaemonSet on 65000-65003 taking the pool from the node label', async () => {
+    const all = await manifests()
+    const ds = find(all, 'DaemonSet', 'damselfly-peer')
+    const c = checkWorkload(ds, 'daemon', [65000, 65001, 65002, 65003], 65002, 65003)
+    const spec = ds.spec.template.spec
+    const init = spec.initContainers as Obj[]
+    const pool = init.find((i) => JSON.stringify(i).includes('apps.openyurt.io/nodepool'))
+    assert.ok(pool != null, 'no init container reads the nodepool label')
+    assert.ok(pool.env.some((e: Obj) => e.name === 'NODE_NAME' && e.valueFrom.fieldRef.fieldPath === 'spec.nodeName'))
+    // it writes the config file the peer starts with
+    const written = pool.volumeMounts.find((m: Obj) => m.mountPath === '/run/damselfly')
+    assert.ok(written != null && c.args.includes('/run/damselfly/peer.yaml'))
+    assert.ok(c.volumeMounts.some((m: Obj) => m.name === written.name))
+    // and may read nodes, nothing else
+    assert.equal(spec.serviceAccountName, 'damselfly-peer')
+    const binding = find(all, 'ClusterRoleBinding', 'damselfly-peer-read-node')
+    assert.deepEqual(binding.subjects[0], { kind: 'ServiceAccount', name: 'damselfly-peer', namespace: 'damselfly' })
+    assert.deepEqual(find(all, 'ClusterRole', binding.roleRef.name).rules, [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }])
+  })
+
+  it('should write the node\'s pool label into the peer config from the node-pool init container', async function () {
+    this.timeout(30_000)
+    const all = await manifests()
+    const cm = find(all, 'ConfigMap', 'damselfly-config')
+    const init = (find(all, 'DaemonSet', 'damselfly-peer').spec.template.spec.initContainers as Obj[]).find((i) => i.name === 'node-pool')!
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-nodepool-'))
+    const paths = { sa: join(dir, 'sa'), base: join(dir, 'base'), out: join(dir, 'out') }
+    for (const p of Object.values(paths)) await mkdir(p)
+    await writeFile(join(paths.sa, 'token'), 'sa-token\n')
+    await writeFile(join(paths.base, 'peer.yaml'), cm.data['peer.yaml'])
+    // the script as shipped, with the pod's paths moved under a temp dir and the API server on loopback HTTP
+    const script = (init.args[0] as string)
+      .replaceAll('/var/run/secrets/kubernetes.io/serviceaccount', paths.sa)
+      .replaceAll('/etc/damselfly-base', paths.base)
+      .replaceAll('/run/damselfly', paths.out)
+      .replace('https://', 'http://')
+    assert.ok(!script.includes('/var/run/secrets') && !script.includes('https://'), 'the script moved paths')
+    const seen: Array<{ url?: string, auth?: string }> = []
+    const nodes: Record<string, Obj> = {
+      'node-7': { metadata: { labels: { 'apps.openyurt.io/nodepool': 'edge-x', 'topology.kubernetes.io/zone': 'z9' } } },
+      'node-8': { metadata: { labels: {} } }
+    }
+    const api = createServer((req, res) => {
+      seen.push({ url: req.url, auth: req.headers.authorization })
+      const node = nodes[(req.url ?? '').replace('/api/v1/nodes/', '')]
+      if (node == null) { res.writeHead(404).end(); return }
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(node))
+    })
+    await new Promise<void>((resolve) => api.listen(0, '127.0.0.1', resolve))
+    const runFor = async (node: string): Promise<number> => await new Promise((resolve) => {
+      execFile(process.execPath, [...init.command.slice(1), script], {
+        env: { ...process.env, NODE_NAME: node, KUBERNETES_SERVICE_HOST: '127.0.0.1', KUBERNETES_SERVICE_PORT: String((api.address() as AddressInfo).port) }
+      }, (err: any) => { resolve(err == null ? 0 : err.code) })
+    })
+    try {
+      assert.equal(await runFor('node-7'), 0)
+      assert.deepEqual(seen[0], { url: '/api/v1/nodes/node-7', auth: 'Bearer sa-token' })
+      const c = resolveConfig<any>('peer', { file: parse(await readFile(join(paths.out, 'peer.yaml'), 'utf8')) }).config
+      assert.equal(c.pool, 'edge-x')
+      assert.equal(c.idc, 'z9')
+      assert.deepEqual(c.scheduler, ['http://damselfly-scheduler.damselfly.svc:8002'])
+      assert.equal(await runFor('node-8'), 0)
+      assert.equal(resolveConfig<any>('peer', { file: parse(await readFile(join(paths.out, 'peer.yaml'), 'utf8')) }).config.pool, 'default')
+      // a node the API server does not know fails the pod's start instead of running with a wrong pool
+      assert.notEqual(await runFor('node-404'), 0)
+    } finally {
+      api.close()
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('should set up containerd hosts.toml on each node pointing at the local proxy', async () => {
+    const all = await manifests()
+    const spec = find(all, 'DaemonSet', 'damselfly-peer').spec.template.spec
+    const mirror = (spec.initContainers as Obj[]).find((i) => i.volumeMounts?.some((m: Obj) => m.mountPath === '/etc/containerd/certs.d'))
+    assert.ok(mirror != null, 'no init container writes /etc/containerd/certs.d')
+    const vol = spec.volumes.find((v: Obj) => v.name === mirror.volumeMounts[0].name)
+    assert.equal(vol.hostPath.path, '/etc/containerd/certs.d')
+    const script = mirror.args.join('\n')
+    assert.match(script, /damselfly\.js dfinit/)
+    assert.match(script, /--proxy http:\/\/127\.0\.0\.1:65001/)
+    assert.match(script, /--certs-dir \/etc\/containerd\/certs\.d/)
+    assert.match(mirror.image, IMAGE)
+    assert.equal(spec.hostNetwork, true)
+
+    // run it for real from the repo root (the image's workdir), certs.d moved under a temp dir
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-certs-'))
+    try {
+      const registries = find(all, 'ConfigMap', 'damselfly-config').data['mirror-registries'] as string
+      const r = await new Promise<{ code: number, stderr: string }>((resolve) => {
+        execFile(mirror.command[0], [...mirror.command.slice(1), script.replaceAll('/etc/containerd/certs.d', dir)], {
+          cwd: ROOT,
+          // `node` inside the script must be the pinned Node 22, as in the image
+          env: { ...process.env, MIRROR_REGISTRIES: registries, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` }
+        }, (err: any, _out, stderr) => { resolve({ code: err == null ? 0 : err.code, stderr }) })
+      })
+      assert.equal(r.code, 0, r.stderr)
+      const written = (await readdir(dir)).sort()
+      assert.deepEqual(written, registries.split(' ').sort())
+      const hub = await readFile(join(dir, 'docker.io', 'hosts.toml'), 'utf8')
+      assert.match(hub, /^server = "https:\/\/registry-1\.docker\.io"$/m)
+      assert.match(hub, /^\[host\."http:\/\/127\.0\.0\.1:65001"\]$/m)
+      assert.match(hub, /capabilities = \["pull", "resolve"\]/)
+      assert.match(await readFile(join(dir, 'ghcr.io', 'hosts.toml'), 'utf8'), /^server = "https:\/\/ghcr\.io"$/m)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('should ship role configs that pass the daemons\' own validation', async () => {
+    const all = await manifests()
+    const cm = find(all, 'ConfigMap', 'damselfly-config')
+    for (const role of ['scheduler', 'seed', 'peer'] as Role[]) {
+      const file = parse(cm.data[`${role}.yaml`])
+      assert.doesNotThrow(() => resolveConfig(role, { file, filePath: `${role}.yaml` }), `${role}.yaml is invalid`)
+    }
+    assert.equal(parse(cm.data['peer.yaml']).pool, undefined, 'the pool must come from the node label, not the ConfigMap')
+    // the init container appends the pool line: the result must still be valid
+    assert.equal(resolveConfig<any>('peer', { file: parse(cm.data['peer.yaml'] + '\npool: "edge-x"\n') }).config.pool, 'edge-x')
+  })
+})
+
+describe('docker-compose.yml', () => {
+  const file = join(ROOT, 'docker-compose.yml')
+
+  it('should have the lab\'s roles: origin, hub, scheduler, seed and peers labelled with two pools', async () => {
+    const doc = parse(await readFile(file, 'utf8'), { merge: true })
+    const s = doc.services as Record<string, Obj>
+    assert.equal(s.origin.image, 'registry:2')
+    const role = (name: string): string => s[name].labels?.['io.damselfly.role']
+    const byRole = (r: string): string[] => Object.keys(s).filter((n) => role(n) === r)
+    assert.deepEqual(byRole('scheduler'), ['scheduler'])
+    assert.deepEqual(byRole('seed'), ['seed'])
+    assert.deepEqual(byRole('hub'), ['hub'])
+    const peers = byRole('peer')
+    assert.ok(peers.length >= 4)
+    const pools = new Set(peers.map((n) => s[n].labels['io.damselfly.pool']))
+    assert.deepEqual([...pools].sort(), ['edge-a', 'edge-b'])
+    // the label is what the peer runs with, not decoration
+    for (const n of peers) assert.equal(s[n].environment.DAMSELFLY_POOL, s[n].labels['io.damselfly.pool'])
+    assert.equal(s.seed.labels['io.damselfly.pool'], 'cloud')
+
+    // each damselfly service runs a real subcommand of the CLI, like the lab's processes
+    const subcommands = program().commands.map((c) => c.name())
+    const expect: Record<string, string> = { scheduler: 'scheduler', seed: 'seed', peer: 'daemon' }
+    for (const [n, svc] of Object.entries(s)) {
+      const r = role(n)
+      if (expect[r] == null) continue
+      assert.ok(subcommands.includes(svc.command[0]), `${n} runs unknown subcommand ${svc.command[0]}`)
+      assert.equal(svc.command[0], expect[r])
+      assert.equal(svc.build, '.')
+      // the mounted config validates for that role
+      const mount = (svc.volumes as string[]).find((v) => v.includes('/etc/damselfly/'))!
+      const host = mount.split(':')[0]
+      const cfg = parse(await readFile(join(ROOT, host), 'utf8'))
+      assert.doesNotThrow(() => resolveConfig(r === 'peer' ? 'peer' : r as Role, { file: cfg, filePath: host }))
+      assert.ok(svc.command.includes(mount.split(':')[1]), `${n} does not use its mounted config`)
+    }
+    // the hub is the testkit origin, shipped in the image
+    assert.ok(existsSync(join(ROOT, 'packages/testkit/dist/src/serve-dir.js')))
+    assert.equal(s.hub.entrypoint[1], 'packages/testkit/dist/src/serve-dir.js')
+  })
+
+  it('should be accepted by docker-compose config', async function () {
+    this.timeout(60_000)
+    const r = await new Promise<{ code: number, stderr: string }>((resolve) => {
+      execFile('docker-compose', ['-f', file, 'config', '-q'], { cwd: ROOT }, (err: any, _out, stderr) => {
+        resolve({ code: err == null ? 0 : err.code, stderr })
+      })
+    })
+    assert.notEqual(r.code, 'ENOENT', 'docker-compose is not installed: apt-get install -y docker-compose (see .ci/run)')
+    assert.equal(r.code, 0, r.stderr)
+  })
+
+  it('should build the image from a Dockerfile on Node 22 running the damselfly CLI', async () => {
+    const df = await readFile(join(ROOT, 'Dockerfile'), 'utf8')
+    assert.match(df, /^FROM node:22/m)
+    assert.match(df, /RUN npm ci && npm run build/)
+    assert.match(df, /ENTRYPOINT \["node", "packages\/cli\/dist\/src\/damselfly\.js"\]/)
+    assert.ok(existsSync(join(ROOT, 'packages/cli/dist/src/damselfly.js')))
+  })
+})
