@@ -142,9 +142,9 @@ export class Lab {
     const n = this.children.length
     const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--port', port])
     const oldPid = eps.scheduler.pid
-    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId) }
+    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` }
     const i = eps.schedulers.findIndex((x) => x.pid === oldPid)
-    if (i >= 0) eps.schedulers[i] = eps.scheduler
+    if (i >= 0) eps.schedulers[i] = { url: eps.scheduler.url, pid: eps.scheduler.pid, peerId: eps.scheduler.peerId }
     return eps.scheduler
   }
 

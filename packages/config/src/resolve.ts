@@ -38,6 +38,7 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_DATA_DIR: { path: ['dataDir'], kind: 'string' },
     DAMSELFLY_SCHEDULER: { path: ['scheduler'], kind: 'list' },
     DAMSELFLY_TOKEN: { path: ['token'], kind: 'string' },
+    DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
     DAMSELFLY_POOL: { path: ['pool'], kind: 'string' },
     DAMSELFLY_IDC: { path: ['idc'], kind: 'string' },
     DAMSELFLY_HOST: { path: ['host'], kind: 'string' },
