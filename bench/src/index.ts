@@ -4,7 +4,9 @@ const scenarios: Record<string, string> = {
   demo: './demo.js',
   transfer: './transfer.js',
   scheduler: './scheduler-bench.js',
-  pools: './pools.js'
+  pools: './pools.js',
+  swarm: './swarm.js',
+  hash: './hash.js'
 }
 if (scenarios[scenario] == null) {
   console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [--json] [--quick]`)

@@ -10,7 +10,7 @@ import { PieceStore } from '@damselfly/storage'
 import { initBlake3, blake3, silentLogger, sendWithBackpressure } from '@damselfly/utils'
 import { randomFillSync } from 'node:crypto'
 
-const [mode, sizeArg, pieceArg] = process.argv.slice(2)
+const [mode, sizeArg, pieceArg, windowArg] = process.argv.slice(2)
 const size = Number(sizeArg)
 const pieceLength = Number(pieceArg)
 const chunk = randomFillSync(Buffer.allocUnsafe(1024 * 1024))
@@ -33,7 +33,7 @@ if (mode === 'raw') {
     process.stdout.write(JSON.stringify({ port: (server.address() as any).port }) + '\n')
   })
 } else {
-  const node = await createNode({})
+  const node = await createNode({ initialStreamWindow: windowArg != null && windowArg !== '' ? Number(windowArg) : undefined })
   await node.start()
   if (mode === 'stream') {
     await node.handle('/bench/stream/1.0.0', async (stream) => {

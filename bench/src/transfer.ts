@@ -1,6 +1,8 @@
 // `npm run bench -- transfer [--json] [--quick]`: one receiver pulls a file
 // from one sender over raw TCP, a plain libp2p stream and our piece protocol,
-// in the same run, sender in a child process.
+// in the same run, sender in a child process. Besides MB/s it reports how
+// busy each side was (CPU seconds / wall seconds), which tells a CPU-bound
+// path from a latency-bound one.
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { connect } from 'node:net'
@@ -9,100 +11,160 @@ import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '@damselfly/task-engine'
 import { PieceClient } from '@damselfly/piece-exchange'
-import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
+import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { initBlake3, silentLogger, FrameReader } from '@damselfly/utils'
+import { cpuSecondsOf } from './proc.js'
 
-const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, size: { type: 'string' }, depth: { type: 'string', default: '4' } } })
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    size: { type: 'string' },
+    depth: { type: 'string', default: '8' },
+    streams: { type: 'string', default: '2' },
+    only: { type: 'string' },
+    'no-pool': { type: 'boolean', default: false },
+    window: { type: 'string' }
+  }
+})
 const size = Number(values.size ?? (values.quick ? 64 : 512) * 1024 * 1024)
 const pieceLength = 4 * 1024 * 1024
 const depth = Number(values.depth)
+const streamsPerParent = Number(values.streams)
+const pooled = values['no-pool'] !== true
+const initialStreamWindow = values.window != null ? Number(values.window) : undefined
 await initBlake3()
 
-async function sender (mode: string): Promise<{ info: any, stop: () => void }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength)], { stdio: ['pipe', 'pipe', 'inherit'] })
+interface Run { MBps: number, senderBusy: number, receiverBusy: number }
+
+async function sender (mode: string): Promise<{ info: any, pid: number, stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))
-  return { info: JSON.parse(line), stop: () => { child.stdin!.end(); setTimeout(() => child.kill(), 2000).unref() } }
+  // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
+  const stop = async (): Promise<void> => {
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.stdin!.end()
+    const t = setTimeout(() => child.kill(), 5000)
+    await exited
+    clearTimeout(t)
+  }
+  return { info: JSON.parse(line), pid: child.pid!, stop }
 }
 
-const mbps = (bytes: number, ms: number): number => Math.round(bytes / 1e6 / (ms / 1000))
+/** Times `transfer` and the CPU both processes spent on it. */
+async function measure (pid: number, transfer: () => Promise<number>): Promise<Run> {
+  const s0 = await cpuSecondsOf(pid)
+  const r0 = process.cpuUsage()
+  const t0 = performance.now()
+  const bytes = await transfer()
+  const seconds = (performance.now() - t0) / 1000
+  const s1 = await cpuSecondsOf(pid)
+  const r1 = process.cpuUsage(r0)
+  const round = (n: number): number => Math.round(n * 100) / 100
+  return {
+    MBps: Math.round(bytes / 1e6 / seconds),
+    senderBusy: round((s1 - s0) / seconds),
+    receiverBusy: round((r1.user + r1.system) / 1e6 / seconds)
+  }
+}
 
-async function raw (): Promise<number> {
+async function raw (): Promise<Run> {
   const s = await sender('raw')
-  const t0 = performance.now()
-  let got = 0
-  await new Promise<void>((resolve, reject) => {
-    const sock = connect(s.info.port, '127.0.0.1')
-    sock.on('data', (d) => { got += d.byteLength })
-    sock.on('end', resolve)
-    sock.on('error', reject)
+  const r = await measure(s.pid, async () => {
+    let got = 0
+    await new Promise<void>((resolve, reject) => {
+      const sock = connect(s.info.port, '127.0.0.1')
+      sock.on('data', (d) => { got += d.byteLength })
+      sock.on('end', resolve)
+      sock.on('error', reject)
+    })
+    if (got !== size) throw new Error(`raw got ${got}`)
+    return got
   })
-  const ms = performance.now() - t0
-  s.stop()
-  if (got !== size) throw new Error(`raw got ${got}`)
-  return mbps(got, ms)
+  await s.stop()
+  return r
 }
 
-async function stream (): Promise<number> {
+async function stream (): Promise<Run> {
   const s = await sender('stream')
-  const node = await createNode({})
+  const node = await createNode({ initialStreamWindow })
   await node.start()
-  const t0 = performance.now()
-  const st = await node.dialProtocol(s.info.addrs.map((a: string) => multiaddr(a)), '/bench/stream/1.0.0')
-  st.maxReadBufferLength = 64 * 1024 * 1024
-  const reader = new FrameReader(st, 64 * 1024 * 1024)
-  const buf = Buffer.allocUnsafe(1024 * 1024)
-  let got = 0
-  while (got < size) { const n = Math.min(buf.byteLength, size - got); await reader.readInto(buf.subarray(0, n)); got += n }
-  const ms = performance.now() - t0
+  const r = await measure(s.pid, async () => {
+    const st = await node.dialProtocol(s.info.addrs.map((a: string) => multiaddr(a)), '/bench/stream/1.0.0')
+    st.maxReadBufferLength = 64 * 1024 * 1024
+    const reader = new FrameReader(st, 64 * 1024 * 1024)
+    const buf = Buffer.allocUnsafe(1024 * 1024)
+    let got = 0
+    while (got < size) { const n = Math.min(buf.byteLength, size - got); await reader.readInto(buf.subarray(0, n)); got += n }
+    return got
+  })
   await node.stop()
-  s.stop()
-  return mbps(got, ms)
+  await s.stop()
+  return r
 }
 
-async function pieces (verify: boolean): Promise<number> {
+async function pieces (verify: boolean): Promise<Run> {
   const s = await sender('piece')
-  const node = await createNode({})
+  const node = await createNode({ initialStreamWindow })
   await node.start()
   const hasher = createHasher()
   await hasher.start()
-  const client = new PieceClient(node, { log: silentLogger(), alloc: allocPieceBuffer })
+  const client = new PieceClient(node, { log: silentLogger(), alloc: allocPieceBuffer, streamsPerParent })
   const count = Math.ceil(size / pieceLength)
-  const t0 = performance.now()
-  let next = 0
-  let got = 0
-  const worker = async (): Promise<void> => {
-    while (next < count) {
-      const i = next++
-      const len = Math.min(pieceLength, size - i * pieceLength)
-      const buf = await client.fetch({ peerId: s.info.peerId, addrs: s.info.addrs }, s.info.taskId, i, len)
-      if (verify) {
-        const { digest } = await hasher.hash(buf)
-        if (Buffer.from(digest).toString('hex') !== s.info.digests[i]) throw new Error(`piece ${i} digest mismatch`)
+  const r = await measure(s.pid, async () => {
+    let next = 0
+    let got = 0
+    const worker = async (): Promise<void> => {
+      while (next < count) {
+        const i = next++
+        const len = Math.min(pieceLength, size - i * pieceLength)
+        let buf = await client.fetch({ peerId: s.info.peerId, addrs: s.info.addrs }, s.info.taskId, i, len)
+        if (verify) {
+          const h = await hasher.hash(buf)
+          if (Buffer.from(h.digest).toString('hex') !== s.info.digests[i]) throw new Error(`piece ${i} digest mismatch`)
+          buf = h.buf
+        }
+        // as the download path does once a piece is written
+        if (pooled) releasePieceBuffer(buf)
+        // hashing moves the buffer to a worker (detaching it here), so count the length asked for
+        got += len
       }
-      got += buf.byteLength
     }
-  }
-  await Promise.all(Array.from({ length: depth }, worker))
-  const ms = performance.now() - t0
+    await Promise.all(Array.from({ length: depth }, worker))
+    return got
+  })
   await client.stop()
   await hasher.stop()
   await node.stop()
-  s.stop()
-  return mbps(got, ms)
+  await s.stop()
+  return r
 }
 
+// `--only stream,piece` runs a subset, e.g. under --cpu-prof
+const only = values.only?.split(',')
+const none: Run = { MBps: 0, senderBusy: 0, receiverBusy: 0 }
+const run = async (name: string, f: () => Promise<Run>): Promise<Run> => only == null || only.includes(name) ? await f() : none
+const r = {
+  raw: await run('raw', raw),
+  stream: await run('stream', stream),
+  piece: await run('piece', async () => await pieces(false)),
+  verified: await run('verified', async () => await pieces(true))
+}
 const result = {
   scenario: 'transfer',
   fileBytes: size,
   pieceLength,
   depth,
-  rawTcpMBps: await raw(),
-  libp2pStreamMBps: await stream(),
-  pieceProtocolMBps: await pieces(false),
-  pieceProtocolVerifiedMBps: await pieces(true),
-  ratioToRaw: 0
+  streamsPerParent,
+  rawTcpMBps: r.raw.MBps,
+  libp2pStreamMBps: r.stream.MBps,
+  pieceProtocolMBps: r.piece.MBps,
+  pieceProtocolVerifiedMBps: r.verified.MBps,
+  ratioToRaw: r.raw.MBps > 0 ? Math.round(r.piece.MBps / r.raw.MBps * 100) / 100 : null,
+  verifiedRatioToRaw: r.raw.MBps > 0 ? Math.round(r.verified.MBps / r.raw.MBps * 100) / 100 : null,
+  // CPU seconds per wall second of each side (1.0 = one core saturated)
+  busy: Object.fromEntries(Object.entries(r).map(([k, v]) => [k, { sender: v.senderBusy, receiver: v.receiverBusy }]))
 }
-result.ratioToRaw = Math.round(result.pieceProtocolMBps / result.rawTcpMBps * 100) / 100
 if (values.json) process.stdout.write(JSON.stringify(result) + '\n')
-else console.table(result)
+else console.log(result)
 process.exit(0)

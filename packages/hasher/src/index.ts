@@ -65,7 +65,35 @@ export function createHasher (init: HasherInit = {}): Hasher {
   return new PooledHasher(init)
 }
 
+/**
+ * Piece buffers handed back once their piece is on disk. Fresh multi-MiB
+ * allocations cost page faults and GC pressure on every piece; a small pool
+ * of same-sized buffers turns the receive path into a steady state.
+ */
+const pool = new Map<number, Buffer[]>()
+let pooledBytes = 0
+/** what the pool may hold, across sizes (a peer's in-flight window is of the same order) */
+export const PIECE_POOL_MAX_BYTES = Number(process.env.DAMSELFLY_PIECE_POOL_BYTES ?? 64 * 1024 * 1024)
+
 /** Allocates a piece buffer that owns its ArrayBuffer, so it can be moved to a worker. */
 export function allocPieceBuffer (length: number): Buffer {
+  const free = pool.get(length)
+  const buf = free?.pop()
+  if (buf != null) { pooledBytes -= length; return buf }
   return Buffer.allocUnsafeSlow(length)
+}
+
+/**
+ * Returns a piece buffer nobody references any more (its piece is written).
+ * Views that do not own their whole ArrayBuffer, and detached ones, are left to GC.
+ */
+export function releasePieceBuffer (buf: Uint8Array): void {
+  const length = buf.byteLength
+  if (length === 0 || buf.byteOffset !== 0 || buf.buffer.byteLength !== length || !(buf.buffer instanceof ArrayBuffer)) return
+  if (pooledBytes + length > PIECE_POOL_MAX_BYTES) return
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, 0, length)
+  let free = pool.get(length)
+  if (free == null) { free = []; pool.set(length, free) }
+  free.push(b)
+  pooledBytes += length
 }

@@ -6,3 +6,6 @@ export const MAX_RESPONSE_HEADER_BYTES = 64
 export const MAX_PIECE_BYTES = 64 * 1024 * 1024
 export const DEFAULT_PIECE_TIMEOUT_MS = 30_000
 export const DEFAULT_MAX_INBOUND_STREAMS = 64
+export const DEFAULT_STREAMS_PER_PARENT = 2
+/** piece bytes a peer's uploads hold in memory at once, across all streams */
+export const DEFAULT_UPLOAD_BUFFER_BYTES = 128 * 1024 * 1024

@@ -2,7 +2,7 @@ import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS } from './constants.js'
+import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 export interface PieceClientInit {
@@ -14,6 +14,12 @@ export interface PieceClientInit {
   pieceTimeoutMs?: number
   /** allocates the buffer a piece is received into (so it can be moved to a hashing worker) */
   alloc?: (length: number) => Uint8Array
+  /**
+   * streams opened to each parent; requests are spread over them so one
+   * stream's flow-control round trips do not leave the connection idle
+   * @default 2
+   */
+  streamsPerParent?: number
 }
 
 interface Pending {
@@ -108,51 +114,63 @@ class Channel {
   }
 }
 
-/** Fetches pieces from parents, one pipelined channel per parent. */
+/** Fetches pieces from parents over a few pipelined channels per parent. */
 export class PieceClient {
+  /** keyed by `${peerId}/${slot}` */
   private readonly channels = new Map<string, Promise<Channel>>()
+  private readonly nextSlot = new Map<string, number>()
+  private readonly streamsPerParent: number
 
-  constructor (private readonly node: Libp2p, private readonly init: PieceClientInit) {}
+  constructor (private readonly node: Libp2p, private readonly init: PieceClientInit) {
+    this.streamsPerParent = Math.max(1, init.streamsPerParent ?? DEFAULT_STREAMS_PER_PARENT)
+  }
 
   /** Requests piece `index` of `taskId` (exactly `length` bytes) from a parent. */
   async fetch (parent: { peerId: string, addrs: string[] }, taskId: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const channel = await this.channel(parent, signal)
+    // round robin: pieces are the same size, so the streams stay evenly loaded
+    const slot = this.nextSlot.get(parent.peerId) ?? 0
+    this.nextSlot.set(parent.peerId, (slot + 1) % this.streamsPerParent)
+    const channel = await this.channel(parent, `${parent.peerId}/${slot}`, signal)
     return await channel.request(taskId, index, length, signal)
   }
 
-  private async channel (parent: { peerId: string, addrs: string[] }, signal?: AbortSignal): Promise<Channel> {
-    let p = this.channels.get(parent.peerId)
+  private async channel (parent: { peerId: string, addrs: string[] }, key: string, signal?: AbortSignal): Promise<Channel> {
+    let p = this.channels.get(key)
     if (p != null) {
       const ch = await p.catch(() => undefined)
       if (ch?.isOpen === true) return ch
-      if (this.channels.get(parent.peerId) === p) this.channels.delete(parent.peerId)
-      p = this.channels.get(parent.peerId)
+      if (this.channels.get(key) === p) this.channels.delete(key)
+      p = this.channels.get(key)
       if (p != null) return await p
     }
-    p = this.open(parent, signal)
-    this.channels.set(parent.peerId, p)
-    p.catch(() => { if (this.channels.get(parent.peerId) === p) this.channels.delete(parent.peerId) })
+    p = this.open(parent, key, signal)
+    this.channels.set(key, p)
+    p.catch(() => { if (this.channels.get(key) === p) this.channels.delete(key) })
     return await p
   }
 
-  private async open (parent: { peerId: string, addrs: string[] }, signal?: AbortSignal): Promise<Channel> {
+  private async open (parent: { peerId: string, addrs: string[] }, key: string, signal?: AbortSignal): Promise<Channel> {
     const addrs: Multiaddr[] = parent.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${parent.peerId}`))
     if (addrs.length === 0) throw new ProtocolError(`parent ${parent.peerId} has no addresses`)
     const stream = await this.node.dialProtocol(addrs, PIECE_PROTOCOL, { signal: signal ?? AbortSignal.timeout(10_000) })
     stream.maxReadBufferLength = MAX_PIECE_BYTES * 2
     const reader = new FrameReader(stream, MAX_PIECE_BYTES)
     const ch: Channel = new Channel(stream, reader, this.init, () => {
-      if (this.channels.get(parent.peerId) === current) this.channels.delete(parent.peerId)
+      if (this.channels.get(key) === current) this.channels.delete(key)
     })
-    const current = this.channels.get(parent.peerId)
+    const current = this.channels.get(key)
     return ch
   }
 
-  /** Drops the channel to a parent (it misbehaved or left). */
+  /** Drops every channel to a parent (it misbehaved or left). */
   drop (peerId: string, err: Error): void {
-    const p = this.channels.get(peerId)
-    this.channels.delete(peerId)
-    p?.then((ch) => { ch.fail(err) }, () => {})
+    for (let slot = 0; slot < this.streamsPerParent; slot++) {
+      const key = `${peerId}/${slot}`
+      const p = this.channels.get(key)
+      this.channels.delete(key)
+      p?.then((ch) => { ch.fail(err) }, () => {})
+    }
+    this.nextSlot.delete(peerId)
   }
 
   async stop (): Promise<void> {

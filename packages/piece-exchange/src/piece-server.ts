@@ -1,7 +1,8 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, sendWithBackpressure, type Logger } from '@damselfly/utils'
 import { PieceTimeoutError } from '@damselfly/types'
-import { MAX_REQUEST_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS } from './constants.js'
+import { MAX_REQUEST_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES } from './constants.js'
+import { UploadBudget } from './upload-budget.js'
 import type { PieceLookup, UploadListener } from './index.js'
 import type { Libp2p, Stream, Connection } from '@libp2p/interface'
 
@@ -17,6 +18,13 @@ export interface PieceServerInit {
    * @default 30000
    */
   idleTimeoutMs?: number
+  /**
+   * piece bytes all upload streams together hold in memory at once (a seed
+   * with 8 children on 2 streams each keeps one piece sending and one read ahead
+   * per stream with 4 MiB pieces)
+   * @default 134217728
+   */
+  uploadBufferBytes?: number
 }
 
 /**
@@ -24,7 +32,11 @@ export interface PieceServerInit {
  * piece is read from disk while the current one is still being sent.
  */
 export class PieceServer {
-  constructor (private readonly node: Libp2p, private readonly init: PieceServerInit) {}
+  private readonly budget: UploadBudget
+
+  constructor (private readonly node: Libp2p, private readonly init: PieceServerInit) {
+    this.budget = new UploadBudget(init.uploadBufferBytes ?? DEFAULT_UPLOAD_BUFFER_BYTES)
+  }
 
   async start (): Promise<void> {
     await this.node.handle(PIECE_PROTOCOL, (stream, connection) => {
@@ -61,21 +73,65 @@ export class PieceServer {
 
   private async serveRequests (stream: Stream, peer: string, touch: () => void): Promise<void> {
     const reader = new FrameReader(stream, 64 * 1024)
-    while (true) {
+    // the next request is decoded and its piece read from disk while the
+    // current one is still being sent, so the link never waits for the disk
+    const nextJob = async (): Promise<Job | undefined> => {
       const frame = await reader.readFrame(MAX_REQUEST_BYTES)
-      if (frame == null) break
+      if (frame == null) return undefined
       const req = PieceRequest.decode(frame)
       const store = await this.init.lookup(req.taskId)
-      if (store == null || !store.hasPiece(req.index)) {
-        await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: req.index, status: PieceStatus.NOT_FOUND, length: 0 })))
-        continue
+      if (store == null || !store.hasPiece(req.index)) return { taskId: req.taskId, index: req.index, reserved: 0 }
+      // a task store knows its piece length; any other lookup is charged the largest piece
+      const reserved = (store as { pieceLength?: number }).pieceLength ?? MAX_PIECE_BYTES
+      await this.budget.acquire(reserved)
+      try {
+        return { taskId: req.taskId, index: req.index, buf: await store.readPiece(req.index), reserved }
+      } catch (err) {
+        this.budget.release(reserved)
+        throw err
       }
-      const buf = await store.readPiece(req.index)
-      await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: req.index, status: PieceStatus.OK, length: buf.byteLength })))
-      await sendWithBackpressure(stream, buf)
-      touch()
-      this.init.onUpload?.(req.taskId, peer, buf.byteLength)
+    }
+    let pending = nextJob()
+    try {
+      while (true) {
+        const job = await pending
+        if (job == null) break
+        pending = nextJob()
+        // settled by the next turn of the loop; an error there must not go unhandled meanwhile
+        pending.catch(() => {})
+        try {
+          await this.answer(stream, job)
+          touch()
+        } finally {
+          this.budget.release(job.reserved)
+        }
+        if (job.buf != null) this.init.onUpload?.(job.taskId, peer, job.buf.byteLength)
+      }
+    } catch (err) {
+      // a piece read ahead for a stream that failed still holds its share of the budget
+      pending.then((job) => { if (job != null) this.budget.release(job.reserved) }, () => {})
+      throw err
     }
     await stream.close()
   }
+
+  private async answer (stream: Stream, job: Job): Promise<void> {
+    if (job.buf == null) {
+      await sendWithBackpressure(stream, lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.NOT_FOUND, length: 0 })))
+      return
+    }
+    const head = lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.OK, length: job.buf.byteLength }))
+    // one send for head and body: a single pass through the muxer and encrypter
+    head.append(job.buf)
+    await sendWithBackpressure(stream, head)
+  }
+}
+
+interface Job {
+  taskId: string
+  index: number
+  /** absent: this daemon does not have the piece */
+  buf?: Uint8Array
+  /** upload budget held until the piece is sent */
+  reserved: number
 }

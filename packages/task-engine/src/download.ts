@@ -3,6 +3,7 @@ import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
 import { FailureKind, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { fetchFromSource } from './source-fetcher.js'
+import { releasePieceBuffer } from '@damselfly/hasher'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
@@ -11,6 +12,12 @@ import type { SchedulerLink } from '@damselfly/scheduler-client'
 export interface DownloadInit {
   /** pieces in flight for this task across all parents @default 16 */
   maxInflight?: number
+  /**
+   * piece bytes in flight (received or being received, not yet written); with
+   * big pieces this, not `maxInflight`, bounds a peer's memory
+   * @default 67108864
+   */
+  maxInflightBytes?: number
   /** pieces in flight per parent (pipelined on one stream) @default 4 */
   perParent?: number
   /** give up on P2P after this long without a verified piece, then go back to source @default 15000 */
@@ -186,11 +193,12 @@ export class Download extends EventEmitter<DownloadEvents> {
     const parents = [...this.parents.values()].filter((p) => !p.blocked)
     // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
     parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
+    const limit = Math.min(this.maxInflight, Math.max(2, Math.floor((this.init.maxInflightBytes ?? 64 * 1024 * 1024) / store.pieceLength)))
     let progressed = true
-    while (active < this.maxInflight && progressed) {
+    while (active < limit && progressed) {
       progressed = false
       for (const parent of parents) {
-        if (active >= this.maxInflight) break
+        if (active >= limit) break
         if (parent.inflight >= this.perParent) continue
         const index = this.pickPiece(parent, parents)
         if (index < 0) continue
@@ -245,6 +253,7 @@ export class Download extends EventEmitter<DownloadEvents> {
           throw new DigestMismatchError(`piece ${index} from ${parent.peerId} does not match the manifest`)
         }
         await store.writePiece(index, back, digest)
+        releasePieceBuffer(back)
         // the other endgame copies are now useless
         for (const r of this.inflight.get(index) ?? []) if (r.ctl !== ctl) r.ctl.abort()
         parent.failures = 0

@@ -33,6 +33,12 @@ export interface NodeInit {
   keyDir?: string
   /** addresses to announce instead of the listen addresses (NAT, containers) */
   announce?: string[]
+  /**
+   * yamux receive window a stream starts with. Both ends must agree: yamux
+   * assumes the other side's initial window equals its own.
+   * @default 262144
+   */
+  initialStreamWindow?: number
 }
 
 /** Loads this daemon's libp2p identity, creating it on first start. */
@@ -70,7 +76,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
-      streamOptions: { maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
+      streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: CONNECTION_MANAGER,
     start: false

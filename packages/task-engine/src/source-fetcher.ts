@@ -1,5 +1,5 @@
 import { pieceLengthFor, pieceRange, type Logger } from '@damselfly/utils'
-import { allocPieceBuffer } from '@damselfly/hasher'
+import { allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { OriginError, StorageError } from '@damselfly/types'
 import type { Backend, Hasher, ObjectStat } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
@@ -79,7 +79,9 @@ async function fetchRun (init: SourceFetchInit, first: number, last: number): Pr
     const p = (async () => {
       const { digest, buf: back } = await hasher.hash(b)
       await store.writePiece(i, back, digest)
-      init.onPiece?.(i, digest, back.byteLength)
+      const bytes = back.byteLength
+      releasePieceBuffer(back)
+      init.onPiece?.(i, digest, bytes)
     })().catch((err) => { failure ??= err }).finally(() => inflight.delete(p))
     inflight.add(p)
   }

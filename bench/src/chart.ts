@@ -1,0 +1,51 @@
+// A hand-written SVG of a swarm run: no charting dependency for one picture.
+
+interface Summary {
+  peers: number
+  fileBytes: number
+  originRateBytesPerSec: number
+  floorSeconds: number
+  date: string
+  results: Record<string, { lastSeconds: number, p50Seconds: number, originBytes: number, cpuSeconds: number, peakRssBytes: number, allVerified: boolean, error?: string, skipped?: string }>
+}
+
+const COLOURS: Record<string, string> = { direct: '#9e9e9e', bittorrent: '#e6862e', damselfly: '#2e7de6' }
+
+/** Bars of last-peer and median completion time per system, the origin floor as a line. */
+export function swarmChart (s: Summary): string {
+  const names = Object.keys(s.results)
+  const width = 720
+  const rowH = 64
+  const left = 120
+  const right = 40
+  const top = 56
+  const height = top + names.length * rowH + 56
+  const max = Math.max(s.floorSeconds, ...names.map((n) => s.results[n].lastSeconds)) * 1.1 || 1
+  const x = (sec: number): number => Math.round((left + (width - left - right) * sec / max) * 10) / 10
+  const esc = (t: string): string => t.replace(/&/g, '&amp;').replace(/</g, '&lt;')
+  const out: string[] = []
+  out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`)
+  out.push(`<rect width="${width}" height="${height}" fill="white"/>`)
+  out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${s.peers} peers × ${(s.fileBytes / 1048576).toFixed(0)} MiB, origin capped at ${(s.originRateBytesPerSec / 1048576).toFixed(0)} MiB/s</text>`)
+  out.push(`<text x="${left}" y="38" fill="#555">seconds until the last peer has the file (solid) and the median peer (light); ${esc(s.date)}</text>`)
+  names.forEach((n, i) => {
+    const r = s.results[n]
+    const y = top + i * rowH
+    const colour = COLOURS[n] ?? '#666'
+    out.push(`<text x="${left - 8}" y="${y + 22}" text-anchor="end" font-weight="bold">${esc(n)}</text>`)
+    if (r.error != null || r.skipped != null) {
+      out.push(`<text x="${left}" y="${y + 22}" fill="#b00">${esc(r.skipped ?? 'failed: ' + (r.error ?? ''))}</text>`)
+      return
+    }
+    out.push(`<rect x="${left}" y="${y + 8}" width="${x(r.lastSeconds) - left}" height="20" fill="${colour}"/>`)
+    out.push(`<rect x="${left}" y="${y + 30}" width="${x(r.p50Seconds) - left}" height="10" fill="${colour}" opacity="0.45"/>`)
+    out.push(`<text x="${x(r.lastSeconds) + 4}" y="${y + 23}">${r.lastSeconds.toFixed(1)} s</text>`)
+    out.push(`<text x="${left}" y="${y + 54}" fill="#555">origin ${(r.originBytes / s.fileBytes).toFixed(2)}× file · ${r.cpuSeconds.toFixed(0)} CPU s · peak RSS/peer ${(r.peakRssBytes / 1048576).toFixed(0)} MiB · verified ${r.allVerified ? 'yes' : 'NO'}</text>`)
+  })
+  const fx = x(s.floorSeconds)
+  out.push(`<line x1="${fx}" y1="${top}" x2="${fx}" y2="${height - 40}" stroke="#c00" stroke-dasharray="4 3"/>`)
+  out.push(`<text x="${fx}" y="${height - 26}" text-anchor="middle" fill="#c00">file ÷ origin rate = ${s.floorSeconds.toFixed(1)} s</text>`)
+  out.push(`<line x1="${left}" y1="${height - 40}" x2="${width - right}" y2="${height - 40}" stroke="#999"/>`)
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}

@@ -1,0 +1,279 @@
+// The systems the swarm benchmark compares, one implementation each:
+// every peer straight from the origin, BitTorrent (aria2c + opentracker),
+// and Damselfly (scheduler + seed peer + peers from `startLab`).
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { chmod, mkdir, mkdtemp, rm, writeFile, readFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { startOrigin, type Origin } from '@damselfly/testkit'
+import { startLab } from '@damselfly/cli'
+import { CLI } from './distribute.js'
+import { peakRssOf, cpuSecondsOf } from './proc.js'
+
+const run = promisify(execFile)
+
+export interface SwarmConfig {
+  peers: number
+  fileBytes: number
+  originRateBytesPerSec: number
+  /** the file every peer needs (already written) */
+  file: string
+  /** its sha256 hex */
+  sha256: string
+  /** scratch space for this system */
+  dir: string
+  log: (line: string) => void
+}
+
+/** What a system reports; the benchmark adds verification and CPU. */
+export interface SystemRun {
+  /** seconds from the common start until each peer had the whole file */
+  peerSeconds: number[]
+  /** bytes the capped origin sent */
+  originBytes: number
+  /** the largest VmHWM of any one peer process */
+  peakRssBytes: number
+  /** where each peer's copy ended up */
+  outputs: string[]
+  /** CPU seconds by kind of process, where the system has several */
+  cpuByRole?: Record<string, number>
+  /** worst p99 event-loop delay of any peer process over the run, where the system reports it */
+  loopP99Ms?: number
+}
+
+export interface SwarmSystem {
+  name: 'direct' | 'bittorrent' | 'damselfly'
+  /** why this system cannot run here, or undefined when it can */
+  unavailable?: () => Promise<string | undefined>
+  run: (cfg: SwarmConfig) => Promise<SystemRun>
+}
+
+/** Tracks the peak RSS of processes while they live (VmHWM disappears with them). */
+class RssWatch {
+  private readonly peaks = new Map<number, number>()
+  private readonly timer: NodeJS.Timeout
+
+  constructor (private readonly pids: () => number[]) {
+    this.timer = setInterval(() => { this.sample().catch(() => {}) }, 100)
+  }
+
+  async sample (): Promise<void> {
+    for (const pid of this.pids()) {
+      const rss = await peakRssOf(pid)
+      if (rss > (this.peaks.get(pid) ?? 0)) this.peaks.set(pid, rss)
+    }
+  }
+
+  async stop (): Promise<number> {
+    clearInterval(this.timer)
+    await this.sample()
+    return Math.max(0, ...this.peaks.values())
+  }
+}
+
+async function exited (child: ChildProcess): Promise<number> {
+  if (child.exitCode != null) return child.exitCode
+  return await new Promise((resolve) => child.once('exit', (code) => resolve(code ?? -1)))
+}
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const s = createServer()
+    s.once('error', reject)
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port
+      s.close(() => resolve(port))
+    })
+  })
+}
+
+async function withOrigin<T> (cfg: SwarmConfig, f: (origin: Origin, url: string) => Promise<T>): Promise<T> {
+  const origin = await startOrigin({ files: { '/artifact.bin': cfg.file }, rateBytesPerSec: cfg.originRateBytesPerSec })
+  try {
+    return await f(origin, `${origin.url}/artifact.bin`)
+  } finally {
+    await origin.stop()
+  }
+}
+
+/** Runs `damselfly get` as its own process; resolves with seconds since `t0` when it exits. */
+function getProcess (args: string[], t0: number, pids: number[]): Promise<number> {
+  const child = spawn(process.execPath, [CLI, 'get', ...args, '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  pids.push(child.pid!)
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => { out += String(d) })
+  child.stderr!.on('data', (d) => { err += String(d) })
+  return exited(child).then((code) => {
+    if (code !== 0) throw new Error(`damselfly get exited with ${code}: ${out.trim().split('\n').pop() ?? ''} ${err.slice(-500)}`)
+    return (performance.now() - t0) / 1000
+  })
+}
+
+export const direct: SwarmSystem = {
+  name: 'direct',
+  async run (cfg) {
+    return await withOrigin(cfg, async (origin, url) => {
+      const pids: number[] = []
+      const watch = new RssWatch(() => pids)
+      const outputs = Array.from({ length: cfg.peers }, (_, i) => join(cfg.dir, `direct-${i}.bin`))
+      const t0 = performance.now()
+      const peerSeconds = await Promise.all(outputs.map(async (o) => await getProcess([url, '-O', o, '--standalone'], t0, pids)))
+      return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs }
+    })
+  }
+}
+
+export const damselfly: SwarmSystem = {
+  name: 'damselfly',
+  async run (cfg) {
+    return await withOrigin(cfg, async (origin, url) => {
+      // one site: the seed peer sits in the peers' node pool, so every peer may fetch from it
+      // (across pools the scheduler lets only a few fetchers per pool reach outside)
+      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), logLevel: 'warn', seedArgs: ['--pool', 'default'] })
+      const eps = lab.endpoints!
+      const daemonPids = eps.peers.map((p) => p.pid)
+      const watch = new RssWatch(() => daemonPids)
+      try {
+        const outputs = eps.peers.map((_, i) => join(cfg.dir, `damselfly-${i}.bin`))
+        const getPids: number[] = []
+        const t0 = performance.now()
+        const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids)))
+        const sum = async (pids: number[]): Promise<number> => Math.round((await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0) * 100) / 100
+        const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
+        // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
+        const lags = await Promise.all(eps.peers.map(async (p) => {
+          const text = await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')
+          return Number(/^nodejs_eventloop_lag_p99_seconds(?:{[^}]*})? (\S+)/m.exec(text)?.[1] ?? 0) * 1000
+        }))
+        const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
+        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, loopP99Ms }
+      } finally {
+        await watch.stop()
+        await lab.stop()
+      }
+    })
+  }
+}
+
+async function which (cmd: string): Promise<boolean> {
+  return await run('sh', ['-c', `command -v ${cmd}`]).then(() => true, () => false)
+}
+
+/**
+ * aria2c leechers and one aria2c seeder, capped like the origin, found
+ * through opentracker. opentracker here only tracks whitelisted info hashes,
+ * refuses to run as root and chroots, so it runs as `nobody` from a
+ * world-readable directory holding the whitelist.
+ */
+export const bittorrent: SwarmSystem = {
+  name: 'bittorrent',
+  async unavailable () {
+    const missing = []
+    for (const cmd of ['aria2c', 'opentracker', 'mktorrent', 'setpriv']) if (!await which(cmd)) missing.push(cmd)
+    return missing.length > 0 ? `missing ${missing.join(', ')} (apt-get install aria2 opentracker mktorrent)` : undefined
+  },
+  async run (cfg) {
+    const dir = join(cfg.dir, 'bt')
+    const seedDir = join(dir, 'seed')
+    await mkdir(seedDir, { recursive: true })
+    // opentracker runs as nobody and must reach the whitelist: a directory of its own, world-readable
+    const trackerDir = await mkdtemp(join(tmpdir(), 'damselfly-tracker-'))
+    await chmod(trackerDir, 0o755)
+    const trackerPort = await freePort()
+    const torrent = join(dir, 'artifact.torrent')
+    const seeded = join(seedDir, 'artifact.bin')
+    await run('ln', ['-s', cfg.file, seeded])
+    const pieceLog2 = cfg.fileBytes >= 512 * 1024 * 1024 ? 22 : 20
+    await run('mktorrent', ['-a', `http://127.0.0.1:${trackerPort}/announce`, '-l', String(pieceLog2), '-o', torrent, seeded])
+    const { stdout } = await run('aria2c', ['-S', torrent])
+    const infoHash = /Info Hash: ([0-9a-f]{40})/.exec(stdout)?.[1]
+    if (infoHash == null) throw new Error('cannot read the info hash of the torrent')
+    const whitelist = join(trackerDir, 'whitelist')
+    await writeFile(whitelist, infoHash + '\n', { mode: 0o644 })
+    // a marker file per leecher, written by aria2c the moment its download completes (it keeps seeding after)
+    const hook = join(dir, 'done.sh')
+    await writeFile(hook, '#!/bin/sh\ndate +%s%N > "$3.done"\n', { mode: 0o755 })
+
+    const children: ChildProcess[] = []
+    const logs: string[] = []
+    const start = (cmd: string, args: string[]): ChildProcess => {
+      const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+      c.stderr!.on('data', (d) => { logs.push(String(d)) })
+      children.push(c)
+      return c
+    }
+    const common = [
+      '--enable-dht=false', '--enable-dht6=false', '--enable-peer-exchange=false', '--bt-enable-lpd=false',
+      '--console-log-level=warn', '--summary-interval=0', '--file-allocation=none', '--check-certificate=false',
+      '--bt-max-peers=0', '--disable-ipv6=true', '--bt-tracker-interval=1', '--bt-stop-timeout=0', '--check-integrity=false'
+    ]
+    const leechers: ChildProcess[] = []
+    const outputs: string[] = []
+    const watch = new RssWatch(() => leechers.map((c) => c.pid!))
+    try {
+      start('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'opentracker',
+        '-i', '127.0.0.1', '-p', String(trackerPort), '-P', String(trackerPort), '-d', trackerDir, '-w', whitelist])
+      await waitForPort(trackerPort).catch((err) => { throw new Error(`${err.message as string}: ${logs.join('').slice(-500)}`) })
+      const seeder = start('aria2c', [...common, `--dir=${seedDir}`, '--seed-ratio=0.0', '--bt-seed-unverified=true',
+        `--max-overall-upload-limit=${cfg.originRateBytesPerSec}`, `--listen-port=${await freePort()}`, torrent])
+      // wait until the seeder has announced, so every leecher starts with the same view
+      await new Promise((resolve) => setTimeout(resolve, 1500))
+      const t0ns = BigInt(Date.now()) * 1_000_000n
+      for (let i = 0; i < cfg.peers; i++) {
+        const d = join(dir, `leech-${i}`)
+        await mkdir(d, { recursive: true })
+        outputs.push(join(d, 'artifact.bin'))
+        leechers.push(start('aria2c', [...common, `--dir=${d}`, '--seed-ratio=0.0', '--bt-hash-check-seed=false',
+          `--on-bt-download-complete=${hook}`, `--listen-port=${await freePort()}`, torrent]))
+      }
+      const peerSeconds = await Promise.all(outputs.map(async (o) => {
+        while (true) {
+          const marker = await readFile(`${o}.done`, 'utf8').catch(() => undefined)
+          if (marker != null && marker.trim() !== '') return Number(BigInt(marker.trim()) - t0ns) / 1e9
+          const died = leechers.find((c) => c.exitCode != null)
+          if (died != null) throw new Error(`aria2c exited early: ${logs.join('').slice(-500)}`)
+          await new Promise((resolve) => setTimeout(resolve, 50))
+        }
+      }))
+      // the seeder stands in for the origin: every byte it sent left the capped source
+      const originBytes = await uploadedBy(seeder.pid!)
+      return { peerSeconds, originBytes, peakRssBytes: await watch.stop(), outputs }
+    } finally {
+      await watch.stop()
+      await Promise.all(children.map(async (c) => {
+        if (c.exitCode != null || c.signalCode != null) return
+        const done = exited(c)
+        c.kill('SIGTERM')
+        const t = setTimeout(() => c.kill('SIGKILL'), 3000)
+        await done
+        clearTimeout(t)
+      }))
+      await rm(trackerDir, { recursive: true, force: true })
+    }
+  }
+}
+
+/** Bytes a process wrote through write-like syscalls (sockets included); aria2c's seeder writes little else. */
+async function uploadedBy (pid: number): Promise<number> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8').catch(() => '')
+  return Number(/wchar: (\d+)/.exec(io)?.[1] ?? 0)
+}
+
+async function waitForPort (port: number): Promise<void> {
+  const { connect } = await import('node:net')
+  for (let i = 0; i < 100; i++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1')
+      s.once('connect', () => { s.destroy(); resolve(true) })
+      s.once('error', () => resolve(false))
+    })
+    if (ok) return
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`nothing listens on 127.0.0.1:${port}`)
+}
+
+export const systems: SwarmSystem[] = [direct, bittorrent, damselfly]

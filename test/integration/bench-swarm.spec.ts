@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+// the bench entry, run the way `npm run bench -- swarm --quick --json` runs it (minus the build)
+const BENCH = join(dirname(fileURLToPath(import.meta.resolve('@damselfly/bench/distribute'))), 'index.js')
+
+describe('the swarm benchmark (quick)', function () {
+  // about 30 s on an idle 2-core machine; the margin is for machines shared with other test runs
+  this.timeout(90_000)
+
+  it('should compare direct, BitTorrent and Damselfly and verify every copy', async () => {
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, [BENCH, 'swarm', '--quick', '--json', '--peers', '3', '--size', String(32 * 1024 * 1024)], { timeout: 85_000 }, (err, out, errOut) => {
+        if (err != null && out.trim() === '') reject(new Error(`${err.message}\n${errOut.slice(-2000)}`))
+        else resolve(out)
+      })
+    })
+    const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '')
+    assert.equal(summary.scenario, 'swarm')
+    assert.equal(summary.peers, 3)
+    assert.equal(summary.fileBytes, 32 * 1024 * 1024)
+    assert.equal(typeof summary.originRateBytesPerSec, 'number')
+    assert.deepEqual(Object.keys(summary.results).sort(), ['bittorrent', 'damselfly', 'direct'])
+    for (const [name, r] of Object.entries<any>(summary.results)) {
+      // BitTorrent needs Debian packages (.ci/run installs them); without them it reports why it was skipped
+      if (name === 'bittorrent' && typeof r.skipped === 'string') continue
+      assert.equal(r.error, undefined, `${name}: ${String(r.error)}`)
+      for (const k of ['lastSeconds', 'p50Seconds', 'originBytes', 'cpuSeconds', 'peakRssBytes']) {
+        assert.equal(typeof r[k], 'number', `${name}.${k}`)
+        assert.ok(r[k] > 0, `${name}.${k} is ${String(r[k])}`)
+      }
+      assert.ok(r.p50Seconds <= r.lastSeconds, `${name}: p50 after the last peer`)
+      assert.equal(r.allVerified, true, `${name} delivered a copy that differs from the origin's`)
+    }
+    // every peer straight from the origin costs the origin a copy each; Damselfly fewer
+    // (about one; not asserted exactly, as a starved machine may trigger back-to-source)
+    assert.ok(summary.results.direct.originBytes >= 3 * summary.fileBytes)
+    assert.ok(summary.results.damselfly.originBytes < summary.results.direct.originBytes, `origin served ${String(summary.results.damselfly.originBytes)} bytes`)
+  })
+})
