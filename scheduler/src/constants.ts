@@ -6,6 +6,12 @@ export const DEFAULT_CROSS_POOL_FETCHERS = 1
 export const DEFAULT_FLUSH_MS = 20
 /** failure reports from one child after which it stops using a parent */
 export const DEFAULT_BLOCK_AFTER_FAILURES = 3
+/**
+ * after a (re)start, how long seed peers get to re-register before a task
+ * with no seed is sent back to source: peers often reconnect first, and
+ * without this every one of them would hit the origin
+ */
+export const DEFAULT_SEED_GRACE_MS = 5000
 /** peers of a task that may go to the origin at once when no seed can serve it */
 export const DEFAULT_MAX_BACK_TO_SOURCE = 1
 /** failed origin attempts (seed or back-to-source peers) after which every peer may try the origin itself */
@@ -14,3 +20,5 @@ export const DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL = 2
 export const SLOW_PARENT_FACTOR = 3
 export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+/** pieces per task the scheduler tracks at most (4 Mi pieces: 256 TiB at 64 MiB, 16 TiB at 4 MiB) */
+export const MAX_PIECES = 1 << 22

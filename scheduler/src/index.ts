@@ -1,5 +1,5 @@
 export { Swarm, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
-export { SchedulerService, buildHttpApi, type SchedulerInit } from './service.js'
+export { SchedulerService, buildHttpApi, DECODE_LIMITS, type SchedulerInit } from './service.js'
 export * from './constants.js'
 export { buildSchedulerMetrics } from './metrics.js'
 export { DASHBOARD_HTML } from './dashboard.js'

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, taskIdFor, type Logger } from '@damselfly/utils'
@@ -24,13 +25,20 @@ export interface SchedulerInit {
   token?: string
   /** peer ids allowed to register (empty = any peer with the token) */
   allowPeers?: string[]
+  /**
+   * token a peer must present to register as a seed peer (only seeds may
+   * publish manifests, so a claim of `seed` is never taken on trust)
+   */
+  seedToken?: string
+  /** peer ids allowed to act as seed peers, in addition to holders of `seedToken` */
+  allowSeeds?: string[]
   swarm?: SwarmInit
   /** origin options for listing preheat targets (registry credentials, hub URL …) */
   backends?: BackendsInit
 }
 
 /** decode limits for untrusted peer messages */
-const DECODE_LIMITS = {
+export const DECODE_LIMITS = {
   limits: {
     register: { addrs: 16, tasks: 4096 },
     announce: { headers: 64 },
@@ -76,6 +84,7 @@ export class SchedulerService {
         stream.abort(err)
       })
     }, { maxInboundStreams: 4 })
+    if (this.openSeeds) this.init.log.warn('no seed token or seed allow-list: any peer that registers may act as a seed peer')
     this.app = buildHttpApi(this)
     const address = await this.app.listen({ host: this.init.http?.host ?? '127.0.0.1', port: this.init.http?.port ?? 8002 })
     this.httpUrl = address
@@ -128,11 +137,22 @@ export class SchedulerService {
     await stream.close().catch(() => {})
   }
 
+  /** Neither a seed token nor a seed allow-list: a development cluster that trusts seed claims. */
+  private get openSeeds (): boolean {
+    return (this.init.seedToken ?? '') === '' && (this.init.allowSeeds?.length ?? 0) === 0
+  }
+
   /** Why a peer may not register, or undefined when it may. */
   private authorise (peerId: string, hello: PeerMessage): string | undefined {
-    if (hello.register == null) return 'first message must be a registration'
-    if (this.init.token != null && this.init.token !== '' && hello.register.token !== this.init.token) return 'invalid cluster token'
+    const reg = hello.register
+    if (reg == null) return 'first message must be a registration'
+    const seedToken = this.init.seedToken ?? ''
+    const presentsSeedToken = seedToken !== '' && timingSafeEqualString(reg.token, seedToken)
+    const token = this.init.token ?? ''
+    if (token !== '' && !timingSafeEqualString(reg.token, token) && !presentsSeedToken) return 'invalid cluster token'
     if ((this.init.allowPeers?.length ?? 0) > 0 && !this.init.allowPeers!.includes(peerId)) return 'peer id not allowed'
+    // seeds publish the manifests every peer verifies against: the claim must be backed by a credential
+    if (reg.seed && !this.openSeeds && !presentsSeedToken && !(this.init.allowSeeds ?? []).includes(peerId)) return 'peer is not authorised as a seed peer'
     return undefined
   }
 }
@@ -230,4 +250,10 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     return { id: job.id, taskId: job.tasks[0].taskId, state, tasks, peers }
   })
   return app
+}
+
+function timingSafeEqualString (a: string, b: string): boolean {
+  const x = Buffer.from(a)
+  const y = Buffer.from(b)
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y)
 }

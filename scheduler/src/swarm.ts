@@ -2,7 +2,7 @@ import { Bitfield, pieceCount } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest } from '@damselfly/proto'
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES,
-  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR
+  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES
 } from './constants.js'
 
 export interface SwarmInit {
@@ -26,6 +26,8 @@ export interface SwarmInit {
    * @default false
    */
   allowCycles?: boolean
+  /** @default 5000 */
+  seedGraceMs?: number
   /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -70,6 +72,8 @@ export interface Member {
   joinedAt: number
   /** announced (downloading) rather than only holding pieces from a re-registration */
   wants: boolean
+  /** bitfield re-registered before the task's geometry was known again */
+  pendingHave?: Uint8Array
 }
 
 export interface TaskRecord {
@@ -120,6 +124,8 @@ export class Swarm {
   private readonly blockAfter: number
   private readonly maxBackToSource: number
   private readonly allowCycles: boolean
+  private readonly seedGraceMs: number
+  private readonly startedAt: number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
   /** plans computed (one per member update) */
@@ -138,7 +144,11 @@ export class Swarm {
     this.allowCycles = init.allowCycles ?? false
     this.setTimer = init.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref())
     this.now = init.now ?? Date.now
+    this.seedGraceMs = init.seedGraceMs ?? DEFAULT_SEED_GRACE_MS
+    this.startedAt = this.now()
   }
+
+  private get inSeedGrace (): boolean { return this.now() - this.startedAt < this.seedGraceMs }
 
   register (peerId: string, reg: Register, send: Send): void {
     const old = this.peers.get(peerId)
@@ -164,12 +174,21 @@ export class Swarm {
     for (const t of reg.tasks.slice(0, 4096)) {
       if (t.meta == null || t.meta.contentLength < 0) continue
       const task = this.ensureTask(t.taskId, t.meta.url, [], t.meta.pieceLength, '')
-      this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
+      // geometry is part of the manifest: a normal peer's holdings wait for a seed to state it
+      if (peer.seed) this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
       const m = this.join(task, peerId, false)
       this.setHave(task, m, new Bitfield(task.pieceCount, t.have))
+      if (task.contentLength < 0) m.pendingHave = t.have.slice(0, 1 << 20)
       m.done = t.done
       this.markTaskDirty(task)
     }
+    // tasks announced before any seed was back (see seedGraceMs)
+    if (peer.seed) for (const task of this.tasks.values()) if (task.seedState === 'none' && this.anyWants(task)) this.assignSeed(task)
+  }
+
+  private anyWants (task: TaskRecord): boolean {
+    for (const m of task.members.values()) if (m.wants && !m.done) return true
+    return false
   }
 
   /** A peer's session closed: it leaves every swarm; its children get new parents. */
@@ -298,12 +317,15 @@ export class Swarm {
 
   private setGeometry (task: TaskRecord, contentLength: number, pieceLength: number): void {
     if (task.contentLength >= 0 || contentLength < 0 || pieceLength <= 0) return
+    // a bitfield per member is sized by this: refuse geometry no real task has
+    if (pieceCount(contentLength, pieceLength) > MAX_PIECES) return
     task.contentLength = contentLength
     task.pieceLength = pieceLength
     task.pieceCount = pieceCount(contentLength, pieceLength)
     task.availability = new Uint16Array(task.pieceCount)
     for (const m of task.members.values()) {
-      m.have = new Bitfield(task.pieceCount, m.have.bytes)
+      m.have = new Bitfield(task.pieceCount, m.pendingHave ?? m.have.bytes)
+      m.pendingHave = undefined
       for (const i of m.have.indexes()) task.availability[i]++
     }
   }
@@ -341,6 +363,12 @@ export class Swarm {
       if (!p.seed || task.blocked.has(p.id)) continue
       if (task.seedState === 'failed' && p.id === task.seedPeer) continue
       if (best == null || p.tasks.size < best.tasks.size) best = p
+    }
+    if (best == null && task.seedState === 'none' && this.inSeedGrace) {
+      this.setTimer(() => {
+        if (this.tasks.get(task.id) === task && task.seedState === 'none') { this.assignSeed(task); this.markTaskDirty(task) }
+      }, this.seedGraceMs - (this.now() - this.startedAt) + 1)
+      return
     }
     if (best == null) {
       task.seedState = 'failed'

@@ -84,7 +84,9 @@ export class HttpBackend implements Backend {
         throw new OriginTimeoutError(`origin ${new URL(url).host} timed out`, { cause: err })
       }
       if (err?.name === 'AbortError') throw err
-      if (err?.statusCode != null) throw new OriginError(`origin answered ${err.statusCode} for ${redactUrl(url)}`, err.statusCode, { cause: err })
+      if (err?.statusCode >= 400) throw new OriginError(`origin answered ${err.statusCode} for ${redactUrl(url)}`, err.statusCode, { cause: err })
+      // a retry that resumed mid-body and found the origin inconsistent (length, range) reports the 2xx it got: not an HTTP error
+      if (err?.statusCode != null) throw new OriginError(`origin transfer failed for ${redactUrl(url)}: ${err.message}`, undefined, { cause: err })
       throw new OriginError(`cannot reach origin ${new URL(url).host}: ${err?.code ?? err?.message}`, undefined, { cause: err })
     }
   }

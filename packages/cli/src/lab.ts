@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -20,6 +21,10 @@ export interface LabOptions {
   dataDir?: string
   keep?: boolean
   token?: string
+  /** token that authorises the lab's seed peers @default a random token per lab */
+  seedToken?: string
+  /** extra flags for the scheduler process */
+  schedulerArgs?: string[]
   /** extra flags for every peer / seed process */
   peerArgs?: string[]
   seedArgs?: string[]
@@ -53,6 +58,9 @@ export class Lab {
   endpoints?: LabEndpoints
   private dir = ''
   private stopped = false
+  private schedulerArgs: string[] = []
+  /** how each role was started, by pid, so it can be started again */
+  private readonly argsByPid = new Map<number, { name: string, args: string[] }>()
 
   constructor (private readonly opts: LabOptions) {}
 
@@ -62,8 +70,11 @@ export class Lab {
     await mkdir(logs, { recursive: true })
     try {
       const common = this.opts.token != null ? ['--token', this.opts.token] : []
+      // seeds publish the manifests everyone verifies against, so even a lab does not let any peer claim to be one
+      const seedToken = this.opts.seedToken ?? randomBytes(16).toString('hex')
+      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, ...common, ...(this.opts.schedulerArgs ?? [])]
       const scheds = await Promise.all(Array.from({ length: this.opts.schedulers ?? 1 }, async (_, i) =>
-        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, ['scheduler', '--port', '0', '--p2p-port', '0', '--json', ...common])))
+        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--port', '0'])))
       const sched = scheds[0]
       const schedulerUrls = scheds.map((x) => String(x.url)).join(',')
       const seedsN = this.opts.seeds ?? 1
@@ -73,7 +84,7 @@ export class Lab {
         '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--json', ...common
       ]
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
-        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), ...(this.opts.seedArgs ?? [])])))
+        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...(this.opts.seedArgs ?? [])])))
       // a few at a time: a dozen Node processes booting at once on a small machine time each other out
       const peers: LabProcess[] = []
       for (let i = 0; i < this.opts.peers; i += 4) {
@@ -97,6 +108,67 @@ export class Lab {
     }
   }
 
+  /**
+   * Kills the scheduler (SIGKILL: no goodbye to its peers) and starts a fresh
+   * one on the same HTTP port, which is where peers look it up again. Its
+   * state is soft: it is rebuilt from the peers' re-registrations.
+   * `downMs` keeps it down for a while first.
+   */
+  async restartScheduler (downMs = 0): Promise<LabEndpoints['scheduler']> {
+    const eps = this.endpoints
+    if (eps == null) throw new Error('lab not started')
+    await this.killScheduler()
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
+    return await this.startScheduler()
+  }
+
+  /** Kills the scheduler with SIGKILL and waits until it is gone. */
+  async killScheduler (): Promise<void> {
+    const eps = this.endpoints
+    if (eps == null) throw new Error('lab not started')
+    const old = this.process(eps.scheduler.pid)
+    if (old != null && old.exitCode == null && old.signalCode == null) {
+      const exited = new Promise((resolve) => old.once('exit', resolve))
+      old.kill('SIGKILL')
+      await exited
+    }
+  }
+
+  /** Starts the scheduler again on its old HTTP port (after killScheduler). */
+  async startScheduler (): Promise<LabEndpoints['scheduler']> {
+    const eps = this.endpoints
+    if (eps == null) throw new Error('lab not started')
+    const port = new URL(eps.scheduler.url).port
+    const n = this.children.length
+    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--port', port])
+    const oldPid = eps.scheduler.pid
+    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` }
+    const i = eps.schedulers.findIndex((x) => x.pid === oldPid)
+    if (i >= 0) eps.schedulers[i] = { url: eps.scheduler.url, pid: eps.scheduler.pid, peerId: eps.scheduler.peerId }
+    return eps.scheduler
+  }
+
+  /**
+   * Kills a peer or seed (SIGKILL, as a crash would) and starts it again with
+   * the same data dir and flags; its endpoints entry is updated in place.
+   */
+  async restartPeer (pid: number, downMs = 0): Promise<LabEndpoints['peers'][number]> {
+    const eps = this.endpoints
+    const started = this.argsByPid.get(pid)
+    const entry = eps?.peers.find((p) => p.pid === pid) ?? eps?.seeds.find((p) => p.pid === pid)
+    if (eps == null || started == null || entry == null) throw new Error(`no peer with pid ${pid} in this lab`)
+    const child = this.process(pid)
+    if (child != null && child.exitCode == null && child.signalCode == null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve))
+      child.kill('SIGKILL')
+      await exited
+    }
+    if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
+    const p = await this.spawn(`${started.name}-${this.children.length}`, started.args)
+    Object.assign(entry, { pid: p.pid, api: String(p.api), metrics: String(p.metrics), id: String(p.id) })
+    return entry as LabEndpoints['peers'][number]
+  }
+
   /** Starts one role and waits for its ready line. */
   private async spawn (name: string, args: string[]): Promise<LabProcess> {
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -104,6 +176,7 @@ export class Lab {
       env: { ...process.env, DAMSELFLY_EXIT_WITH_STDIN: '1', DAMSELFLY_LOG_LEVEL: this.opts.logLevel ?? process.env.DAMSELFLY_LOG_LEVEL ?? 'info' }
     })
     this.children.push(child)
+    if (child.pid != null) this.argsByPid.set(child.pid, { name, args })
     const log = createWriteStream(join(this.dir, 'logs', `${name}.log`))
     child.stderr!.pipe(log)
     const lines = createInterface({ input: child.stdout! })

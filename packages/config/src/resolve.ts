@@ -26,6 +26,7 @@ export const ENV_VARS: Record<Role, Record<string, EnvVar>> = {
     DAMSELFLY_SCHEDULER_ANNOUNCE: { path: ['announce'], kind: 'list' },
     DAMSELFLY_TOKEN: { path: ['token'], kind: 'string' },
     DAMSELFLY_ALLOW_PEERS: { path: ['allowPeer'], kind: 'list' },
+    DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL
   },
   seed: daemonEnv(),
@@ -37,6 +38,7 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_DATA_DIR: { path: ['dataDir'], kind: 'string' },
     DAMSELFLY_SCHEDULER: { path: ['scheduler'], kind: 'list' },
     DAMSELFLY_TOKEN: { path: ['token'], kind: 'string' },
+    DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
     DAMSELFLY_POOL: { path: ['pool'], kind: 'string' },
     DAMSELFLY_IDC: { path: ['idc'], kind: 'string' },
     DAMSELFLY_HOST: { path: ['host'], kind: 'string' },

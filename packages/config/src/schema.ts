@@ -15,6 +15,10 @@ export const schedulerConfigSchema = z.object({
   announce: z.array(z.string()).default([]),
   token: z.string().optional(),
   allowPeer: z.array(z.string()).default([]),
+  /** token a peer must present to act as a seed peer (publish manifests) */
+  seedToken: z.string().optional(),
+  /** peer ids allowed to act as seed peers without the seed token */
+  allowSeed: z.array(z.string()).default([]),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')
 }).strict()
 
@@ -37,6 +41,18 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     dataDir: z.string().min(1).default(d.dataDir),
     scheduler: z.array(z.url({ protocol: /^https?$/ })).default([]),
     token: z.string().optional(),
+    /** seed peers: the token that authorises this daemon as a seed */
+    seedToken: z.string().optional(),
+    /** go back to source after this long without a verified piece from peers */
+    stallTimeout: z.number().int().positive().default(15_000),
+    /** drop a parent that sends nothing for this long */
+    pieceTimeout: z.number().int().positive().default(30_000),
+    /** drop an upload stream whose reader takes nothing for this long */
+    uploadIdleTimeout: z.number().int().positive().default(30_000),
+    /** give up on an origin attempt that sends nothing for this long */
+    originTimeout: z.number().int().positive().default(30_000),
+    /** retries per origin request (5xx, resets, timeouts) */
+    originRetries: z.number().int().nonnegative().default(5),
     pool: z.string().min(1).default(d.pool),
     idc: z.string().default(''),
     host: host.default('127.0.0.1'),
@@ -70,6 +86,12 @@ export interface DaemonConfigShape {
   dataDir: string
   scheduler: string[]
   token?: string
+  seedToken?: string
+  stallTimeout: number
+  pieceTimeout: number
+  uploadIdleTimeout: number
+  originTimeout: number
+  originRetries: number
   pool: string
   idc: string
   host: string

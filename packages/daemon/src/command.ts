@@ -6,6 +6,7 @@ import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type
 import { Daemon, type DaemonInit } from './daemon.js'
 import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
 import { addBackendOptions, backendsInitFrom } from './backend-options.js'
+import type { BackendsInit } from '@damselfly/backend'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -41,12 +42,16 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
     dataDir: resolve(c.dataDir),
     log: createLogger(name, c.logLevel),
     schedulerUrls: c.scheduler.length > 0 ? c.scheduler : undefined,
-    token: c.token,
+    // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
+    token: seed && c.seedToken != null ? c.seedToken : c.token,
     seed,
+    download: { stallMs: c.stallTimeout },
+    pieceTimeoutMs: c.pieceTimeout,
+    uploadIdleTimeoutMs: c.uploadIdleTimeout,
     labels: { pool: c.pool, idc: c.idc },
     uploadSlots: c.uploadSlots,
     hasherThreads: c.hasherThreads,
-    backends: backendsInitFrom({
+    backends: withOriginLimits(backendsInitFrom({
       caFile: c.caFile,
       s3Endpoint: c.s3Endpoint,
       s3Region: c.s3Region,
@@ -55,7 +60,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       registryUser: c.registryUser,
       registryPassword: c.registryPassword,
       insecureRegistry: c.insecureRegistry
-    }, env),
+    }, env), c.originTimeout, c.originRetries),
     p2p: { host: c.p2pHost, port: c.p2pPort },
     api: { host: c.host, port: c.apiPort },
     metrics: { host: c.host, port: c.metricsPort },
@@ -79,6 +84,10 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
   }
 }
 
+function withOriginLimits (b: BackendsInit, idleTimeoutMs: number, maxRetries: number): BackendsInit {
+  return { ...b, http: { ...b.http, idleTimeoutMs, maxRetries } }
+}
+
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
 export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
   const role: Role = d.seed ? 'seed' : 'peer'
@@ -100,6 +109,12 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     .addOption(new Option('--gc-quota <size>', 'cache quota, e.g. 20GiB (0 = unlimited)').env('DAMSELFLY_GC_QUOTA'))
     .addOption(new Option('--gc-ttl <seconds>', 'remove tasks unused this long (0 = never)').argParser(Number).env('DAMSELFLY_GC_TTL_SECONDS'))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
+    .addOption(new Option('--seed-token <token>', 'seed peers: token that authorises this daemon as a seed (scheduler --seed-token)').env('DAMSELFLY_SEED_TOKEN').hideHelp(!d.seed))
+    .addOption(new Option('--stall-timeout <ms>', 'go back to source after this long without a verified piece from peers').argParser(Number))
+    .addOption(new Option('--piece-timeout <ms>', 'drop a parent that sends nothing for this long').argParser(Number))
+    .addOption(new Option('--upload-idle-timeout <ms>', 'drop an upload stream whose reader takes nothing for this long').argParser(Number))
+    .addOption(new Option('--origin-timeout <ms>', 'give up on an origin attempt that sends nothing for this long').argParser(Number))
+    .addOption(new Option('--origin-retries <n>', 'retries per origin request (5xx, resets, timeouts), with backoff').argParser(Number))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', `\nExamples:\n${d.examples}  damselfly ${d.name} --config /etc/damselfly/${role}.yaml\n`)
     .action(async (opts, cmd: Command) => {

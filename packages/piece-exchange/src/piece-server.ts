@@ -1,5 +1,6 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, sendWithBackpressure, type Logger } from '@damselfly/utils'
+import { PieceTimeoutError } from '@damselfly/types'
 import { MAX_REQUEST_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
 import type { PieceLookup, UploadListener } from './index.js'
@@ -52,7 +53,25 @@ export class PieceServer {
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer.toString()
-    stream.inactivityTimeout = this.init.idleTimeoutMs ?? 30_000
+    // libp2p only enforces inactivity on raw sockets, not on muxed streams: a reader that stops
+    // taking bytes (or a client that goes quiet) would otherwise hold its upload slot forever
+    const idleMs = this.init.idleTimeoutMs ?? 30_000
+    let lastActivity = Date.now()
+    const touch = (): void => { lastActivity = Date.now() }
+    stream.addEventListener('message', touch)
+    stream.addEventListener('drain', touch)
+    const watchdog = setInterval(() => {
+      if (Date.now() - lastActivity > idleMs) stream.abort(new PieceTimeoutError(`piece stream idle for ${idleMs} ms`))
+    }, Math.max(100, Math.min(1000, idleMs / 3)))
+    watchdog.unref()
+    try {
+      await this.serveRequests(stream, peer, touch)
+    } finally {
+      clearInterval(watchdog)
+    }
+  }
+
+  private async serveRequests (stream: Stream, peer: string, touch: () => void): Promise<void> {
     const reader = new FrameReader(stream, 64 * 1024)
     // the next request is decoded and its piece read from disk while the
     // current one is still being sent, so the link never waits for the disk
@@ -82,6 +101,7 @@ export class PieceServer {
         pending.catch(() => {})
         try {
           await this.answer(stream, job)
+          touch()
         } finally {
           this.budget.release(job.reserved)
         }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
 import { FailureKind, type TaskUpdate } from '@damselfly/proto'
-import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, errorInfo } from '@damselfly/types'
+import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { fetchFromSource } from './source-fetcher.js'
 import { releasePieceBuffer } from '@damselfly/hasher'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
@@ -266,11 +266,16 @@ export class Download extends EventEmitter<DownloadEvents> {
       })
       .catch((err: Error) => {
         if (ctl.signal.aborted || this.settled) return
+        // our disk failed (full, read-only), not the parent: blaming parents would only send us to the origin to fail again
+        if (err instanceof StorageError) { this.fail(err); return }
         const mismatch = err instanceof DigestMismatchError
         if (mismatch) this.stats.digestMismatches++
-        // one broken connection fails every request pipelined on it: count it once
+        // one broken connection fails every request pipelined on it: count it once; but a "not found"
+        // is one answer per request, and counting those once a second lets a lying parent be asked thousands of times
+        const notFound = err.name === 'PieceNotFoundError'
+        if (notFound) parent.have.clear(index)
         const now = Date.now()
-        if (mismatch || now - parent.lastFailureAt > 1000) parent.failures++
+        if (mismatch || notFound || now - parent.lastFailureAt > 1000) parent.failures++
         parent.lastFailureAt = now
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {

@@ -29,6 +29,10 @@ export interface PeerEngineInit {
   hasherThreads?: number
   backends?: BackendsInit
   download?: DownloadInit
+  /** drop a parent that sends nothing for this long while pieces are pending @default 30000 */
+  pieceTimeoutMs?: number
+  /** drop an upload stream whose reader takes nothing for this long @default 30000 */
+  uploadIdleTimeoutMs?: number
 }
 
 export interface EngineEvents {
@@ -52,6 +56,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   scheduler?: SchedulerRing
   private readonly downloads = new Map<string, Download>()
   private readonly seeding = new Map<string, Promise<void>>()
+  /** tasks this seed has fetched or is fetching; re-registered so a restarted scheduler knows them again */
+  private readonly seeded = new Map<string, TaskStore>()
   readonly uploadedByTask = new Map<string, number>()
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
@@ -79,6 +85,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.server = new PieceServer(this.node, {
       log: this.log,
       maxInboundStreams: this.init.uploadSlots ?? 32,
+      idleTimeoutMs: this.init.uploadIdleTimeoutMs,
       lookup: async (taskId) => await this.store.get(taskId),
       onUpload: (taskId, peer, bytes) => {
         this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
@@ -89,7 +96,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       }
     })
     await this.server.start()
-    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer })
+    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs })
     if ((this.init.schedulerUrls?.length ?? 0) > 0) {
       this.scheduler = new SchedulerRing(this.node, {
         urls: this.init.schedulerUrls!,
@@ -192,6 +199,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     const log = this.log.child({ task: req.taskId })
     const run = (async () => {
       const store = await this.store.open(req.taskId, req.url)
+      this.seeded.set(req.taskId, store)
       const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
       log.info('seeding from origin')
       const started = Date.now()
@@ -245,14 +253,16 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   private registration (): Register {
     const tasks: TaskState[] = []
-    for (const d of this.downloads.values()) {
-      const s = d.store
+    // without the seeded tasks, a restarted scheduler would drop the manifest the seed re-publishes
+    const stores = new Map<string, TaskStore>(this.seeded)
+    for (const d of this.downloads.values()) stores.set(d.taskId, d.store)
+    for (const [taskId, s] of stores) {
       if (!s.initialised) continue
       tasks.push({
-        taskId: d.taskId,
+        taskId,
         have: s.bitfield.bytes as Uint8Array<ArrayBuffer>,
         done: s.complete,
-        meta: { taskId: d.taskId, contentLength: s.contentLength, pieceLength: s.pieceLength, url: s.url }
+        meta: { taskId, contentLength: s.contentLength, pieceLength: s.pieceLength, url: s.url }
       })
     }
     return {

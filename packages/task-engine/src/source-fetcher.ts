@@ -1,6 +1,6 @@
 import { pieceLengthFor, pieceRange, type Logger } from '@damselfly/utils'
 import { allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
-import { OriginError } from '@damselfly/types'
+import { OriginError, StorageError } from '@damselfly/types'
 import type { Backend, Hasher, ObjectStat } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 
@@ -40,12 +40,17 @@ export async function fetchFromSource (init: SourceFetchInit): Promise<ObjectSta
   const maxAttempts = init.attempts ?? 5
   for (const run of missingRuns(store)) {
     let next = run.first
-    for (let attempt = 1; next <= run.last; attempt++) {
+    // attempts in a row that stored nothing: a link that keeps making progress is flaky, not dead
+    let attempt = 0
+    while (next <= run.last) {
+      const from = next
       try {
         next = await fetchRun(init, next, run.last)
       } catch (err: any) {
-        if (attempt >= maxAttempts || init.signal?.aborted === true) throw err
         while (next <= run.last && store.hasPiece(next)) next++
+        attempt = next > from ? 1 : attempt + 1
+        // an HTTP error status was already retried with backoff by the HTTP client; retrying it here too multiplies the wait
+        if (attempt >= maxAttempts || init.signal?.aborted === true || err?.originStatus >= 400 || err instanceof StorageError) throw err
         log.warn({ err: err.message, attempt, piece: next }, 'origin transfer broke off, resuming')
         await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)))
       }
