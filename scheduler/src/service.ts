@@ -249,6 +249,27 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     const peers = job.peers.map((id) => ({ id, pool: svc.swarm.peers.get(id)?.pool, done: tasks.every((t) => !t.peers.some((p) => p.id === id) || t.peers.find((p) => p.id === id)!.done) }))
     return { id: job.id, taskId: job.tasks[0].taskId, state, tasks, peers }
   })
+
+  const registry = buildSchedulerMetrics(svc.swarm)
+  app.get('/metrics', async (_req, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
+  app.get('/', async (_req, reply) => await reply.redirect('/dashboard'))
+  app.get('/dashboard', async (_req, reply) => await reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML))
+  app.get('/api/v1/stats', async () => ({
+    peers: svc.swarm.peers.size,
+    tasks: svc.swarm.tasks.size,
+    decisions: svc.swarm.decisions,
+    backToSourceDecisions: svc.swarm.backToSourceDecisions
+  }))
+  app.get('/healthz', async () => ({ ok: true }))
+  app.get('/readyz', async () => ({ ok: true, peers: svc.swarm.peers.size }))
+  app.get('/api/v1/info', async () => ({ peerId: svc.peerId, addrs: svc.addrs }))
+  app.get('/api/v1/peers', async () => svc.swarm.peerList())
+  app.get('/api/v1/tasks', async () => [...svc.swarm.tasks.values()].map((t) => svc.swarm.taskView(t)))
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req, reply) => {
+    const t = svc.swarm.tasks.get(req.params.id)
+    if (t == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    return svc.swarm.taskView(t)
+  })
   return app
 }
 

@@ -38,12 +38,12 @@ describe('preheat of an OCI image reference', function () {
   it('should fetch every layer and the config into the seed and a peer of the named pool', async () => {
     const eps = lab.endpoints!
     // daemons register with the scheduler just after they report ready
-    for (let i = 0; i < 100 && (await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    for (let i = 0; i < 100 && !((await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length >= 3); i++) await new Promise((resolve) => setTimeout(resolve, 100))
     const res = await request(`${eps.scheduler.url}/api/v1/preheat`, {
       method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
     })
     const job = await res.body.json() as { id: string, tasks: Array<{ taskId: string, path: string }>, peers: string[] }
-    assert.equal(res.statusCode, 202, JSON.stringify(job))
+    assert.equal(res.statusCode, 202, JSON.stringify(job) + JSON.stringify(await fetchJson(`${eps.scheduler.url}/api/v1/peers`)))
     const want = [image.config, ...image.layers].map((b) => b.digest.replace(':', '-')).sort()
     assert.deepEqual(job.tasks.map((t) => t.path).sort(), want)
     let status: any
