@@ -73,7 +73,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   /** swarm-wide holders per piece, from the scheduler: the rarest go first */
   private availability?: Uint8Array
   /** piece -> controllers of the requests for it (more than one in endgame) */
-  private readonly inflight = new Map<number, Array<{ parent: string, ctl: AbortController }>>()
+  private readonly inflight = new Map<number, Array<{ parent: string, ctl: AbortController, started: number }>>()
   private backToSource = false
   private lastProgress = Date.now()
   private readonly done = Promise.withResolvers<void>()
@@ -240,7 +240,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     const { length } = pieceRange(index, store.contentLength, store.pieceLength)
     const ctl = new AbortController()
     const reqs = this.inflight.get(index) ?? []
-    reqs.push({ parent: parent.peerId, ctl })
+    reqs.push({ parent: parent.peerId, ctl, started: Date.now() })
     this.inflight.set(index, reqs)
     parent.inflight++
     const started = Date.now()
@@ -255,7 +255,15 @@ export class Download extends EventEmitter<DownloadEvents> {
         await store.writePiece(index, back, digest)
         releasePieceBuffer(back)
         // the other endgame copies are now useless
-        for (const r of this.inflight.get(index) ?? []) if (r.ctl !== ctl) r.ctl.abort()
+        for (const r of this.inflight.get(index) ?? []) {
+          if (r.ctl === ctl) continue
+          r.ctl.abort()
+          // an endgame loser that was far slower than the winner is an outlier the scheduler should know about
+          const waited = Date.now() - r.started
+          if (waited > Math.max(1000, 2 * (Date.now() - started))) {
+            this.c.scheduler?.send({ failure: { taskId: this.taskId, parentId: r.parent, index, kind: FailureKind.TIMEOUT, message: `slower than another parent (${waited} ms)` } })
+          }
+        }
         parent.failures = 0
         if (parent.seed) this.stats.bytesFromSeed += length
         else this.stats.bytesFromPeers += length
