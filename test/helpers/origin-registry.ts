@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
 import { createServer, type Server } from 'node:http'
 import { createHash, createSign, randomBytes, X509Certificate } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { request } from 'undici'
@@ -28,7 +28,10 @@ export class Registry {
 
   constructor (private readonly init: RegistryInit) {}
 
+  get port (): number { return Number(this.host.split(':')[1]) }
+
   async start (): Promise<void> {
+    await mkdir(this.init.dir, { recursive: true })
     const port = await freePort()
     this.host = `127.0.0.1:${port}`
     this.url = `http://${this.host}`

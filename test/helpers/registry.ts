@@ -5,38 +5,6 @@ import { startProcess, stopProcess, freePort, waitFor } from './clients.js'
 import type { ChildProcess } from 'node:child_process'
 import type { AddressInfo } from 'node:net'
 
-/** Debian's `docker-registry` (distribution 2.8) on loopback, storing under `dir`. */
-export class LocalRegistry {
-  child?: ChildProcess
-  port = 0
-  output: () => string = () => ''
-
-  async start (bin: string, dir: string): Promise<string> {
-    this.port = await freePort()
-    await mkdir(join(dir, 'storage'), { recursive: true })
-    const config = join(dir, 'config.yml')
-    await writeFile(config, [
-      'version: 0.1',
-      'log:',
-      '  level: warn',
-      'storage:',
-      '  filesystem:',
-      `    rootdirectory: ${join(dir, 'storage')}`,
-      'http:',
-      `  addr: 127.0.0.1:${this.port}`,
-      ''
-    ].join('\n'))
-    const p = startProcess(bin, ['serve', config])
-    this.child = p.child
-    this.output = p.output
-    const url = `http://127.0.0.1:${this.port}`
-    await waitFor(`docker-registry (${p.output()})`, async () => (await fetch(`${url}/v2/`)).status === 200)
-    return url
-  }
-
-  async stop (): Promise<void> { await stopProcess(this.child) }
-}
-
 export interface CountedRequest { method: string, path: string, range?: string, ns?: string, status: number, bytes: number }
 
 /**

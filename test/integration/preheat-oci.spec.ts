@@ -7,13 +7,13 @@ import { request } from 'undici'
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia, fetchJson } from '@damselfly/bench/distribute'
 import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
-import { LocalRegistry } from '../helpers/registry.js'
+import { Registry } from '../helpers/origin-registry.js'
 import { clientOrSkip, run } from '../helpers/clients.js'
 
 describe('preheat of an OCI image reference', function () {
   this.timeout(240_000)
   let dir: string
-  let registry: LocalRegistry
+  let registry: Registry
   let regHost: string
   let image: OciImage
   let lab: Lab
@@ -21,8 +21,9 @@ describe('preheat of an OCI image reference', function () {
   before(async function () {
     const bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') }
     dir = await mkdtemp(join(tmpdir(), 'dfly-preheat-oci-'))
-    registry = new LocalRegistry()
-    const regUrl = await registry.start(bins.registry, join(dir, 'registry'))
+    registry = new Registry({ dir: join(dir, 'registry') })
+    await registry.start()
+    const regUrl = registry.url
     regHost = regUrl.slice('http://'.length)
     image = await buildOciImage(join(dir, 'layout'), 'v1', [6 * 1024 * 1024 + 11, 3 * 1024 * 1024 + 3])
     await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regHost}/test/img:v1`])

@@ -9,7 +9,8 @@ import { fetchJson } from '@damselfly/bench/distribute'
 import { sha256File } from '@damselfly/testkit'
 import { clientOrSkip, run } from '../helpers/clients.js'
 import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
-import { CountingProxy, LocalContainerd, LocalRegistry } from '../helpers/registry.js'
+import { CountingProxy, LocalContainerd } from '../helpers/registry.js'
+import { Registry } from '../helpers/origin-registry.js'
 
 /** sha256 of what a command writes to stdout (binary-safe). */
 async function sha256Stdout (cmd: string, args: string[]): Promise<string> {
@@ -24,7 +25,7 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
   let dir: string
   let lab: Lab
   let image: OciImage
-  const registry = new LocalRegistry()
+  let registry: Registry
   let counter: CountingProxy
   const containerds: LocalContainerd[] = []
   let bins: Record<'registry' | 'skopeo', string>
@@ -34,7 +35,9 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') }
     dir = await mkdtemp(join(tmpdir(), 'dfly-proxy-oci-'))
     image = await buildOciImage(join(dir, 'layout'), 'v1', [9 * 1024 * 1024 + 77, 5 * 1024 * 1024 + 5])
-    const regUrl = await registry.start(bins.registry, join(dir, 'registry'))
+    registry = new Registry({ dir: join(dir, 'registry') })
+    await registry.start()
+    const regUrl = registry.url
     await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regUrl.slice(7)}/test/img:v1`])
     counter = new CountingProxy(registry.port)
     await counter.start()
@@ -46,7 +49,7 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     for (const c of containerds) await c.stop()
     await lab?.stop()
     await counter?.stop()
-    await registry.stop()
+    await registry?.stop()
     if (dir != null) await rm(dir, { recursive: true, force: true })
   })
 
