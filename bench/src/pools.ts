@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startOrigin, writeRandomFile, sha256File } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
+import { crossPoolBytes } from '@damselfly/scheduler'
 import { getVia, allMatch, fetchJson } from './distribute.js'
 
 export interface PoolsResult {
@@ -35,12 +36,7 @@ export async function runPools (perPool: number, size: number, pools = ['edge-a'
     const edges = tasks[0]?.bytesByEdge ?? {}
     const out: PoolsResult['pools'] = {}
     for (const pool of pools) {
-      let crossPoolBytes = 0
-      for (const [edge, n] of Object.entries(edges)) {
-        const [from, to] = edge.split('>')
-        if (to === pool && from !== pool) crossPoolBytes += n
-      }
-      out[pool] = { peers: eps.peers.filter((p) => p.pool === pool).length, crossPoolBytes }
+      out[pool] = { peers: eps.peers.filter((p) => p.pool === pool).length, crossPoolBytes: crossPoolBytes(Object.entries(edges), pool) }
     }
     const allVerified = results.every((r) => r.ok) && await allMatch(outs, sha)
     return { fileBytes: size, pools: out, originBytes: origin.bytesServed, allVerified, seconds }

@@ -1,4 +1,4 @@
-export { Swarm, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
+export { Swarm, crossPoolBytes, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
 export { SchedulerService, buildHttpApi, DECODE_LIMITS, type SchedulerInit } from './service.js'
 export * from './constants.js'
 export { buildSchedulerMetrics } from './metrics.js'

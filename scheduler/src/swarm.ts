@@ -425,6 +425,7 @@ export class Swarm {
   }
 
   private addEdge (task: TaskRecord, from: string, to: string, bytes: number): void {
+    // keyed `from>to`: read back with crossPoolBytes()
     if (bytes <= 0) return
     const edge = `${from}>${to}`
     task.bytesByEdge.set(edge, (task.bytesByEdge.get(edge) ?? 0) + bytes)
@@ -696,4 +697,14 @@ export class Swarm {
       }))
     }
   }
+}
+
+/** Bytes that reached `pool` from outside it (other pools or the origin), from a task's `bytesByEdge`. */
+export function crossPoolBytes (bytesByEdge: Iterable<[string, number]>, pool: string): number {
+  let n = 0
+  for (const [edge, bytes] of bytesByEdge) {
+    const [from, to] = edge.split('>')
+    if (to === pool && from !== pool) n += bytes
+  }
+  return n
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { SwarmSim } from '@damselfly/testkit'
+import { crossPoolBytes } from '@damselfly/scheduler'
 
 const TASK = 'aa'.repeat(32)
 const PL = 4 * 1024 * 1024
@@ -59,8 +60,7 @@ describe('scheduler in a simulated swarm (fake clock)', () => {
     // and the scheduler's own accounting agrees
     const task = sim.swarm.tasks.get(TASK)!
     for (const pool of ['edge-a', 'edge-b']) {
-      let bytes = 0
-      for (const [edge, n] of task.bytesByEdge) { const [from, to] = edge.split('>'); if (to === pool && from !== pool) bytes += n }
+      const bytes = crossPoolBytes(task.bytesByEdge, pool)
       assert.ok(bytes <= SIZE * 1.25, `scheduler counted ${bytes} cross-pool bytes into ${pool}`)
     }
   })
