@@ -81,7 +81,6 @@ export class Download extends EventEmitter<DownloadEvents> {
   private stallTimer?: NodeJS.Timeout
   private readonly maxInflight: number
   private readonly perParent: number
-  private sourcing = false
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
@@ -325,7 +324,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   }
 
   private goBackToSource (reason: string): void {
-    if (this.sourcing || this.settled) return
+    if (this.backToSource || this.settled) return
     if (this.init.disableBackToSource === true) {
       if (reason.startsWith('scheduler said') || reason.startsWith('scheduler unreachable')) {
         this.fail(new BackToSourceDisabledError(`cannot download from P2P (${reason}) and back-to-source is disabled`))
@@ -334,7 +333,6 @@ export class Download extends EventEmitter<DownloadEvents> {
     }
     this.c.log.info({ task: this.taskId, reason }, 'back-to-source')
     this.backToSource = true
-    this.sourcing = true
     for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
     const store = this.c.store
     fetchFromSource({
