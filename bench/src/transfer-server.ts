@@ -1,7 +1,7 @@
 // Child process for the transfer benchmark: the sending side, so sender and
 // receiver each get their own core as they would on two hosts.
 import { createServer } from 'node:net'
-import { mkdtemp } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createNode, listenAddrs } from '@damselfly/task-engine'
@@ -10,6 +10,7 @@ import { PieceStore } from '@damselfly/storage'
 import { initBlake3, blake3, silentLogger, sendWithBackpressure } from '@damselfly/utils'
 import { randomFillSync } from 'node:crypto'
 
+let dataDir: string | undefined
 const [mode, sizeArg, pieceArg, windowArg] = process.argv.slice(2)
 const size = Number(sizeArg)
 const pieceLength = Number(pieceArg)
@@ -47,7 +48,8 @@ if (mode === 'raw') {
     })
     process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node) }) + '\n')
   } else {
-    const store = new PieceStore({ dataDir: await mkdtemp(join(tmpdir(), 'dfly-bench-')) })
+    dataDir = await mkdtemp(join(tmpdir(), 'dfly-bench-'))
+    const store = new PieceStore({ dataDir })
     await store.start()
     const ts = await store.open('ee'.repeat(32), 'bench://x')
     await ts.initialise(size, pieceLength)
@@ -66,5 +68,6 @@ if (mode === 'raw') {
     process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests }) + '\n')
   }
 }
-process.stdin.on('end', () => process.exit(0))
+// the parent closes our stdin when it is done: remove the piece store with us
+process.stdin.on('end', () => { rm(dataDir ?? '', { recursive: true, force: true }).finally(() => process.exit(0)) })
 process.stdin.resume()
