@@ -50,18 +50,22 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     const eps = lab.endpoints!
     const url = `${origin.url}/parent.bin`
     const gets = eps.peers.map((p, i) => getVia(p.api, url, join(dir, `parent-${i}.bin`), GET_ARGS))
-    const victim = eps.peers[0]
-    // kill it only once it is really someone's parent and holds pieces
-    await waitFor('peer 0 to be a parent holding pieces', async () => {
+    // kill a peer only once it is really someone's parent and holds pieces; which peer that is
+    // depends on who announced first (the parent graph is a DAG ordered by arrival)
+    const victimId = await waitFor('a peer to be a parent holding pieces', async () => {
       const tasks = await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/tasks`)
       const t = tasks[0]
-      if (t == null) return false
-      const v = t.peers.find((m: any) => m.id === victim.id)
-      return v?.pieces >= 3 && t.peers.some((m: any) => m.id !== victim.id && m.parents.includes(victim.id))
+      if (t == null) return undefined
+      const v = t.peers.find((m: any) => !m.seed && m.pieces >= 3 && t.peers.some((c: any) => c.id !== m.id && c.parents.includes(m.id)))
+      return v?.id as string | undefined
     }, 60_000, 20)
-    lab.process(victim.pid)!.kill('SIGKILL')
-    const [, r1, r2] = await Promise.all(gets)
-    for (const [i, r] of [[1, r1], [2, r2]] as const) {
+    const victim = eps.peers.findIndex((p) => p.id === victimId)
+    assert.ok(victim >= 0, `parent ${victimId} is not one of the lab's peers`)
+    lab.process(eps.peers[victim].pid)!.kill('SIGKILL')
+    const results = await Promise.all(gets)
+    for (let i = 0; i < results.length; i++) {
+      if (i === victim) continue
+      const r = results[i]
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(r.bytesFromOrigin, 0, `peer ${i} had to go to the origin`)
       await assertSame(join(dir, `parent-${i}.bin`))
