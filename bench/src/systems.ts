@@ -144,11 +144,13 @@ export const damselfly: SwarmSystem = {
         const sum = async (pids: number[]): Promise<number> => Math.round((await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0) * 100) / 100
         const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
         // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
-        const lags = await Promise.all(eps.peers.map(async (p) => {
-          const text = await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')
-          return Number(/^nodejs_eventloop_lag_p99_seconds(?:{[^}]*})? (\S+)/m.exec(text)?.[1] ?? 0) * 1000
-        }))
+        const scraped = await Promise.all(eps.peers.map(async (p) => await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')))
+        const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? 0)
+        const lags = scraped.map((text) => metric(text, /^nodejs_eventloop_lag_p99_seconds(?:{[^}]*})? (\S+)/m) * 1000)
         const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
+        // main-thread pause time in garbage collection, summed over the peers (prom-client's default metrics)
+        const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + metric(text, new RegExp(`^nodejs_gc_duration_seconds_sum{[^}]*kind="${kind}"[^}]*} (\\S+)`, 'm')), 0) * 100) / 100
+        cfg.log(`damselfly peers' GC pauses: major ${gcSeconds('major')} s, minor ${gcSeconds('minor')} s, incremental ${gcSeconds('incremental')} s`)
         return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, loopP99Ms }
       } finally {
         await watch.stop()

@@ -29,6 +29,8 @@ export interface GetOptions extends BackendFlags {
   timeout?: number
   disableBackToSource?: boolean
   progress?: boolean
+  /** false: copy out of the daemon cache instead of hard-linking @default true */
+  hardLink?: boolean
   json?: boolean
   standalone?: boolean
   /** the URL names a tree (an hf:// repo or directory, an s3:// prefix): `output` is a directory */
@@ -165,7 +167,7 @@ async function viaDaemon (api: string, req: TaskRequest, output: string, opts: G
     res = await request(new URL('/api/v1/download', api), {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout }),
+      body: JSON.stringify({ ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink }),
       headersTimeout: 10_000,
       bodyTimeout: 0
     })
@@ -212,7 +214,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get') : silentLogger()
     const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
     await ts.flush()
-    await exportTo(ts.dataPath, output, req.digest ?? stat?.digest)
+    await exportTo(ts.dataPath, output, { digest: req.digest ?? stat?.digest })
     return {
       type: 'done',
       taskId,
@@ -248,6 +250,7 @@ export function getCommand (): Command {
     .option('--timeout <ms>', 'give up after this long', Number)
     .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
     .option('--no-progress', 'no progress bar')
+    .option('--no-hard-link', 'copy the file out of the daemon\'s cache instead of hard-linking it (use when you will modify the output in place)')
     .option('--standalone', 'do not use a daemon, download from the origin in this process')
     .option('-r, --recursive', 'download every file under the URL (hf:// repo or directory, s3:// prefix) into the directory -O')
     .option('--json', 'print one JSON line with the result on stdout')

@@ -171,22 +171,31 @@ export class Lab {
 
   /** Starts one role and waits for its ready line. */
   private async spawn (name: string, args: string[]): Promise<LabProcess> {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    // e.g. DAMSELFLY_LAB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile every role
+    const nodeArgs = process.env.DAMSELFLY_LAB_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, DAMSELFLY_EXIT_WITH_STDIN: '1', DAMSELFLY_LOG_LEVEL: this.opts.logLevel ?? process.env.DAMSELFLY_LOG_LEVEL ?? 'info' }
     })
     this.children.push(child)
     if (child.pid != null) this.argsByPid.set(child.pid, { name, args })
     const log = createWriteStream(join(this.dir, 'logs', `${name}.log`))
-    child.stderr!.pipe(log)
+    child.stderr!.pipe(log, { end: false })
+    // stdout carries the ready line, then anything node itself prints (e.g. --trace-gc)
+    child.stdout!.pipe(log, { end: false })
     const lines = createInterface({ input: child.stdout! })
     return await new Promise<LabProcess>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 120 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 120_000)
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code} before it was ready (see ${join(this.dir, 'logs', name + '.log')})`)) })
-      lines.once('line', (line) => {
+      const onLine = (line: string): void => {
+        // node's own output (e.g. --trace-gc) may share the line
+        const at = line.indexOf('{"')
+        if (at < 0) return
+        lines.off('line', onLine)
         clearTimeout(timer)
-        try { resolve({ ...JSON.parse(line), pid: child.pid! }) } catch (err) { reject(err) }
-      })
+        try { resolve({ ...JSON.parse(line.slice(at)), pid: child.pid! }) } catch (err) { reject(err) }
+      }
+      lines.on('line', onLine)
     })
   }
 

@@ -8,6 +8,8 @@ export interface DownloadBody extends TaskRequest {
   output?: string
   disableBackToSource?: boolean
   timeoutMs?: number
+  /** false: copy the output instead of hard-linking it to the cache @default true */
+  hardLink?: boolean
 }
 
 /**
@@ -65,7 +67,7 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
         d.finished.finally(() => d.off('progress', onProgress)).catch(() => {})
       }), body.timeoutMs, (t) => { timer = t })
       let output: string | undefined
-      if (body.output != null && body.output !== '') output = await exportTo(store.dataPath, body.output, body.digest)
+      if (body.output != null && body.output !== '') output = await exportTo(store.dataPath, body.output, { digest: body.digest, hardLink: body.hardLink })
       write({ type: 'done', taskId, stats, output })
     } catch (err) {
       write({ type: 'error', taskId, error: errorInfo(err) })
