@@ -38,7 +38,9 @@ await initBlake3()
 interface Run { MBps: number, senderBusy: number, receiverBusy: number }
 
 async function sender (mode: string): Promise<{ info: any, pid: number, stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  // e.g. BENCH_SENDER_NODE_ARGS='--cpu-prof' to profile the sending side
+  const nodeArgs = process.env.BENCH_SENDER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
   const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))
   // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
   const stop = async (): Promise<void> => {
