@@ -9,6 +9,9 @@ import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
 import { untilSignal } from '@damselfly/utils'
 
+/** node flags every role runs with, as the `damselfly` bin's shebang sets them */
+export const NODE_FLAGS = ['--max-semi-space-size=4']
+
 export interface LabOptions {
   peers: number
   /** schedulers sharing the tasks by consistent hashing @default 1 */
@@ -172,7 +175,7 @@ export class Lab {
   /** Starts one role and waits for its ready line. */
   private async spawn (name: string, args: string[]): Promise<LabProcess> {
     // e.g. DAMSELFLY_LAB_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile every role
-    const nodeArgs = process.env.DAMSELFLY_LAB_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
+    const nodeArgs = [...NODE_FLAGS, ...process.env.DAMSELFLY_LAB_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []]
     const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, DAMSELFLY_EXIT_WITH_STDIN: '1', DAMSELFLY_LOG_LEVEL: this.opts.logLevel ?? process.env.DAMSELFLY_LOG_LEVEL ?? 'info' }
