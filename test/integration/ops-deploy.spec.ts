@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, parseAllDocuments } from 'yaml'
 import { resolveConfig, type Role } from '@damselfly/config'
-import { program } from '@damselfly/cli'
+import { program, NODE_FLAGS } from '@damselfly/cli'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const K8S = join(ROOT, 'deploy', 'kubernetes')
@@ -255,7 +255,12 @@ describe('docker-compose.yml', () => {
     const df = await readFile(join(ROOT, 'Dockerfile'), 'utf8')
     assert.match(df, /^FROM node:22/m)
     assert.match(df, /RUN npm ci && npm run build/)
-    assert.match(df, /ENTRYPOINT \["node", "packages\/cli\/dist\/src\/damselfly\.js"\]/)
+    assert.match(df, /ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"packages\/cli\/dist\/src\/damselfly\.js"\]/)
+    // the image runs every role with the same V8 flags as the bin's shebang and the lab
+    const entry = JSON.parse(/ENTRYPOINT (\[.*\])/.exec(df)![1]) as string[]
+    assert.deepEqual(entry.slice(1, -1), NODE_FLAGS)
+    const shebang = (await readFile(join(ROOT, 'packages/cli/src/damselfly.ts'), 'utf8')).split('\n')[0]
+    assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`)
     assert.ok(existsSync(join(ROOT, 'packages/cli/dist/src/damselfly.js')))
   })
 })

@@ -10,7 +10,7 @@ import { Command, Option } from 'commander'
 import { untilSignal } from '@damselfly/utils'
 
 /** node flags every role runs with, as the `damselfly` bin's shebang sets them */
-export const NODE_FLAGS = ['--max-semi-space-size=4']
+export const NODE_FLAGS = ['--heap-growing-percent=300', '--max-semi-space-size=8']
 
 export interface LabOptions {
   peers: number

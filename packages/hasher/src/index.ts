@@ -73,7 +73,7 @@ export function createHasher (init: HasherInit = {}): Hasher {
 const pool = new Map<number, Buffer[]>()
 let pooledBytes = 0
 /** what the pool may hold, across sizes (a peer's in-flight window is of the same order) */
-export const PIECE_POOL_MAX_BYTES = Number(process.env.DAMSELFLY_PIECE_POOL_BYTES ?? 64 * 1024 * 1024)
+export const PIECE_POOL_MAX_BYTES = Number(process.env.DAMSELFLY_PIECE_POOL_BYTES ?? 32 * 1024 * 1024)
 
 /** Allocates a piece buffer that owns its ArrayBuffer, so it can be moved to a worker. */
 export function allocPieceBuffer (length: number): Buffer {

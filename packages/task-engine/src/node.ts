@@ -76,7 +76,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
-      streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 16 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
+      streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 8 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: CONNECTION_MANAGER,
     start: false
