@@ -41,7 +41,15 @@ async function sender (mode: string): Promise<{ info: any, pid: number, stop: ()
   // e.g. BENCH_SENDER_NODE_ARGS='--cpu-prof' to profile the sending side
   const nodeArgs = process.env.BENCH_SENDER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
   const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const line = await new Promise<string>((resolve) => createInterface({ input: child.stdout! }).once('line', resolve))
+  const lines = createInterface({ input: child.stdout! })
+  // the ready line is JSON; anything else is node's own output (e.g. --trace-gc): pass it on
+  const line = await new Promise<string>((resolve) => {
+    lines.on('line', (l) => {
+      const at = l.indexOf('{"')
+      if (at >= 0) resolve(l.slice(at))
+      else process.stderr.write(`[sender] ${l}\n`)
+    })
+  })
   // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
   const stop = async (): Promise<void> => {
     const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -174,6 +174,20 @@ describe('operations: configuration files and damselfly config print', function 
     assert.ok(!r.stdout.includes('hunter2'))
   })
 
+  it('should exit 2 on bad damselfly get usage, like every other subcommand', async () => {
+    const missing = await run(CLI, ['get', 'http://127.0.0.1:9/blob.bin'])
+    assert.equal(missing.code, 2)
+    assert.match(missing.stderr, /--output/)
+    const badTimeout = await run(CLI, ['get', 'http://127.0.0.1:9/blob.bin', '-O', join(dir, 'x'), '--timeout', 'soon'])
+    assert.equal(badTimeout.code, 2)
+    assert.match(badTimeout.stderr, /positive integer/)
+    const badFlag = await run(CLI, ['lab', '--no-such-flag'])
+    assert.equal(badFlag.code, 2)
+    const help = await run(CLI, ['get', '--help'])
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /--no-hard-link/)
+  })
+
   it('should refuse to start a daemon or scheduler on an invalid config, exit 2 and name the setting', async () => {
     const bad = join(dir, 'bad.yaml')
     await writeFile(bad, 'apiPort: 99999\nfavouriteColour: blue\n')

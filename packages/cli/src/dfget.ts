@@ -2,7 +2,7 @@
 // Dragonfly's dfget flags, so existing scripts keep working.
 import { Command, Option, InvalidArgumentError } from 'commander'
 import { initBlake3 } from '@damselfly/utils'
-import { addBackendOptions } from '@damselfly/daemon'
+import { addBackendOptions } from '@damselfly/daemon/backend-options'
 import { runGet } from './get.js'
 
 await initBlake3()

@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander'
+import { Command, Option, InvalidArgumentError } from 'commander'
 import { request } from 'undici'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -6,10 +6,7 @@ import { join, resolve } from 'node:path'
 import cliProgress from 'cli-progress'
 import { createLogger, silentLogger, taskIdFor, initBlake3 } from '@damselfly/utils'
 import { createBackends, safeJoin } from '@damselfly/backend'
-import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon'
-import { createHasher } from '@damselfly/hasher'
-import { PieceStore } from '@damselfly/storage'
-import { fetchFromSource, exportTo } from '@damselfly/task-engine'
+import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon/backend-options'
 import { errorInfo, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
 export const DEFAULT_API = 'http://127.0.0.1:65002'
@@ -201,6 +198,10 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
   if (opts.disableBackToSource === true) {
     return { type: 'error', error: { name: 'BackToSourceDisabledError', code: 'ERR_BACK_TO_SOURCE_DISABLED', message: 'no daemon reachable and back-to-source is disabled' } }
   }
+  // loaded here so that the common case, a download through the daemon, starts fast
+  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }] = await Promise.all([
+    import('@damselfly/hasher'), import('@damselfly/storage'), import('@damselfly/task-engine')
+  ])
   await initBlake3()
   const taskId = taskIdFor(req)
   const dir = await mkdtemp(join(tmpdir(), 'damselfly-get-'))
@@ -235,6 +236,12 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
 
 function mib (n: number): number { return Math.round(n / 1048576 * 10) / 10 }
 
+function positiveInteger (v: string): number {
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got ${JSON.stringify(v)}`)
+  return n
+}
+
 export function getCommand (): Command {
   return addBackendOptions(new Command('get'))
     .description('download a URL through the local peer daemon (standalone from the origin when no daemon answers)')
@@ -246,8 +253,8 @@ export function getCommand (): Command {
     .option('--tag <tag>', 'tells apart tasks with the same URL')
     .option('--application <name>', 'caller application name (part of the task id)')
     .option('--filtered-query-param <name...>', 'query parameters ignored when computing the task id')
-    .option('--piece-length <bytes>', 'fixed piece length', Number)
-    .option('--timeout <ms>', 'give up after this long', Number)
+    .option('--piece-length <bytes>', 'fixed piece length', positiveInteger)
+    .option('--timeout <ms>', 'give up after this long', positiveInteger)
     .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
     .option('--no-progress', 'no progress bar')
     .option('--no-hard-link', 'copy the file out of the daemon\'s cache instead of hard-linking it (use when you will modify the output in place)')
