@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { createNode, listenAddrs } from '@damselfly/task-engine'
 import { PieceServer } from '@damselfly/piece-exchange'
 import { PieceStore } from '@damselfly/storage'
+import { allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { initBlake3, blake3, silentLogger, sendWithBackpressure } from '@damselfly/utils'
 import { randomFillSync } from 'node:crypto'
 
@@ -63,7 +64,8 @@ if (mode === 'raw') {
       await ts.writePiece(i, buf.subarray(0, len), d)
     }
     await ts.flush()
-    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts })
+    // buffers pooled as the daemon does
+    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer })
     await server.start()
     process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests }) + '\n')
   }

@@ -3,6 +3,7 @@ import type { TaskStore } from '@damselfly/storage'
 export { PieceServer, type PieceServerInit } from './piece-server.js'
 export { PieceClient, type PieceClientInit } from './piece-client.js'
 export { UploadBudget } from './upload-budget.js'
+export { maybeQueued } from './send-queue.js'
 export * from './constants.js'
 
 /** Finds the local store of a task, if this daemon holds it. */

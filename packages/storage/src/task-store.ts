@@ -118,11 +118,11 @@ export class TaskStore {
     this.markDirty()
   }
 
-  /** Reads a piece into `into` (allocated when omitted). */
-  async readPiece (index: number, into?: Uint8Array): Promise<Uint8Array> {
+  /** Reads a piece into `into`: a buffer, or an allocator given the piece's length (a fresh buffer when omitted). */
+  async readPiece (index: number, into?: Uint8Array | ((length: number) => Uint8Array)): Promise<Uint8Array> {
     if (!this.have.get(index)) throw new PieceNotFoundError(`task ${this.taskId} has no piece ${index}`)
     const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)
-    const buf = into ?? Buffer.allocUnsafeSlow(length)
+    const buf = typeof into === 'function' ? into(length) : into ?? Buffer.allocUnsafeSlow(length)
     let read = 0
     while (read < length) {
       const { bytesRead } = await this.file().read(buf, read, length - read, offset + read)

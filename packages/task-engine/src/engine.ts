@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { PieceStore, type TaskStore } from '@damselfly/storage'
 import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
 import { SchedulerRing } from '@damselfly/scheduler-client'
-import { createHasher, allocPieceBuffer } from '@damselfly/hasher'
+import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { taskIdFor, pieceRange, type Logger } from '@damselfly/utils'
 import { errorInfo } from '@damselfly/types'
@@ -87,6 +87,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       maxInboundStreams: this.init.uploadSlots ?? 32,
       idleTimeoutMs: this.init.uploadIdleTimeoutMs,
       lookup: async (taskId) => await this.store.get(taskId),
+      alloc: allocPieceBuffer,
+      release: releasePieceBuffer,
       onUpload: (taskId, peer, bytes) => {
         this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
         this.uploaded += bytes

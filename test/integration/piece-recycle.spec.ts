@@ -1,0 +1,144 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { PieceStore, type TaskStore } from '@damselfly/storage'
+import { createNode, listenAddrs } from '@damselfly/task-engine'
+import { PieceServer, PieceClient, maybeQueued, PIECE_PROTOCOL } from '@damselfly/piece-exchange'
+import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
+import { initBlake3, blake3, silentLogger, FrameReader, lengthPrefixed } from '@damselfly/utils'
+import type { Libp2p, Stream, Connection } from '@libp2p/interface'
+
+const TASK = 'ce'.repeat(32)
+const PIECE = 1024 * 1024
+
+/**
+ * The piece server reuses a sent piece's buffer once no libp2p queue holds it.
+ * Reusing it one moment too early would send the next piece's bytes in place
+ * of this one's: every piece is checked byte for byte here, under backpressure.
+ */
+describe('piece upload buffers are reused only once libp2p is done with them', function () {
+  this.timeout(60_000)
+  let dir: string
+  let server: Libp2p
+  let client: Libp2p
+  let ts: TaskStore
+  const content = randomBytes(PIECE * 24 + 1000)
+  const pieceCount = Math.ceil(content.byteLength / PIECE)
+  const piece = (i: number): Buffer => content.subarray(i * PIECE, Math.min(content.byteLength, (i + 1) * PIECE))
+
+  before(async () => {
+    await initBlake3()
+    dir = await mkdtemp(join(tmpdir(), 'dfly-recycle-'))
+    const store = new PieceStore({ dataDir: dir })
+    await store.start()
+    ts = await store.open(TASK, 'http://o/x')
+    await ts.initialise(content.byteLength, PIECE)
+    for (let i = 0; i < pieceCount; i++) await ts.writePiece(i, piece(i), blake3(piece(i)))
+    server = await createNode({})
+    client = await createNode({})
+    await Promise.all([server.start(), client.start()])
+  })
+
+  after(async () => {
+    await Promise.all([server?.stop(), client?.stop()])
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('should see a buffer in the stream queue while the reader is paused, and not once it has read it', async () => {
+    let received = 0
+    let serverSide: { stream: Stream, connection: Connection } | undefined
+    const got = Promise.withResolvers<void>()
+    await client.handle('/test/sink/1.0.0', (stream, connection) => {
+      serverSide = { stream, connection }
+      stream.pause()
+      stream.addEventListener('message', (evt) => { received += evt.data.byteLength; if (received === 4 * 1024 * 1024) got.resolve() })
+    })
+    const out = await server.dialProtocol(client.getMultiaddrs(), '/test/sink/1.0.0')
+    const conn = server.getConnections(client.peerId)[0]
+    const buf = Buffer.alloc(4 * 1024 * 1024, 7)
+    out.send(buf)
+    // far more than yamux's initial 256 KiB window: most of it must still be queued
+    assert.equal(maybeQueued(out, conn, buf.buffer), true)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    serverSide!.stream.resume()
+    await got.promise
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    assert.equal(maybeQueued(out, conn, buf.buffer), false)
+    assert.equal(maybeQueued(out, conn, new ArrayBuffer(8)), false)
+    await out.close()
+    await client.unhandle('/test/sink/1.0.0')
+  })
+
+  /** a PieceServer whose alloc/release go through a counted pool */
+  function countingServer (): { pieces: PieceServer, counts: { allocated: number, recycled: number } } {
+    const free: Uint8Array[] = []
+    const counts = { allocated: 0, recycled: 0 }
+    const pieces = new PieceServer(server, {
+      log: silentLogger(),
+      lookup: async () => ts,
+      alloc: (length) => {
+        const at = free.findIndex((f) => f.byteLength === length)
+        if (at >= 0) return free.splice(at, 1)[0]
+        counts.allocated++
+        return Buffer.allocUnsafeSlow(length)
+      },
+      release: (b) => { counts.recycled++; free.push(b) }
+    })
+    return { pieces, counts }
+  }
+
+  it('should not reuse a buffer whose tail still waits for the reader (a reader that keeps stalling)', async () => {
+    const { pieces, counts } = countingServer()
+    await pieces.start()
+    try {
+      const stream = await client.dialProtocol(server.getMultiaddrs(), PIECE_PROTOCOL)
+      const order = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2, 3]
+      for (const i of order) stream.send(lengthPrefixed(PieceRequest.encode({ taskId: TASK, index: i })))
+      // a small read buffer: above it the stream pauses, yamux stops granting window, the parent's queue fills
+      const reader = new FrameReader(stream, 64 * 1024)
+      for (const i of order) {
+        const head = PieceResponse.decode((await reader.readFrame(64))!)
+        assert.equal(head.status, PieceStatus.OK)
+        assert.equal(head.index, i)
+        const body = Buffer.alloc(head.length)
+        for (let off = 0; off < body.byteLength; off += 64 * 1024) {
+          await reader.readInto(body.subarray(off, Math.min(body.byteLength, off + 64 * 1024)))
+          await new Promise((resolve) => setTimeout(resolve, 2))
+        }
+        assert.ok(body.equals(piece(i)), `piece ${i} differs: its buffer was reused while still queued`)
+      }
+      await stream.close()
+    } finally {
+      await pieces.stop()
+    }
+    assert.ok(counts.recycled > 0, 'some buffers were recycled')
+  })
+
+  it('should deliver every piece intact while recycling the upload buffers', async () => {
+    const { pieces, counts } = countingServer()
+    await pieces.start()
+    const fetcher = new PieceClient(client, { log: silentLogger(), streamsPerParent: 2 })
+    const parent = { peerId: server.peerId.toString(), addrs: listenAddrs(server) }
+    try {
+      for (let round = 0; round < 3; round++) {
+        let next = 0
+        await Promise.all(Array.from({ length: 8 }, async () => {
+          while (next < pieceCount) {
+            const i = next++
+            const buf = await fetcher.fetch(parent, TASK, i, piece(i).byteLength)
+            // a slow consumer, so the server's queues fill up
+            if (i % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 15))
+            assert.ok(Buffer.from(buf).equals(piece(i)), `piece ${i} differs`)
+          }
+        }))
+      }
+    } finally {
+      await fetcher.stop()
+      await pieces.stop()
+    }
+    assert.ok(counts.recycled > pieceCount, `buffers recycled: ${counts.recycled}`)
+    assert.ok(counts.allocated < pieceCount, `fresh buffers: ${counts.allocated} for ${3 * pieceCount} pieces sent`)
+  })
+})
