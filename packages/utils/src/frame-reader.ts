@@ -59,8 +59,10 @@ export class FrameReader {
   private async waitForData (): Promise<void> {
     if (this.error != null) throw this.error
     if (this.ended) throw new ProtocolError('stream ended')
+    // wait first, then resume: resuming may deliver buffered messages at once, and their wake-up must not be lost
+    const woken = new Promise<void>((resolve) => { this.waiter = resolve })
     if (this.stream.readStatus === 'paused') this.stream.resume()
-    await new Promise<void>((resolve) => { this.waiter = resolve })
+    await woken
   }
 
   /** Next frame, or undefined when the stream ended cleanly between frames. */
