@@ -3,6 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { PieceStore, type TaskStore } from '@damselfly/storage'
 import { createNode, listenAddrs } from '@damselfly/task-engine'
 import { PieceServer, PieceClient, maybeQueued, PIECE_PROTOCOL } from '@damselfly/piece-exchange'
@@ -111,6 +114,42 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
       }
       await stream.close()
     } finally {
+      await pieces.stop()
+    }
+    assert.ok(counts.recycled > 0, 'some buffers were recycled')
+  })
+
+  it('should not reuse a buffer still queued below the muxer while the reader process is stopped', async function () {
+    // 64 pipelined requests on 16 streams: more than the socket takes, so plaintext waits in the connection's queue
+    const { pieces, counts } = countingServer()
+    await pieces.start()
+    const args = JSON.stringify({
+      peerId: server.peerId.toString(),
+      addrs: listenAddrs(server),
+      taskId: TASK,
+      pieceLength: PIECE,
+      contentLength: content.byteLength,
+      digests: Array.from({ length: pieceCount }, (_, i) => Buffer.from(blake3(piece(i))).toString('hex')),
+      rounds: 3
+    })
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/piece-fetcher.js', import.meta.url)), args], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    try {
+      const lines = createInterface({ input: child.stdout! })
+      const result = new Promise<{ bad: number[] }>((resolve) => { lines.on('line', (l) => { const m = JSON.parse(l); if (m.done === true) resolve(m) }) })
+      // stop the reader mid-transfer, several times: the parent keeps finishing sends into full queues
+      for (let i = 0; i < 4; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        child.kill('SIGSTOP')
+        await new Promise((resolve) => setTimeout(resolve, 400))
+        child.kill('SIGCONT')
+      }
+      const { bad } = await result
+      assert.deepEqual(bad, [], 'pieces that arrived corrupted')
+    } finally {
+      child.kill('SIGCONT')
+      child.kill()
+      await exited
       await pieces.stop()
     }
     assert.ok(counts.recycled > 0, 'some buffers were recycled')
