@@ -4,7 +4,6 @@
 // busy each side was (CPU seconds / wall seconds), which tells a CPU-bound
 // path from a latency-bound one.
 import { spawn } from 'node:child_process'
-import { createInterface } from 'node:readline'
 import { connect } from 'node:net'
 import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
@@ -12,7 +11,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '@damselfly/task-engine'
 import { PieceClient } from '@damselfly/piece-exchange'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
-import { initBlake3, silentLogger, FrameReader } from '@damselfly/utils'
+import { initBlake3, silentLogger, FrameReader, readyLine } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
 
 const { values } = parseArgs({
@@ -41,15 +40,8 @@ async function sender (mode: string): Promise<{ info: any, pid: number, stop: ()
   // e.g. BENCH_SENDER_NODE_ARGS='--cpu-prof' to profile the sending side
   const nodeArgs = process.env.BENCH_SENDER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
   const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
-  const lines = createInterface({ input: child.stdout! })
-  // the ready line is JSON; anything else is node's own output (e.g. --trace-gc): pass it on
-  const line = await new Promise<string>((resolve) => {
-    lines.on('line', (l) => {
-      const at = l.indexOf('{"')
-      if (at >= 0) resolve(l.slice(at))
-      else process.stderr.write(`[sender] ${l}\n`)
-    })
-  })
+  // anything besides the ready line is node's own output (e.g. --trace-gc): pass it on
+  const line = await readyLine(child.stdout!, (l) => { process.stderr.write(`[sender] ${l}\n`) })
   // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
   const stop = async (): Promise<void> => {
     const exited = new Promise((resolve) => child.once('exit', resolve))

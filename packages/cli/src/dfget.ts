@@ -4,6 +4,7 @@ import { Command, Option, InvalidArgumentError } from 'commander'
 import { initBlake3 } from '@damselfly/utils'
 import { addBackendOptions } from '@damselfly/daemon/backend-options'
 import { runGet } from './get.js'
+import { exitTwoOnUsageError } from './base-program.js'
 
 await initBlake3()
 const cmd = addBackendOptions(new Command('dfget'))
@@ -30,11 +31,10 @@ Examples:
 
 Exit codes: 0 downloaded and verified, 1 download failed, 2 bad usage.
 `)
-  .exitOverride((err) => { process.exit(err.exitCode === 0 ? 0 : 2) })
   .action(async (url, opts) => {
     process.exitCode = await runGet(url, { ...opts, api: opts.endpoint })
   })
-await cmd.parseAsync(process.argv)
+await exitTwoOnUsageError(cmd).parseAsync(process.argv)
 
 function parseDuration (v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim())

@@ -5,9 +5,8 @@ import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createInterface } from 'node:readline'
 import { Command, Option } from 'commander'
-import { untilSignal } from '@damselfly/utils'
+import { untilSignal, readyLine } from '@damselfly/utils'
 
 /** node flags every role runs with, as the `damselfly` bin's shebang sets them */
 export const NODE_FLAGS = ['--heap-growing-percent=300', '--max-semi-space-size=8']
@@ -186,19 +185,13 @@ export class Lab {
     child.stderr!.pipe(log, { end: false })
     // stdout carries the ready line, then anything node itself prints (e.g. --trace-gc)
     child.stdout!.pipe(log, { end: false })
-    const lines = createInterface({ input: child.stdout! })
     return await new Promise<LabProcess>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new Error(`${name} did not become ready within 120 s (see ${join(this.dir, 'logs', name + '.log')})`)) }, 120_000)
       child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`${name} exited with ${code} before it was ready (see ${join(this.dir, 'logs', name + '.log')})`)) })
-      const onLine = (line: string): void => {
-        // node's own output (e.g. --trace-gc) may share the line
-        const at = line.indexOf('{"')
-        if (at < 0) return
-        lines.off('line', onLine)
+      readyLine(child.stdout!).then((line) => {
         clearTimeout(timer)
-        try { resolve({ ...JSON.parse(line.slice(at)), pid: child.pid! }) } catch (err) { reject(err) }
-      }
-      lines.on('line', onLine)
+        resolve({ ...JSON.parse(line), pid: child.pid! })
+      }).catch(reject)
     })
   }
 
