@@ -65,7 +65,8 @@ if (mode === 'raw') {
     }
     await ts.flush()
     // buffers pooled as the daemon does
-    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer })
+    // as a daemon does: pooled buffers, libp2p streams and a data channel (`piece-tcp`: an unencrypted one)
+    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer, dataChannel: { mode: mode === 'piece-tcp' ? 'tcp' : 'tls' } })
     await server.start()
     process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests }) + '\n')
   }

@@ -1,6 +1,8 @@
 // `npm run bench -- transfer [--json] [--quick]`: one receiver pulls a file
-// from one sender over raw TCP, a plain libp2p stream and our piece protocol,
-// in the same run, sender in a child process. Besides MB/s it reports how
+// from one sender over raw TCP, a plain libp2p stream and our piece protocol
+// (over its TLS data channel as daemons do by default, over libp2p streams,
+// and over an unencrypted data channel), in the same run, sender in a child
+// process. Besides MB/s it reports how
 // busy each side was (CPU seconds / wall seconds), which tells a CPU-bound
 // path from a latency-bound one.
 import { spawn } from 'node:child_process'
@@ -9,7 +11,7 @@ import { parseArgs } from 'node:util'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '@damselfly/task-engine'
-import { PieceClient } from '@damselfly/piece-exchange'
+import { PieceClient, type DataChannelMode } from '@damselfly/piece-exchange'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { initBlake3, silentLogger, FrameReader, readyLine } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
@@ -105,13 +107,13 @@ async function stream (): Promise<Run> {
   return r
 }
 
-async function pieces (verify: boolean): Promise<Run> {
-  const s = await sender('piece')
+async function pieces (verify: boolean, dataChannel: DataChannelMode = 'tls'): Promise<Run> {
+  const s = await sender(dataChannel === 'tcp' ? 'piece-tcp' : 'piece')
   const node = await createNode({ initialStreamWindow })
   await node.start()
   const hasher = createHasher()
   await hasher.start()
-  const client = new PieceClient(node, { log: silentLogger(), alloc: allocPieceBuffer, streamsPerParent })
+  const client = new PieceClient(node, { log: silentLogger(), alloc: allocPieceBuffer, streamsPerParent, dataChannel })
   const count = Math.ceil(size / pieceLength)
   const r = await measure(s.pid, async () => {
     let next = 0
@@ -150,7 +152,9 @@ const r = {
   raw: await run('raw', raw),
   stream: await run('stream', stream),
   piece: await run('piece', async () => await pieces(false)),
-  verified: await run('verified', async () => await pieces(true))
+  verified: await run('verified', async () => await pieces(true)),
+  pieceLibp2p: await run('piece-libp2p', async () => await pieces(false, 'off')),
+  pieceTcp: await run('piece-tcp', async () => await pieces(false, 'tcp'))
 }
 const result = {
   scenario: 'transfer',
@@ -162,6 +166,9 @@ const result = {
   libp2pStreamMBps: r.stream.MBps,
   pieceProtocolMBps: r.piece.MBps,
   pieceProtocolVerifiedMBps: r.verified.MBps,
+  // the same protocol over libp2p streams (Noise + yamux) and over an unencrypted data channel
+  pieceOverLibp2pMBps: r.pieceLibp2p.MBps,
+  pieceOverTcpMBps: r.pieceTcp.MBps,
   ratioToRaw: r.raw.MBps > 0 ? Math.round(r.piece.MBps / r.raw.MBps * 100) / 100 : null,
   verifiedRatioToRaw: r.raw.MBps > 0 ? Math.round(r.verified.MBps / r.raw.MBps * 100) / 100 : null,
   // CPU seconds per wall second of each side (1.0 = one core saturated)

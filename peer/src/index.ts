@@ -13,6 +13,7 @@ export function peerCommand (): Command {
     apiPort: 65002,
     metricsPort: 65003,
     p2pPort: 65000,
+    dataPort: 65004,
     proxyPort: 65001,
     pool: 'default',
     examples: '  damselfly daemon --scheduler http://scheduler:8002 --pool edge-a\n  damselfly daemon --scheduler http://scheduler:8002 --proxy-port 65001 --registry-mirror https://registry-1.docker.io\n  DAMSELFLY_SCHEDULER=http://127.0.0.1:8002 damselfly daemon --data-dir /var/lib/damselfly\n'

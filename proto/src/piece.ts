@@ -1,4 +1,5 @@
 import { decodeMessage, encodeMessage, enumeration, message, streamMessage } from 'protons-runtime'
+import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -266,5 +267,163 @@ export namespace PieceResponse {
 
   export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceResponse>): Generator<PieceResponseIndexFieldEvent | PieceResponseStatusFieldEvent | PieceResponseLengthFieldEvent> {
     return streamMessage(buf, PieceResponse.codec(), opts)
+  }
+}
+
+export interface DataTicket {
+  port: number
+  id: Uint8Array<ArrayBuffer>
+  key: Uint8Array<ArrayBuffer>
+  tls: boolean
+}
+
+export namespace DataTicket {
+  let _codec: Codec<DataTicket>
+
+  export const codec = (): Codec<DataTicket> => {
+    if (_codec == null) {
+      _codec = message<DataTicket>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.port != null && obj.port !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.port)
+        }
+
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.id)
+        }
+
+        if ((obj.key != null && obj.key.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.key)
+        }
+
+        if ((obj.tls != null && obj.tls !== false)) {
+          w.uint32(32)
+          w.bool(obj.tls)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          port: 0,
+          id: uint8ArrayAlloc(0),
+          key: uint8ArrayAlloc(0),
+          tls: false
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.port = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.id = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.key = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.tls = reader.bool()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.port`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.key`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.tls`,
+                value: reader.bool()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DataTicketPortFieldEvent {
+    field: '$.port'
+    value: number
+  }
+
+  export interface DataTicketIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DataTicketKeyFieldEvent {
+    field: '$.key'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DataTicketTlsFieldEvent {
+    field: '$.tls'
+    value: boolean
+  }
+
+  export function encode (obj: Partial<DataTicket>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DataTicket.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): DataTicket {
+    return decodeMessage(buf, DataTicket.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): Generator<DataTicketPortFieldEvent | DataTicketIdFieldEvent | DataTicketKeyFieldEvent | DataTicketTlsFieldEvent> {
+    return streamMessage(buf, DataTicket.codec(), opts)
   }
 }

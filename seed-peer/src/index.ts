@@ -13,6 +13,7 @@ export function seedCommand (): Command {
     apiPort: 65012,
     metricsPort: 65013,
     p2pPort: 65010,
+    dataPort: 65014,
     pool: 'cloud',
     examples: '  damselfly seed --scheduler http://scheduler:8002\n  damselfly seed --scheduler http://127.0.0.1:8002 --data-dir /var/lib/damselfly-seed --pool cloud\n'
   }, async (daemon, opts) => {

@@ -83,7 +83,7 @@ export class Lab {
       const pools = this.opts.pools ?? ['default']
       const daemonArgs = (kind: string, i: number, pool: string): string[] => [
         kind, '--scheduler', schedulerUrls, '--data-dir', join(this.dir, `${kind}-${i}`), '--pool', pool,
-        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--json', ...common
+        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--data-port', '0', '--json', ...common
       ]
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
         await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...(this.opts.seedArgs ?? [])])))

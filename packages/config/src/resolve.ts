@@ -46,6 +46,8 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_API_PORT: { path: ['apiPort'], kind: 'number' },
     DAMSELFLY_METRICS_PORT: { path: ['metricsPort'], kind: 'number' },
     DAMSELFLY_P2P_PORT: { path: ['p2pPort'], kind: 'number' },
+    DAMSELFLY_DATA_PORT: { path: ['dataPort'], kind: 'number' },
+    DAMSELFLY_DATA_CHANNEL: { path: ['dataChannel'], kind: 'string' },
     DAMSELFLY_UPLOAD_SLOTS: { path: ['uploadSlots'], kind: 'number' },
     DAMSELFLY_HASHER_THREADS: { path: ['hasherThreads'], kind: 'number' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL,

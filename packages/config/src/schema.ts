@@ -36,7 +36,7 @@ const gcSchema = z.object({
   activeWindowSeconds: z.number().nonnegative().default(30)
 }).strict().refine((g) => g.lowWatermark <= g.highWatermark, { message: 'lowWatermark must not exceed highWatermark', path: ['lowWatermark'] })
 
-function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metricsPort: number, p2pPort: number }): z.ZodType<DaemonConfigShape> {
+function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metricsPort: number, p2pPort: number, dataPort: number }): z.ZodType<DaemonConfigShape> {
   return z.object({
     dataDir: z.string().min(1).default(d.dataDir),
     scheduler: z.array(z.url({ protocol: /^https?$/ })).default([]),
@@ -60,6 +60,10 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     apiPort: port.default(d.apiPort),
     metricsPort: port.default(d.metricsPort),
     p2pPort: port.default(d.p2pPort),
+    /** data channel port (on p2pHost): pieces over TLS/TCP beside libp2p */
+    dataPort: port.default(d.dataPort),
+    /** how piece bytes travel: `tls` (default), `tcp` (unencrypted, trusted networks), `off` (libp2p streams only) */
+    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tls'),
     uploadSlots: z.number().int().positive().default(32),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -99,6 +103,8 @@ export interface DaemonConfigShape {
   apiPort: number
   metricsPort: number
   p2pPort: number
+  dataPort: number
+  dataChannel: 'tls' | 'tcp' | 'off'
   uploadSlots: number
   hasherThreads?: number
   logLevel: string
@@ -123,8 +129,8 @@ export interface RoleDefaults { dataDir: string }
 export function schemaFor (role: Role, defaults: RoleDefaults): z.ZodType {
   switch (role) {
     case 'scheduler': return schedulerConfigSchema
-    case 'seed': return daemonSchema({ dataDir: defaults.dataDir, pool: 'cloud', apiPort: 65012, metricsPort: 65013, p2pPort: 65010 })
-    case 'peer': return daemonSchema({ dataDir: defaults.dataDir, pool: 'default', apiPort: 65002, metricsPort: 65003, p2pPort: 65000 })
+    case 'seed': return daemonSchema({ dataDir: defaults.dataDir, pool: 'cloud', apiPort: 65012, metricsPort: 65013, p2pPort: 65010, dataPort: 65014 })
+    case 'peer': return daemonSchema({ dataDir: defaults.dataDir, pool: 'default', apiPort: 65002, metricsPort: 65003, p2pPort: 65000, dataPort: 65004 })
   }
 }
 

@@ -15,6 +15,7 @@ export interface DaemonCommandDefaults {
   apiPort: number
   metricsPort: number
   p2pPort: number
+  dataPort: number
   /** the HTTP proxy's port; no proxy (and no proxy flags) when omitted */
   proxyPort?: number
   pool: string
@@ -61,7 +62,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       registryPassword: c.registryPassword,
       insecureRegistry: c.insecureRegistry
     }, env), c.originTimeout, c.originRetries),
-    p2p: { host: c.p2pHost, port: c.p2pPort },
+    p2p: { host: c.p2pHost, port: c.p2pPort, dataPort: c.dataPort, dataChannel: c.dataChannel },
     api: { host: c.host, port: c.apiPort },
     metrics: { host: c.host, port: c.metricsPort },
     proxy: withProxy
@@ -104,6 +105,8 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     .addOption(new Option('--api-port <port>', 'local API port').default(d.apiPort).argParser(Number).env('DAMSELFLY_API_PORT'))
     .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number).env('DAMSELFLY_METRICS_PORT'))
     .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number).env('DAMSELFLY_P2P_PORT'))
+    .addOption(new Option('--data-port <port>', 'data channel port (pieces over TLS/TCP beside libp2p, on --p2p-host)').default(d.dataPort).argParser(Number).env('DAMSELFLY_DATA_PORT'))
+    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tls, tcp (unencrypted; trusted networks only) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tls').env('DAMSELFLY_DATA_CHANNEL'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number).env('DAMSELFLY_HASHER_THREADS'))
     .addOption(new Option('--gc-quota <size>', 'cache quota, e.g. 20GiB (0 = unlimited)').env('DAMSELFLY_GC_QUOTA'))

@@ -35,6 +35,8 @@ export interface DaemonInit extends PeerEngineInit {
 export interface DaemonEndpoints {
   id: string
   addrs: string[]
+  /** data channel port (null: pieces over libp2p only) */
+  dataPort: number | null
   api: string
   metrics: string
   /** the HTTP proxy's URL, null when this daemon runs none */
@@ -91,6 +93,7 @@ export class Daemon {
     this.endpoints = {
       id: this.engine.peerId,
       addrs: this.engine.addrs,
+      dataPort: this.engine.dataPort ?? null,
       api,
       metrics: `${metrics}/metrics`,
       proxy: this.proxy?.url ?? null,

@@ -50,6 +50,15 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     collect () { this.set(engine.uploaded) }
   })
   new Gauge({
+    name: 'damselfly_upload_transport_bytes_total',
+    help: 'Bytes of pieces served since start, by transport (tls or tcp data channel, libp2p stream)',
+    labelNames: ['transport'],
+    registers: [registry],
+    collect () {
+      for (const [transport, n] of Object.entries(engine.uploadedByTransport)) this.set({ transport }, n)
+    }
+  })
+  new Gauge({
     name: 'damselfly_active_tasks',
     help: 'Downloads in progress',
     registers: [registry],

@@ -4,8 +4,11 @@ export { PieceServer, type PieceServerInit } from './piece-server.js'
 export { PieceClient, type PieceClientInit } from './piece-client.js'
 export { UploadBudget } from './upload-budget.js'
 export { maybeQueued } from './send-queue.js'
+export { streamLink, socketLink, type PieceLink, type Transport } from './piece-link.js'
+import type { Transport } from './piece-link.js'
+export { DataChannelServer, openDataLink, DATA_PROTOCOL, DATA_CHANNEL_MODES, type DataChannelMode } from './data-channel.js'
 export * from './constants.js'
 
 /** Finds the local store of a task, if this daemon holds it. */
 export type PieceLookup = (taskId: string) => Promise<Pick<TaskStore, 'hasPiece' | 'readPiece'> | undefined>
-export type UploadListener = (taskId: string, peerId: string, bytes: number) => void
+export type UploadListener = (taskId: string, peerId: string, bytes: number, transport: Transport) => void

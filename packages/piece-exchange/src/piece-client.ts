@@ -1,9 +1,11 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import { streamLink, type PieceLink } from './piece-link.js'
+import { openDataLink, type DataChannelMode } from './data-channel.js'
+import type { Libp2p } from '@libp2p/interface'
 
 export interface PieceClientInit {
   log: Logger
@@ -20,7 +22,16 @@ export interface PieceClientInit {
    * @default 2
    */
   streamsPerParent?: number
+  /**
+   * fetch over a data channel when the parent offers one (`tcp` also
+   * accepts plain TCP channels); libp2p streams otherwise
+   * @default 'off'
+   */
+  dataChannel?: DataChannelMode
 }
+
+/** a parent that could not give us a data channel is asked again after this long */
+const DATA_RETRY_MS = 60_000
 
 interface Pending {
   taskId: string
@@ -32,7 +43,7 @@ interface Pending {
 }
 
 /**
- * One pipelined stream to one parent: requests go out as they are made,
+ * One pipelined link to one parent: requests go out as they are made,
  * answers come back in the same order.
  */
 class Channel {
@@ -41,7 +52,7 @@ class Channel {
   private lastActivity = Date.now()
   private readonly timer: NodeJS.Timeout
 
-  constructor (private readonly stream: Stream, private readonly reader: FrameReader, private readonly init: PieceClientInit, private readonly onClose: () => void) {
+  constructor (private readonly link: PieceLink, private readonly init: PieceClientInit, private readonly onClose: () => void) {
     const timeout = init.pieceTimeoutMs ?? DEFAULT_PIECE_TIMEOUT_MS
     this.timer = setInterval(() => {
       if (this.pending.length > 0 && Date.now() - this.lastActivity > timeout) {
@@ -49,8 +60,8 @@ class Channel {
       }
     }, Math.min(1000, timeout))
     this.timer.unref()
-    stream.addEventListener('message', () => { this.lastActivity = Date.now() })
-    stream.addEventListener('close', (evt) => { this.fail(evt.error ?? new ProtocolError('parent closed the stream')) })
+    link.onActivity(() => { this.lastActivity = Date.now() })
+    link.onClose((err) => { this.fail(err ?? new ProtocolError('parent closed the stream')) })
     this.readLoop().catch((err) => { this.fail(err) })
   }
 
@@ -68,13 +79,13 @@ class Channel {
       pending.cancelled = true
       p.reject(signal.reason ?? new Error('aborted'))
     }, { once: true })
-    this.stream.send(lengthPrefixed(PieceRequest.encode({ taskId, index })))
+    this.link.write(lengthPrefixed(PieceRequest.encode({ taskId, index })))
     return p.promise
   }
 
   private async readLoop (): Promise<void> {
     while (!this.closed) {
-      const frame = await this.reader.readFrame(MAX_RESPONSE_HEADER_BYTES)
+      const frame = await this.link.reader.readFrame(MAX_RESPONSE_HEADER_BYTES)
       if (frame == null) throw new ProtocolError('parent closed the stream')
       const head = PieceResponse.decode(frame)
       const pending = this.pending[0]
@@ -89,7 +100,7 @@ class Channel {
         throw new ProtocolError(`parent sent ${head.length} bytes for piece ${pending.index}, expected ${pending.length}`)
       }
       const buf = this.init.alloc?.(head.length) ?? Buffer.allocUnsafeSlow(head.length)
-      await this.reader.readInto(buf)
+      await this.link.reader.readInto(buf)
       this.pending.shift()
       if (!pending.cancelled) pending.resolve(buf)
     }
@@ -100,7 +111,7 @@ class Channel {
     this.closed = true
     clearInterval(this.timer)
     for (const p of this.pending.splice(0)) p.reject(err)
-    if (this.stream.status === 'open') this.stream.abort(err)
+    this.link.abort(err)
     this.onClose()
   }
 
@@ -109,16 +120,21 @@ class Channel {
     this.closed = true
     clearInterval(this.timer)
     for (const p of this.pending.splice(0)) p.reject(new ProtocolError('channel closed'))
-    await this.stream.close().catch(() => { this.stream.abort(new Error('close failed')) })
+    await this.link.close()
     this.onClose()
   }
 }
 
-/** Fetches pieces from parents over a few pipelined channels per parent. */
+/**
+ * Fetches pieces from parents: over one data channel per parent when both
+ * sides have them, else over a few pipelined libp2p streams per parent.
+ */
 export class PieceClient {
-  /** keyed by `${peerId}/${slot}` */
+  /** keyed by `${peerId}/${slot}`, or `${peerId}/data` */
   private readonly channels = new Map<string, Promise<Channel>>()
   private readonly nextSlot = new Map<string, number>()
+  /** parents that gave us no data channel, until when we stop asking */
+  private readonly noData = new Map<string, number>()
   private readonly streamsPerParent: number
 
   constructor (private readonly node: Libp2p, private readonly init: PieceClientInit) {
@@ -126,15 +142,35 @@ export class PieceClient {
   }
 
   /** Requests piece `index` of `taskId` (exactly `length` bytes) from a parent. */
-  async fetch (parent: { peerId: string, addrs: string[] }, taskId: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
-    // round robin: pieces are the same size, so the streams stay evenly loaded
-    const slot = this.nextSlot.get(parent.peerId) ?? 0
-    this.nextSlot.set(parent.peerId, (slot + 1) % this.streamsPerParent)
-    const channel = await this.channel(parent, `${parent.peerId}/${slot}`, signal)
+  async fetch (parent: Parent, taskId: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+    const channel = await this.channelFor(parent, signal)
     return await channel.request(taskId, index, length, signal)
   }
 
-  private async channel (parent: { peerId: string, addrs: string[] }, key: string, signal?: AbortSignal): Promise<Channel> {
+  private async channelFor (parent: Parent, signal?: AbortSignal): Promise<Channel> {
+    const mode = this.init.dataChannel ?? 'off'
+    if (mode !== 'off' && (this.noData.get(parent.peerId) ?? 0) < Date.now()) {
+      try {
+        return await this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), mode, openSignal(signal)))
+      } catch (err: any) {
+        if (signal?.aborted === true) throw err
+        this.noData.set(parent.peerId, Date.now() + DATA_RETRY_MS)
+        this.init.log.debug({ parent: parent.peerId, err: err.message }, 'no data channel to parent, using libp2p streams')
+      }
+    }
+    // round robin: pieces are the same size, so the streams stay evenly loaded
+    const slot = this.nextSlot.get(parent.peerId) ?? 0
+    this.nextSlot.set(parent.peerId, (slot + 1) % this.streamsPerParent)
+    return await this.channel(`${parent.peerId}/${slot}`, async () => {
+      const connection = await this.node.dial(addrsOf(parent), { signal: openSignal(signal) })
+      const stream = await connection.newStream(PIECE_PROTOCOL, { signal: openSignal(signal) })
+      stream.maxReadBufferLength = MAX_PIECE_BYTES * 2
+      return streamLink(stream, connection, MAX_PIECE_BYTES)
+    })
+  }
+
+  /** the open channel under `key`, or a new one over the link `open` makes */
+  private async channel (key: string, open: () => Promise<PieceLink>): Promise<Channel> {
     let p = this.channels.get(key)
     if (p != null) {
       const ch = await p.catch(() => undefined)
@@ -143,29 +179,17 @@ export class PieceClient {
       p = this.channels.get(key)
       if (p != null) return await p
     }
-    p = this.open(parent, key, signal)
-    this.channels.set(key, p)
-    p.catch(() => { if (this.channels.get(key) === p) this.channels.delete(key) })
-    return await p
-  }
-
-  private async open (parent: { peerId: string, addrs: string[] }, key: string, signal?: AbortSignal): Promise<Channel> {
-    const addrs: Multiaddr[] = parent.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${parent.peerId}`))
-    if (addrs.length === 0) throw new ProtocolError(`parent ${parent.peerId} has no addresses`)
-    const stream = await this.node.dialProtocol(addrs, PIECE_PROTOCOL, { signal: signal ?? AbortSignal.timeout(10_000) })
-    stream.maxReadBufferLength = MAX_PIECE_BYTES * 2
-    const reader = new FrameReader(stream, MAX_PIECE_BYTES)
-    const ch: Channel = new Channel(stream, reader, this.init, () => {
-      if (this.channels.get(key) === current) this.channels.delete(key)
-    })
-    const current = this.channels.get(key)
-    return ch
+    const opening: Promise<Channel> = open().then((link) => new Channel(link, this.init, () => {
+      if (this.channels.get(key) === opening) this.channels.delete(key)
+    }))
+    this.channels.set(key, opening)
+    opening.catch(() => { if (this.channels.get(key) === opening) this.channels.delete(key) })
+    return await opening
   }
 
   /** Drops every channel to a parent (it misbehaved or left). */
   drop (peerId: string, err: Error): void {
-    for (let slot = 0; slot < this.streamsPerParent; slot++) {
-      const key = `${peerId}/${slot}`
+    for (const key of [`${peerId}/data`, ...Array.from({ length: this.streamsPerParent }, (_, slot) => `${peerId}/${slot}`)]) {
       const p = this.channels.get(key)
       this.channels.delete(key)
       p?.then((ch) => { ch.fail(err) }, () => {})
@@ -178,4 +202,17 @@ export class PieceClient {
     this.channels.clear()
     await Promise.all(all.map(async (r) => { if (r.status === 'fulfilled') await r.value.close() }))
   }
+}
+
+interface Parent { peerId: string, addrs: string[] }
+
+function addrsOf (parent: Parent): Multiaddr[] {
+  const addrs = parent.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${parent.peerId}`))
+  if (addrs.length === 0) throw new ProtocolError(`parent ${parent.peerId} has no addresses`)
+  return addrs
+}
+
+/** opening a link may take 10 s at most, and stops with the request that wanted it */
+function openSignal (signal?: AbortSignal): AbortSignal {
+  return signal ?? AbortSignal.timeout(10_000)
 }

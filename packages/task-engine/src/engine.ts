@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { PieceStore, type TaskStore } from '@damselfly/storage'
-import { PieceServer, PieceClient } from '@damselfly/piece-exchange'
+import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '@damselfly/piece-exchange'
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
@@ -25,7 +25,11 @@ export interface PeerEngineInit {
   seed?: boolean
   /** @default 32 */
   uploadSlots?: number
-  p2p?: { host?: string, port?: number, announce?: string[] }
+  /**
+   * libp2p, and the data channel beside it (`dataPort` on the same host; mode `tls` by default,
+   * see DataChannelMode)
+   */
+  p2p?: { host?: string, port?: number, announce?: string[], dataPort?: number, dataChannel?: DataChannelMode }
   /**
    * BLAKE3 worker threads. One native worker hashes ~3.9 GB/s here, over ten times what a peer
    * receives; a second one cost ~25 MiB of RSS for no measurable speed (swarm bench).
@@ -67,6 +71,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
   uploaded = 0
+  /** piece bytes served since start, by what carried them */
+  readonly uploadedByTransport: Record<Transport, number> = { libp2p: 0, tls: 0, tcp: 0 }
   /** carries this peer's id once the node has started, so every log line names its peer */
   log: Logger
 
@@ -79,6 +85,9 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   get peerId (): string { return this.node.peerId.toString() }
+  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tls' }
+  /** the data channel's port, when this peer serves one */
+  get dataPort (): number | undefined { return this.server?.dataPort }
   get addrs (): string[] { return listenAddrs(this.node) }
 
   async start (): Promise<void> {
@@ -94,16 +103,18 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       lookup: async (taskId) => await this.store.get(taskId),
       alloc: allocPieceBuffer,
       release: releasePieceBuffer,
-      onUpload: (taskId, peer, bytes) => {
+      dataChannel: this.dataChannel === 'off' ? undefined : { mode: this.dataChannel, host: this.init.p2p?.host, port: this.init.p2p?.dataPort },
+      onUpload: (taskId, peer, bytes, transport) => {
         this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
         this.uploaded += bytes
+        this.uploadedByTransport[transport] += bytes
         const d = this.downloads.get(taskId)
         if (d != null) d.stats.bytesUploaded += bytes
         this.emit('upload', taskId, peer, bytes)
       }
     })
     await this.server.start()
-    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs })
+    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel })
     if ((this.init.schedulerUrls?.length ?? 0) > 0) {
       this.scheduler = new SchedulerRing(this.node, {
         urls: this.init.schedulerUrls!,

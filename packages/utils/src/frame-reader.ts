@@ -1,14 +1,96 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { MessageTooLargeError, ProtocolError } from '@damselfly/types'
 import type { Stream } from '@libp2p/interface'
+import type { Socket } from 'node:net'
+
+/** What a FrameReader needs from a byte pipe: data and end pushed to it, and a way to stop the flow. */
+export interface ByteSource {
+  onData: (fn: (data: Uint8Array | Uint8ArrayList) => void) => void
+  /** the pipe ended (cleanly when `err` is undefined) */
+  onEnd: (fn: (err?: Error) => void) => void
+  pause: () => void
+  resume: () => void
+  readonly paused: boolean
+}
+
+/** A libp2p stream as a byte source. */
+export function streamSource (stream: Stream): ByteSource {
+  return {
+    onData: (fn) => { stream.addEventListener('message', (evt) => { fn(evt.data) }) },
+    onEnd: (fn) => {
+      stream.addEventListener('close', (evt) => { fn(evt.error) })
+      stream.addEventListener('remoteCloseWrite', () => { fn() })
+    },
+    pause: () => { if (stream.readStatus === 'readable') stream.pause() },
+    resume: () => { stream.resume() },
+    get paused () { return stream.readStatus === 'paused' }
+  }
+}
+
+/** A node socket (TCP or TLS) as a byte source. */
+export function socketSource (socket: Socket): ByteSource {
+  return {
+    onData: (fn) => { socket.on('data', fn) },
+    onEnd: (fn) => { endOf(socket, fn) },
+    pause: () => { socket.pause() },
+    resume: () => { socket.resume() },
+    get paused () { return socket.isPaused() }
+  }
+}
+
+function endOf (socket: Socket, fn: (err?: Error) => void): void {
+  socket.on('end', () => { fn() })
+  socket.on('close', () => { fn() })
+  socket.on('error', (err) => { fn(err) })
+}
 
 /**
- * Reads varint-length-prefixed frames and raw byte runs from a libp2p stream.
+ * A socket source that reads straight into the buffer a FrameReader is
+ * filling (node's `onread`): piece bodies go from the kernel (or OpenSSL)
+ * into their piece buffer with no copy and no per-read allocation. Pass
+ * `onread` when creating the socket, then `attach()` it.
+ */
+export class DirectSocketSource implements ByteSource {
+  /** reader whose current readInto() target receives reads directly */
+  reader?: FrameReader
+  private socket?: Socket
+  private dataFn?: (data: Uint8Array) => void
+  private readonly scratch = Buffer.allocUnsafe(64 * 1024)
+  /** the buffer node reads into next */
+  private next: Uint8Array = this.scratch
+  readonly onread = {
+    buffer: (): Uint8Array => {
+      this.next = this.reader?.sinkRegion() ?? this.scratch
+      return this.next
+    },
+    callback: (n: number, buf: Uint8Array): boolean => {
+      if (buf !== this.scratch && buf === this.next) this.reader?.sinkFilled(n)
+      // the scratch buffer is reused by the next read: whoever keeps these bytes gets a copy
+      else this.dataFn?.(Uint8Array.prototype.slice.call(buf, 0, n))
+      return true
+    }
+  }
+
+  attach (socket: Socket): this { this.socket = socket; return this }
+  onData (fn: (data: Uint8Array) => void): void { this.dataFn = fn }
+  onEnd (fn: (err?: Error) => void): void { endOf(this.sock, fn) }
+  pause (): void { this.sock.pause() }
+  resume (): void { this.sock.resume() }
+  get paused (): boolean { return this.sock.isPaused() }
+  private get sock (): Socket {
+    if (this.socket == null) throw new Error('DirectSocketSource used before attach()')
+    return this.socket
+  }
+}
+
+/**
+ * Reads varint-length-prefixed frames and raw byte runs from a libp2p stream
+ * or a socket.
  *
- * libp2p 3 streams push 'message' events; we buffer at most `highWaterMark`
- * bytes and pause the stream beyond that, so a fast sender cannot make us
- * buffer without bound. Raw runs (piece bodies) are copied straight into the
- * caller's buffer, never accumulated.
+ * Both push data; we buffer at most `highWaterMark` bytes and pause the
+ * source beyond that, so a fast sender cannot make us buffer without bound.
+ * Raw runs (piece bodies) are copied straight into the caller's buffer,
+ * never accumulated.
  */
 export class FrameReader {
   private readonly buf = new Uint8ArrayList()
@@ -16,15 +98,16 @@ export class FrameReader {
   private ended = false
   private error?: Error
   private sink?: { target: Uint8Array, filled: number, done: () => void }
+  private readonly source: ByteSource
 
-  constructor (private readonly stream: Stream, private readonly highWaterMark = 8 * 1024 * 1024) {
-    stream.addEventListener('message', (evt) => { this.onData(evt.data) })
-    stream.addEventListener('close', (evt) => {
+  constructor (source: Stream | ByteSource, private readonly highWaterMark = 8 * 1024 * 1024) {
+    this.source = 'addEventListener' in source ? streamSource(source) : source
+    this.source.onData((data) => { this.onData(data) })
+    this.source.onEnd((err) => {
       this.ended = true
-      if (evt.error != null) this.error = evt.error
+      if (err != null && this.error == null) this.error = err
       this.wake()
     })
-    stream.addEventListener('remoteCloseWrite', () => { this.ended = true; this.wake() })
   }
 
   private onData (data: Uint8Array | Uint8ArrayList): void {
@@ -46,7 +129,7 @@ export class FrameReader {
     } else {
       this.buf.append(data)
     }
-    if (this.buf.byteLength > this.highWaterMark && this.stream.readStatus === 'readable') this.stream.pause()
+    if (this.buf.byteLength > this.highWaterMark) this.source.pause()
     this.wake()
   }
 
@@ -61,7 +144,7 @@ export class FrameReader {
     if (this.ended) throw new ProtocolError('stream ended')
     // wait first, then resume: resuming may deliver buffered messages at once, and their wake-up must not be lost
     const woken = new Promise<void>((resolve) => { this.waiter = resolve })
-    if (this.stream.readStatus === 'paused') this.stream.resume()
+    if (this.source.paused) this.source.resume()
     await woken
   }
 
@@ -81,6 +164,26 @@ export class FrameReader {
       if (this.ended && this.buf.byteLength === 0 && this.error == null) return undefined
       await this.waitForData()
     }
+  }
+
+  /**
+   * Where the next bytes may be written directly (a DirectSocketSource):
+   * the unfilled part of the readInto() target, when nothing is buffered
+   * ahead of it.
+   */
+  sinkRegion (): Uint8Array | undefined {
+    const sink = this.sink
+    if (sink == null || this.buf.byteLength > 0) return undefined
+    return sink.target.subarray(sink.filled)
+  }
+
+  /** `n` bytes were written at the front of sinkRegion() */
+  sinkFilled (n: number): void {
+    const sink = this.sink
+    if (sink == null) throw new ProtocolError('bytes written to a read that is not pending')
+    sink.filled += n
+    if (sink.filled === sink.target.byteLength) { this.sink = undefined; sink.done() }
+    this.wake()
   }
 
   /** Fills `target` completely with the next bytes of the stream. */
