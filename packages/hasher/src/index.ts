@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { availableParallelism } from 'node:os'
 import { Piscina } from 'piscina'
-import { blake3, initBlake3 } from '@damselfly/utils'
+import { blake3, initBlake3, allocAligned, isAlignedAllocation } from '@damselfly/utils'
 import type { Hasher } from '@damselfly/types'
 
 export interface HasherInit {
@@ -19,8 +19,9 @@ export interface HasherInit {
 }
 
 /**
- * BLAKE3 on a piscina pool. A piece buffer that owns its whole ArrayBuffer is
- * moved to the worker and moved back (no copy); any other view is copied.
+ * BLAKE3 on a piscina pool. A piece in shared memory (allocPieceBuffer) is
+ * shared with the worker; a buffer that owns its whole ArrayBuffer is moved
+ * there and back; any other view is copied.
  */
 class PooledHasher implements Hasher {
   private pool?: Piscina
@@ -53,6 +54,10 @@ class PooledHasher implements Hasher {
     if (pool == null || buf.byteLength < this.inlineBelow) {
       return { digest: blake3(buf), buf }
     }
+    if (buf.buffer instanceof SharedArrayBuffer) {
+      const { digest } = await pool.run({ buf }) as { digest: Uint8Array }
+      return { digest, buf }
+    }
     const ownsBuffer = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
     const input = ownsBuffer ? buf : new Uint8Array(buf)
     const result = await pool.run({ buf: input }, { transferList: [input.buffer as ArrayBuffer] }) as { digest: Uint8Array, buf: Uint8Array }
@@ -75,21 +80,25 @@ let pooledBytes = 0
 /** what the pool may hold, across sizes (a peer's in-flight window is of the same order) */
 export const PIECE_POOL_MAX_BYTES = Number(process.env.DAMSELFLY_PIECE_POOL_BYTES ?? 32 * 1024 * 1024)
 
-/** Allocates a piece buffer that owns its ArrayBuffer, so it can be moved to a worker. */
+/**
+ * Allocates a piece buffer in page-aligned shared memory: the store writes it
+ * with O_DIRECT and the hashing worker reads it where it is.
+ */
 export function allocPieceBuffer (length: number): Buffer {
   const free = pool.get(length)
   const buf = free?.pop()
   if (buf != null) { pooledBytes -= length; return buf }
-  return Buffer.allocUnsafeSlow(length)
+  return allocAligned(length)
 }
 
 /**
  * Returns a piece buffer nobody references any more (its piece is written).
- * Views that do not own their whole ArrayBuffer, and detached ones, are left to GC.
+ * Buffers allocPieceBuffer did not make (views into other memory, detached
+ * ones) are left to GC.
  */
 export function releasePieceBuffer (buf: Uint8Array): void {
   const length = buf.byteLength
-  if (length === 0 || buf.byteOffset !== 0 || buf.buffer.byteLength !== length || !(buf.buffer instanceof ArrayBuffer)) return
+  if (length === 0 || !isAlignedAllocation(buf)) return
   if (pooledBytes + length > PIECE_POOL_MAX_BYTES) return
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, 0, length)
   let free = pool.get(length)

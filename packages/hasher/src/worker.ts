@@ -11,6 +11,8 @@ export default function hashPiece ({ buf }: HashTask): unknown {
   const d = blake3(buf)
   const digest = new Uint8Array(32)
   digest.set(d)
+  // shared memory stays where it is: only the digest goes back
+  if (buf.buffer instanceof SharedArrayBuffer) return { digest }
   // a Transferable wrapper: piscina sends `value` and moves the piece's memory back
   return Piscina.move({
     get [Piscina.transferableSymbol] () { return [buf.buffer] },

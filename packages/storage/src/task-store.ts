@@ -1,6 +1,7 @@
 import { open, readFile, rename, writeFile, rm, mkdir, type FileHandle } from 'node:fs/promises'
+import { constants } from 'node:fs'
 import { join } from 'node:path'
-import { Bitfield, pieceCount, pieceRange } from '@damselfly/utils'
+import { Bitfield, pieceCount, pieceRange, alignedCapacity, roundUpToAlignment, DIRECT_IO_ALIGNMENT } from '@damselfly/utils'
 import { PieceNotFoundError, StorageError } from '@damselfly/types'
 
 export interface TaskMetaFile {
@@ -19,15 +20,25 @@ export interface TaskMetaFile {
 
 const META = 'meta.json'
 const DATA = 'data'
+/** DAMSELFLY_DIRECT_IO=0 keeps every piece in the page cache */
+const DIRECT_IO = process.env.DAMSELFLY_DIRECT_IO !== '0'
 
 /**
  * One task's pieces on disk: a data file written in place by offset (sparse
  * until complete) and a meta file holding the bitfield and digests. The meta
  * file is replaced atomically after the data it describes is synced, so after
  * a crash every piece it lists is really on disk.
+ *
+ * Pieces in page-aligned buffers (allocAligned) are written and read with
+ * O_DIRECT where the filesystem allows it: a cache of many GiB then does not
+ * push the host's workloads out of the page cache, and the kernel never
+ * allocates cache pages for it. Allocating fresh cache pages is this store's
+ * largest cost on our VMs: 4.6 CPU s per GiB written buffered, 0.11 direct.
  */
 export class TaskStore {
   private fh?: FileHandle
+  /** the same file opened O_DIRECT; absent where the filesystem refuses it (tmpfs) */
+  private direct?: FileHandle
   private have: Bitfield
   private digests: Array<Uint8Array | undefined>
   private flushTimer?: NodeJS.Timeout
@@ -65,6 +76,7 @@ export class TaskStore {
   async openFiles (meta?: TaskMetaFile): Promise<void> {
     await mkdir(this.dir, { recursive: true })
     this.fh = await open(this.dataPath, 'a+').then(async (f) => { await f.close(); return await open(this.dataPath, 'r+') })
+    if (DIRECT_IO) this.direct = await open(this.dataPath, constants.O_RDWR | constants.O_DIRECT).catch(() => undefined)
     if (meta != null) {
       this.have = Bitfield.fromBase64(pieceCount(meta.contentLength, meta.pieceLength), meta.have)
       this.digests = meta.digests.map((d) => d == null ? undefined : Buffer.from(d, 'hex'))
@@ -103,10 +115,12 @@ export class TaskStore {
     const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)
     if (buf.byteLength !== length) throw new StorageError(`piece ${index} is ${buf.byteLength} bytes, expected ${length}`)
     try {
-      let written = 0
-      while (written < length) {
-        const { bytesWritten } = await this.file().write(buf, written, length - written, offset + written)
-        written += bytesWritten
+      if (!await this.writeDirect(buf, offset, length)) {
+        let written = 0
+        while (written < length) {
+          const { bytesWritten } = await this.file().write(buf, written, length - written, offset + written)
+          written += bytesWritten
+        }
       }
     } catch (err: any) {
       throw new StorageError(`cannot write piece ${index} of task ${this.taskId}: ${err.code ?? err.message}`, { cause: err })
@@ -123,7 +137,7 @@ export class TaskStore {
     if (!this.have.get(index)) throw new PieceNotFoundError(`task ${this.taskId} has no piece ${index}`)
     const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)
     const buf = typeof into === 'function' ? into(length) : into ?? Buffer.allocUnsafeSlow(length)
-    let read = 0
+    let read = await this.readDirect(buf, offset, length)
     while (read < length) {
       const { bytesRead } = await this.file().read(buf, read, length - read, offset + read)
       if (bytesRead === 0) throw new StorageError(`task ${this.taskId} data file is shorter than piece ${index}`)
@@ -131,6 +145,38 @@ export class TaskStore {
     }
     this.lastAccess = Date.now()
     return buf.byteLength === length ? buf : buf.subarray(0, length)
+  }
+
+  /**
+   * The O_DIRECT span for a piece at `offset`: its length, rounded up to the
+   * alignment for the file's last piece (whose tail then lies past the end
+   * of the file), or undefined when buffer, offset or length do not allow it.
+   */
+  private directSpan (buf: Uint8Array, offset: number, length: number): number | undefined {
+    if (this.direct == null || offset % DIRECT_IO_ALIGNMENT !== 0) return undefined
+    const span = offset + length === this.contentLength ? roundUpToAlignment(length) : length
+    if (span % DIRECT_IO_ALIGNMENT !== 0 || (alignedCapacity(buf) ?? 0) < span) return undefined
+    return span
+  }
+
+  /** true when the piece went to disk with O_DIRECT */
+  private async writeDirect (buf: Uint8Array, offset: number, length: number): Promise<boolean> {
+    const span = this.directSpan(buf, offset, length)
+    if (span == null || this.direct == null) return false
+    const { bytesWritten } = await this.direct.write(new Uint8Array(buf.buffer, buf.byteOffset, span), 0, span, offset)
+    // the last piece's padding went past the end of the file: cut it off again
+    if (span > length) await this.direct.truncate(this.contentLength)
+    if (bytesWritten < length) throw new StorageError(`short direct write: ${bytesWritten} of ${length} bytes`)
+    return true
+  }
+
+  /** bytes of the piece read with O_DIRECT (0 when it cannot be); the caller reads the rest buffered */
+  private async readDirect (buf: Uint8Array, offset: number, length: number): Promise<number> {
+    const span = this.directSpan(buf, offset, length)
+    if (span == null || this.direct == null) return 0
+    const { bytesRead } = await this.direct.read(new Uint8Array(buf.buffer, buf.byteOffset, span), 0, span, offset)
+    // a short read leaves an unaligned rest: the buffered reader finishes it
+    return Math.min(bytesRead, length)
   }
 
   /** Forgets a piece (it failed re-verification). */
@@ -187,6 +233,8 @@ export class TaskStore {
   async close (): Promise<void> {
     if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
     try { await this.flush() } finally {
+      await this.direct?.close().catch(() => {})
+      this.direct = undefined
       await this.fh?.close()
       this.fh = undefined
     }
@@ -195,6 +243,8 @@ export class TaskStore {
   async destroy (): Promise<void> {
     if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
     this.dirty = false
+    await this.direct?.close().catch(() => {})
+    this.direct = undefined
     await this.fh?.close().catch(() => {})
     this.fh = undefined
     await rm(this.dir, { recursive: true, force: true })
