@@ -6,7 +6,7 @@ interface Summary {
   originRateBytesPerSec: number
   floorSeconds: number
   date: string
-  results: Record<string, { lastSeconds: number, p50Seconds: number, originBytes: number, cpuSeconds: number, peakRssBytes: number, allVerified: boolean, error?: string, skipped?: string }>
+  results: Record<string, { lastSeconds: number, p50Seconds: number, originBytes: number, cpuSeconds: number, startupCpuSeconds?: number, peakRssBytes: number, allVerified: boolean, error?: string, skipped?: string }>
 }
 
 const COLOURS: Record<string, string> = { direct: '#9e9e9e', bittorrent: '#e6862e', damselfly: '#2e7de6' }
@@ -40,7 +40,7 @@ export function swarmChart (s: Summary): string {
     out.push(`<rect x="${left}" y="${y + 8}" width="${x(r.lastSeconds) - left}" height="20" fill="${colour}"/>`)
     out.push(`<rect x="${left}" y="${y + 30}" width="${x(r.p50Seconds) - left}" height="10" fill="${colour}" opacity="0.45"/>`)
     out.push(`<text x="${x(r.lastSeconds) + 4}" y="${y + 23}">${r.lastSeconds.toFixed(1)} s</text>`)
-    out.push(`<text x="${left}" y="${y + 54}" fill="#555">origin ${(r.originBytes / s.fileBytes).toFixed(2)}× file · ${r.cpuSeconds.toFixed(0)} CPU s · peak RSS/peer ${(r.peakRssBytes / 1048576).toFixed(0)} MiB · verified ${r.allVerified ? 'yes' : 'NO'}</text>`)
+    out.push(`<text x="${left}" y="${y + 54}" fill="#555">origin ${(r.originBytes / s.fileBytes).toFixed(2)}× file · ${r.cpuSeconds.toFixed(0)} CPU s${r.startupCpuSeconds != null ? ` (+${r.startupCpuSeconds.toFixed(0)} start-up)` : ''} · peak RSS/peer ${(r.peakRssBytes / 1048576).toFixed(0)} MiB · verified ${r.allVerified ? 'yes' : 'NO'}</text>`)
   })
   const fx = x(s.floorSeconds)
   out.push(`<line x1="${fx}" y1="${top}" x2="${fx}" y2="${height - 40}" stroke="#c00" stroke-dasharray="4 3"/>`)

@@ -39,6 +39,8 @@ export interface SystemResult {
   peakRssBytes: number
   allVerified: boolean
   cpuByRole?: Record<string, number>
+  /** CPU its long-running services spent starting, before the first download (not in cpuSeconds) */
+  startupCpuSeconds?: number
   loopP99Ms?: number
   error?: string
   skipped?: string
@@ -74,7 +76,7 @@ try {
     try {
       const r = await system.run(cfg)
       // every process the system started has been reaped by now
-      const cpuSeconds = await reapedChildrenCpuSeconds() - cpu0
+      const cpuSeconds = await reapedChildrenCpuSeconds() - cpu0 - (r.startupCpuSeconds ?? 0)
       const allVerified = r.outputs.length === peers && await allMatch(r.outputs, sha256)
       results[system.name] = {
         lastSeconds: round(Math.max(...r.peerSeconds)),
@@ -84,13 +86,14 @@ try {
         peakRssBytes: r.peakRssBytes,
         allVerified,
         ...(r.cpuByRole != null ? { cpuByRole: r.cpuByRole } : {}),
+        ...(r.startupCpuSeconds != null ? { startupCpuSeconds: round(r.startupCpuSeconds) } : {}),
         ...(r.loopP99Ms != null ? { loopP99Ms: r.loopP99Ms } : {})
       }
     } catch (err: any) {
       results[system.name] = { lastSeconds: 0, p50Seconds: 0, originBytes: 0, cpuSeconds: 0, peakRssBytes: 0, allVerified: false, error: String(err.message ?? err).slice(0, 500) }
     }
     const r = results[system.name]
-    say(`${system.name}: ${r.error != null ? 'FAILED ' + r.error : `last ${r.lastSeconds} s, p50 ${r.p50Seconds} s, origin ${(r.originBytes / fileBytes).toFixed(3)}x the file, ${r.cpuSeconds} CPU s, peak RSS ${(r.peakRssBytes / MiB).toFixed(0)} MiB, verified ${String(r.allVerified)}`}`)
+    say(`${system.name}: ${r.error != null ? 'FAILED ' + r.error : `last ${r.lastSeconds} s, p50 ${r.p50Seconds} s, origin ${(r.originBytes / fileBytes).toFixed(3)}x the file, ${r.cpuSeconds} CPU s${r.startupCpuSeconds != null ? ` (+${r.startupCpuSeconds} starting daemons)` : ''}, peak RSS ${(r.peakRssBytes / MiB).toFixed(0)} MiB, verified ${String(r.allVerified)}`}`)
     await rm(sysDir, { recursive: true, force: true })
   }
 } finally {

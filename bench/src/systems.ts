@@ -39,6 +39,12 @@ export interface SystemRun {
   outputs: string[]
   /** CPU seconds by kind of process, where the system has several */
   cpuByRole?: Record<string, number>
+  /**
+   * CPU the system's daemons spent before the first download started (loading
+   * code, libp2p keys, listening). Daemons run as long-lived services (a
+   * DaemonSet), so this is reported on its own and left out of cpuSeconds.
+   */
+  startupCpuSeconds?: number
   /** worst p99 event-loop delay of any peer process over the run, where the system reports it */
   loopP99Ms?: number
 }
@@ -139,9 +145,12 @@ export const damselfly: SwarmSystem = {
       try {
         const outputs = eps.peers.map((_, i) => join(cfg.dir, `damselfly-${i}.bin`))
         const getPids: number[] = []
+        const labPids = [eps.scheduler.pid, ...eps.seeds.map((s) => s.pid), ...daemonPids]
+        const startupCpuSeconds = (await Promise.all(labPids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0)
         const t0 = performance.now()
         const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids)))
         const sum = async (pids: number[]): Promise<number> => Math.round((await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0) * 100) / 100
+        // by role, start-up included (it is subtracted from the total only)
         const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
         // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
         const scraped = await Promise.all(eps.peers.map(async (p) => await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')))
@@ -151,7 +160,7 @@ export const damselfly: SwarmSystem = {
         // main-thread pause time in garbage collection, summed over the peers (prom-client's default metrics)
         const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + metric(text, new RegExp(`^nodejs_gc_duration_seconds_sum{[^}]*kind="${kind}"[^}]*} (\\S+)`, 'm')), 0) * 100) / 100
         cfg.log(`damselfly peers' GC pauses: major ${gcSeconds('major')} s, minor ${gcSeconds('minor')} s, incremental ${gcSeconds('incremental')} s`)
-        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, loopP99Ms }
+        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, loopP99Ms }
       } finally {
         await watch.stop()
         await lab.stop()

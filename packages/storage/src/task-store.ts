@@ -115,12 +115,10 @@ export class TaskStore {
     const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)
     if (buf.byteLength !== length) throw new StorageError(`piece ${index} is ${buf.byteLength} bytes, expected ${length}`)
     try {
-      if (!await this.writeDirect(buf, offset, length)) {
-        let written = 0
-        while (written < length) {
-          const { bytesWritten } = await this.file().write(buf, written, length - written, offset + written)
-          written += bytesWritten
-        }
+      let written = await this.writeDirect(buf, offset, length)
+      while (written < length) {
+        const { bytesWritten } = await this.file().write(buf, written, length - written, offset + written)
+        written += bytesWritten
       }
     } catch (err: any) {
       throw new StorageError(`cannot write piece ${index} of task ${this.taskId}: ${err.code ?? err.message}`, { cause: err })
@@ -159,15 +157,18 @@ export class TaskStore {
     return span
   }
 
-  /** true when the piece went to disk with O_DIRECT */
-  private async writeDirect (buf: Uint8Array, offset: number, length: number): Promise<boolean> {
+  /**
+   * bytes of the piece written with O_DIRECT (0 when it cannot be); the
+   * caller writes the rest buffered, which also turns a short write on a
+   * full disk into its ENOSPC
+   */
+  private async writeDirect (buf: Uint8Array, offset: number, length: number): Promise<number> {
     const span = this.directSpan(buf, offset, length)
-    if (span == null || this.direct == null) return false
+    if (span == null || this.direct == null) return 0
     const { bytesWritten } = await this.direct.write(new Uint8Array(buf.buffer, buf.byteOffset, span), 0, span, offset)
     // the last piece's padding went past the end of the file: cut it off again
-    if (span > length) await this.direct.truncate(this.contentLength)
-    if (bytesWritten < length) throw new StorageError(`short direct write: ${bytesWritten} of ${length} bytes`)
-    return true
+    if (span > length && bytesWritten > length) await this.direct.truncate(this.contentLength)
+    return Math.min(bytesWritten, length)
   }
 
   /** bytes of the piece read with O_DIRECT (0 when it cannot be); the caller reads the rest buffered */
