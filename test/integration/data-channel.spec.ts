@@ -28,6 +28,7 @@ describe('data channels carry pieces beside libp2p', function () {
   this.timeout(60_000)
   let dir: string
   let ts: TaskStore
+  let store: PieceStore
   const content = randomBytes(PIECE * 12 + 777)
   const pieceCount = Math.ceil(content.byteLength / PIECE)
   const piece = (i: number): Buffer => content.subarray(i * PIECE, Math.min(content.byteLength, (i + 1) * PIECE))
@@ -37,7 +38,7 @@ describe('data channels carry pieces beside libp2p', function () {
   before(async () => {
     await initBlake3()
     dir = await mkdtemp(join(tmpdir(), 'dfly-data-'))
-    const store = new PieceStore({ dataDir: dir })
+    store = new PieceStore({ dataDir: dir })
     await store.start()
     ts = await store.open(TASK, 'http://o/x')
     await ts.initialise(content.byteLength, PIECE)
@@ -50,7 +51,10 @@ describe('data channels carry pieces beside libp2p', function () {
     await Promise.all(nodes.splice(0).map(async (n) => { await n.stop() }))
   })
 
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  after(async () => {
+    await store?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
 
   async function pair (serverMode: DataChannelMode, clientMode: DataChannelMode): Promise<{ server: PieceServer, client: PieceClient, parent: { peerId: string, addrs: string[] }, uploads: Record<Transport, number>, node: Libp2p }> {
     const a = await createNode({})

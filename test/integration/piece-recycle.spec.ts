@@ -27,6 +27,7 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
   let server: Libp2p
   let client: Libp2p
   let ts: TaskStore
+  let store: PieceStore
   const content = randomBytes(PIECE * 24 + 1000)
   const pieceCount = Math.ceil(content.byteLength / PIECE)
   const piece = (i: number): Buffer => content.subarray(i * PIECE, Math.min(content.byteLength, (i + 1) * PIECE))
@@ -34,7 +35,7 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
   before(async () => {
     await initBlake3()
     dir = await mkdtemp(join(tmpdir(), 'dfly-recycle-'))
-    const store = new PieceStore({ dataDir: dir })
+    store = new PieceStore({ dataDir: dir })
     await store.start()
     ts = await store.open(TASK, 'http://o/x')
     await ts.initialise(content.byteLength, PIECE)
@@ -46,6 +47,7 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
 
   after(async () => {
     await Promise.all([server?.stop(), client?.stop()])
+    await store?.stop()
     await rm(dir, { recursive: true, force: true })
   })
 

@@ -38,9 +38,13 @@ export interface PieceServerInit {
   dataChannel?: { mode: 'tls' | 'tcp', host?: string, port?: number }
 }
 
+/** pieces read from disk ahead of the one being sent, per link */
+const READ_AHEAD = 3
+
 /**
- * Answers piece requests in the order they arrive on a stream. The next
- * piece is read from disk while the current one is still being sent.
+ * Answers piece requests in the order they arrive on a stream (a libp2p
+ * stream or a data channel). The next pieces are read from disk while the
+ * current one is still being sent.
  */
 export class PieceServer {
   private readonly budget: UploadBudget
@@ -93,12 +97,7 @@ export class PieceServer {
 
   private async serveRequests (link: PieceLink, peer: string, touch: () => void): Promise<void> {
     const reader = link.reader
-    // the next request is decoded and its piece read from disk while the
-    // current one is still being sent, so the link never waits for the disk
-    const nextJob = async (): Promise<Job | undefined> => {
-      const frame = await reader.readFrame(MAX_REQUEST_BYTES)
-      if (frame == null) return undefined
-      const req = PieceRequest.decode(frame)
+    const load = async (req: PieceRequest): Promise<Job> => {
       const store = await this.init.lookup(req.taskId)
       if (store == null || !store.hasPiece(req.index)) return { taskId: req.taskId, index: req.index, reserved: 0 }
       // a task store knows its piece length; any other lookup is charged the largest piece
@@ -111,14 +110,28 @@ export class PieceServer {
         throw err
       }
     }
-    let pending = nextJob()
+    // requests are decoded one after the other; the pieces they ask for are
+    // read from disk a few at a time while the current one is being sent, so
+    // the link never waits for the disk (pieces are read with O_DIRECT, one
+    // disk round trip each)
+    let requests: Promise<unknown> = Promise.resolve()
+    const nextJob = (): Promise<Job | undefined> => {
+      const req = requests.then(async () => {
+        const frame = await reader.readFrame(MAX_REQUEST_BYTES)
+        return frame == null ? undefined : PieceRequest.decode(frame)
+      })
+      requests = req.catch(() => {})
+      const job = req.then(async (r) => r == null ? undefined : await load(r))
+      // awaited in turn by the loop below; an error must not go unhandled meanwhile
+      job.catch(() => {})
+      return job
+    }
+    const queue = Array.from({ length: READ_AHEAD + 1 }, nextJob)
     try {
       while (true) {
-        const job = await pending
+        const job = await queue.shift()!
         if (job == null) break
-        pending = nextJob()
-        // settled by the next turn of the loop; an error there must not go unhandled meanwhile
-        pending.catch(() => {})
+        queue.push(nextJob())
         try {
           await this.answer(link, job)
           touch()
@@ -128,8 +141,8 @@ export class PieceServer {
         if (job.buf != null) this.init.onUpload?.(job.taskId, peer, job.buf.byteLength, link.transport)
       }
     } catch (err) {
-      // a piece read ahead for a stream that failed still holds its share of the budget
-      pending.then((job) => { if (job != null) this.budget.release(job.reserved) }, () => {})
+      // pieces read ahead for a stream that failed still hold their share of the budget
+      for (const p of queue) p.then((job) => { if (job != null) this.budget.release(job.reserved) }, () => {})
       throw err
     }
     await link.close()
