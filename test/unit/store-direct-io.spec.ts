@@ -57,6 +57,18 @@ describe('piece store with direct I/O', () => {
     await store.stop()
   })
 
+  it('should keep pieces in the page cache when direct I/O is off', async () => {
+    const store = new PieceStore({ dataDir: dir, directIo: false })
+    await store.start()
+    const ts = await store.open(TASK, 'http://o/x')
+    await ts.initialise(content.byteLength, PIECE)
+    for (let i = 0; i < 6; i++) await ts.writePiece(i, aligned(i), blake3(piece(i)))
+    await ts.flush()
+    assert.ok(cachedBytes(ts.dataPath) >= content.byteLength - 4096)
+    assert.ok((await readFile(ts.dataPath)).equals(content))
+    await store.stop()
+  })
+
   it('should mix buffered and direct pieces in one file', async () => {
     const store = new PieceStore({ dataDir: dir })
     await store.start()

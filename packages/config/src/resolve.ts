@@ -8,7 +8,7 @@ export class ConfigError extends Error {
   code = 'ERR_CONFIG'
 }
 
-type Kind = 'string' | 'number' | 'list'
+type Kind = 'string' | 'number' | 'list' | 'boolean'
 interface EnvVar { path: string[], kind: Kind }
 
 const LOG_LEVEL: EnvVar = { path: ['logLevel'], kind: 'string' }
@@ -48,6 +48,7 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_P2P_PORT: { path: ['p2pPort'], kind: 'number' },
     DAMSELFLY_DATA_PORT: { path: ['dataPort'], kind: 'number' },
     DAMSELFLY_DATA_CHANNEL: { path: ['dataChannel'], kind: 'string' },
+    DAMSELFLY_DIRECT_IO: { path: ['directIo'], kind: 'boolean' },
     DAMSELFLY_UPLOAD_SLOTS: { path: ['uploadSlots'], kind: 'number' },
     DAMSELFLY_HASHER_THREADS: { path: ['hasherThreads'], kind: 'number' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL,
@@ -156,6 +157,8 @@ function coerce (raw: string, kind: Kind): unknown {
     // a non-numeric value stays a string so the schema names the variable in its error
     case 'number': return raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw
     case 'list': return raw.split(',').map((s) => s.trim()).filter(Boolean)
+    // anything else stays a string, for the schema to name the variable in its error
+    case 'boolean': return /^(1|true|yes|on)$/i.test(raw.trim()) ? true : /^(0|false|no|off)$/i.test(raw.trim()) ? false : raw
     default: return raw
   }
 }

@@ -64,6 +64,8 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     dataPort: port.default(d.dataPort),
     /** how piece bytes travel: `tls` (default), `tcp` (unencrypted, trusted networks), `off` (libp2p streams only) */
     dataChannel: z.enum(['tls', 'tcp', 'off']).default('tls'),
+    /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
+    directIo: z.boolean().default(true),
     uploadSlots: z.number().int().positive().default(32),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -105,6 +107,7 @@ export interface DaemonConfigShape {
   p2pPort: number
   dataPort: number
   dataChannel: 'tls' | 'tcp' | 'off'
+  directIo: boolean
   uploadSlots: number
   hasherThreads?: number
   logLevel: string

@@ -26,6 +26,12 @@ export interface PieceStoreInit {
    * @default 200
    */
   flushDelayMs?: number
+  /**
+   * write and read pieces in page-aligned buffers with O_DIRECT where the
+   * filesystem allows it (see TaskStore)
+   * @default true
+   */
+  directIo?: boolean
 }
 
 /** All tasks held on one daemon's disk. */
@@ -33,11 +39,13 @@ export class PieceStore {
   private readonly tasks = new Map<string, Promise<TaskStore>>()
   private readonly root: string
   private readonly flushDelayMs: number
+  private readonly directIo: boolean
   private readonly pins = new Map<string, number>()
 
   constructor (init: PieceStoreInit) {
     this.root = join(init.dataDir, 'tasks')
     this.flushDelayMs = init.flushDelayMs ?? 200
+    this.directIo = init.directIo ?? true
   }
 
   async start (): Promise<void> { await mkdir(this.root, { recursive: true }) }
@@ -56,7 +64,7 @@ export class PieceStore {
       p = (async () => {
         const dir = join(this.root, taskId)
         const meta = await readMeta(dir)
-        const store = new TaskStore(taskId, dir, meta?.url ?? url, meta?.contentLength ?? -1, meta?.pieceLength ?? 0, this.flushDelayMs)
+        const store = new TaskStore(taskId, dir, meta?.url ?? url, meta?.contentLength ?? -1, meta?.pieceLength ?? 0, this.flushDelayMs, this.directIo)
         await store.openFiles(meta)
         return store
       })()

@@ -20,8 +20,6 @@ export interface TaskMetaFile {
 
 const META = 'meta.json'
 const DATA = 'data'
-/** DAMSELFLY_DIRECT_IO=0 keeps every piece in the page cache */
-const DIRECT_IO = process.env.DAMSELFLY_DIRECT_IO !== '0'
 
 /**
  * One task's pieces on disk: a data file written in place by offset (sparse
@@ -53,7 +51,8 @@ export class TaskStore {
     public url: string,
     public contentLength: number,
     public pieceLength: number,
-    private readonly flushDelayMs: number
+    private readonly flushDelayMs: number,
+    private readonly directIo = true
   ) {
     this.have = new Bitfield(pieceCount(contentLength, pieceLength))
     this.digests = []
@@ -76,7 +75,7 @@ export class TaskStore {
   async openFiles (meta?: TaskMetaFile): Promise<void> {
     await mkdir(this.dir, { recursive: true })
     this.fh = await open(this.dataPath, 'a+').then(async (f) => { await f.close(); return await open(this.dataPath, 'r+') })
-    if (DIRECT_IO) this.direct = await open(this.dataPath, constants.O_RDWR | constants.O_DIRECT).catch(() => undefined)
+    if (this.directIo) this.direct = await open(this.dataPath, constants.O_RDWR | constants.O_DIRECT).catch(() => undefined)
     if (meta != null) {
       this.have = Bitfield.fromBase64(pieceCount(meta.contentLength, meta.pieceLength), meta.have)
       this.digests = meta.digests.map((d) => d == null ? undefined : Buffer.from(d, 'hex'))

@@ -16,6 +16,8 @@ import type { Libp2p } from '@libp2p/interface'
 export interface PeerEngineInit {
   dataDir: string
   log: Logger
+  /** pieces to and from disk with O_DIRECT where the filesystem allows @default true */
+  directIo?: boolean
   /** scheduler HTTP URLs (tasks spread over them by consistent hashing); none = standalone (every task from the origin) */
   schedulerUrls?: string[]
   /** cluster token presented to the scheduler */
@@ -79,7 +81,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   constructor (readonly init: PeerEngineInit) {
     super()
     this.log = init.log
-    this.store = new PieceStore({ dataDir: init.dataDir })
+    this.store = new PieceStore({ dataDir: init.dataDir, directIo: init.directIo })
     this.hasher = createHasher({ threads: init.hasherThreads ?? 1 })
     this.backends = createBackends(init.backends)
   }
