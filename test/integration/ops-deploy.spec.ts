@@ -71,16 +71,16 @@ describe('Kubernetes manifests', () => {
   it('should run seed peers as a StatefulSet with a volume per seed', async () => {
     const all = await manifests()
     const s = find(all, 'StatefulSet', 'damselfly-seed-peer')
-    const c = checkWorkload(s, 'seed', [65000, 65002, 65003], 65002, 65003)
+    const c = checkWorkload(s, 'seed', [65000, 65002, 65003, 65004], 65002, 65003)
     assert.equal(s.spec.serviceName, 'damselfly-seed-peer')
     assert.equal(find(all, 'Service', 'damselfly-seed-peer').spec.clusterIP, 'None')
     assert.ok(c.volumeMounts.some((m: Obj) => m.name === s.spec.volumeClaimTemplates[0].metadata.name))
   })
 
-  it('should run peers as a DaemonSet on 65000-65003 taking the pool from the node label', async () => {
+  it('should run peers as a DaemonSet on 65000-65004 taking the pool from the node label', async () => {
     const all = await manifests()
     const ds = find(all, 'DaemonSet', 'damselfly-peer')
-    const c = checkWorkload(ds, 'daemon', [65000, 65001, 65002, 65003], 65002, 65003)
+    const c = checkWorkload(ds, 'daemon', [65000, 65001, 65002, 65003, 65004], 65002, 65003)
     const spec = ds.spec.template.spec
     const init = spec.initContainers as Obj[]
     const pool = init.find((i) => JSON.stringify(i).includes('apps.openyurt.io/nodepool'))
