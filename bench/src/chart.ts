@@ -6,7 +6,7 @@ interface Summary {
   originRateBytesPerSec: number
   floorSeconds: number
   date: string
-  results: Record<string, { lastSeconds: number, p50Seconds: number, originBytes: number, cpuSeconds: number, startupCpuSeconds?: number, peakRssBytes: number, allVerified: boolean, error?: string, skipped?: string }>
+  results: Record<string, { lastSeconds: number, p50Seconds: number, originBytes: number, cpuSeconds: number, startupCpuSeconds?: number, dataChannel?: string, peakRssBytes: number, allVerified: boolean, error?: string, skipped?: string }>
 }
 
 const COLOURS: Record<string, string> = { direct: '#9e9e9e', bittorrent: '#e6862e', damselfly: '#2e7de6' }
@@ -33,6 +33,7 @@ export function swarmChart (s: Summary): string {
     const y = top + i * rowH
     const colour = COLOURS[n] ?? '#666'
     out.push(`<text x="${left - 8}" y="${y + 22}" text-anchor="end" font-weight="bold">${esc(n)}</text>`)
+    if (r.dataChannel != null) out.push(`<text x="${left - 8}" y="${y + 38}" text-anchor="end" fill="#555">pieces over ${esc(r.dataChannel === 'off' ? 'libp2p' : r.dataChannel)}</text>`)
     if (r.error != null || r.skipped != null) {
       out.push(`<text x="${left}" y="${y + 22}" fill="#b00">${esc(r.skipped ?? 'failed: ' + (r.error ?? ''))}</text>`)
       return

@@ -21,7 +21,9 @@ const { values } = parseArgs({
     size: { type: 'string' },
     rate: { type: 'string' },
     only: { type: 'string' },
-    save: { type: 'string' }
+    save: { type: 'string' },
+    // how Damselfly's peers move pieces: tls (the default), tcp (unencrypted), off (libp2p streams)
+    'data-channel': { type: 'string', default: 'tls' }
   }
 })
 const MiB = 1024 * 1024
@@ -41,6 +43,8 @@ export interface SystemResult {
   cpuByRole?: Record<string, number>
   /** CPU its long-running services spent starting, before the first download (not in cpuSeconds) */
   startupCpuSeconds?: number
+  /** Damselfly: what carried the pieces (tls, tcp, off = libp2p streams) */
+  dataChannel?: string
   loopP99Ms?: number
   error?: string
   skipped?: string
@@ -70,7 +74,7 @@ try {
     }
     const sysDir = join(dir, system.name)
     await mkdir(sysDir, { recursive: true })
-    const cfg: SwarmConfig = { peers, fileBytes, originRateBytesPerSec, file, sha256, dir: sysDir, log: say }
+    const cfg: SwarmConfig = { peers, fileBytes, originRateBytesPerSec, file, sha256, dir: sysDir, log: say, dataChannel: values['data-channel'] }
     say(`${system.name}: running …`)
     const cpu0 = await reapedChildrenCpuSeconds()
     try {
@@ -87,6 +91,7 @@ try {
         allVerified,
         ...(r.cpuByRole != null ? { cpuByRole: r.cpuByRole } : {}),
         ...(r.startupCpuSeconds != null ? { startupCpuSeconds: round(r.startupCpuSeconds) } : {}),
+        ...(r.dataChannel != null ? { dataChannel: r.dataChannel } : {}),
         ...(r.loopP99Ms != null ? { loopP99Ms: r.loopP99Ms } : {})
       }
     } catch (err: any) {

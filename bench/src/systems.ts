@@ -25,6 +25,8 @@ export interface SwarmConfig {
   /** scratch space for this system */
   dir: string
   log: (line: string) => void
+  /** Damselfly's data channel mode (tls, tcp, off) */
+  dataChannel?: string
 }
 
 /** What a system reports; the benchmark adds verification and CPU. */
@@ -45,6 +47,7 @@ export interface SystemRun {
    * DaemonSet), so this is reported on its own and left out of cpuSeconds.
    */
   startupCpuSeconds?: number
+  dataChannel?: string
   /** worst p99 event-loop delay of any peer process over the run, where the system reports it */
   loopP99Ms?: number
 }
@@ -138,7 +141,8 @@ export const damselfly: SwarmSystem = {
     return await withOrigin(cfg, async (origin, url) => {
       // one site: the seed peer sits in the peers' node pool, so every peer may fetch from it
       // (across pools the scheduler lets only a few fetchers per pool reach outside)
-      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), logLevel: 'warn', seedArgs: ['--pool', 'default'] })
+      const dataChannel = cfg.dataChannel ?? 'tls'
+      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', dataChannel], peerArgs: ['--data-channel', dataChannel] })
       const eps = lab.endpoints!
       const daemonPids = eps.peers.map((p) => p.pid)
       const watch = new RssWatch(() => daemonPids)
@@ -160,7 +164,7 @@ export const damselfly: SwarmSystem = {
         // main-thread pause time in garbage collection, summed over the peers (prom-client's default metrics)
         const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + metric(text, new RegExp(`^nodejs_gc_duration_seconds_sum{[^}]*kind="${kind}"[^}]*} (\\S+)`, 'm')), 0) * 100) / 100
         cfg.log(`damselfly peers' GC pauses: major ${gcSeconds('major')} s, minor ${gcSeconds('minor')} s, incremental ${gcSeconds('incremental')} s`)
-        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, loopP99Ms }
+        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, dataChannel, loopP99Ms }
       } finally {
         await watch.stop()
         await lab.stop()
