@@ -44,6 +44,17 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(tasks.length, 1)
     assert.equal(tasks[0].contentLength, SIZE)
     assert.equal(tasks[0].seedState, 'done')
+
+    // between these separate processes every piece went over a TLS data channel, none over libp2p streams
+    const uploaded = async (metrics: string): Promise<Record<string, number>> => {
+      const text = await (await fetch(metrics)).text()
+      return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
+    }
+    const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
+    const sum = (t: string): number => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
+    assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
+    assert.equal(sum('libp2p'), 0)
+    assert.equal(sum('tcp'), 0)
   })
 
   it('should serve a second request for the same content from the peer itself', async () => {
