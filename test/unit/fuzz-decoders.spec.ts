@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
-import { PeerMessage, SchedulerMessage, PieceRequest, PieceResponse, PieceStatus, FailureKind } from '@damselfly/proto'
+import { PeerMessage, SchedulerMessage, PieceRequest, PieceResponse, PieceStatus, FailureKind, DataTicket } from '@damselfly/proto'
+import { decodeTicket } from '@damselfly/piece-exchange'
 import { DECODE_LIMITS, Swarm } from '@damselfly/scheduler'
 import { prng, mutate } from '../helpers/prng.js'
 
@@ -34,6 +35,16 @@ describe('fuzzing the wire decoders (seed 0xd15e1f)', function () {
     const req = fuzz('PieceRequest', [PieceRequest.encode({ taskId: 'ab'.repeat(32), index: 7 })], (b) => PieceRequest.decode(b))
     const res = fuzz('PieceResponse', [PieceResponse.encode({ index: 3, status: PieceStatus.OK, length: 4 << 20 })], (b) => PieceResponse.decode(b))
     assert.ok(req.rejected > 0 && req.ok > 0 && res.rejected > 0 && res.ok > 0, 'the corpus exercised both paths')
+  })
+
+  it('should turn garbage data tickets into errors, never into a socket to a made-up port', () => {
+    const valid = [DataTicket.encode({ port: 65004, id: new Uint8Array(16).fill(1), key: new Uint8Array(32).fill(2), tls: true })]
+    const { ok, rejected } = fuzz('DataTicket', valid, (b) => decodeTicket(b), (t) => {
+      assert.equal(t.id.byteLength, 16)
+      assert.equal(t.key.byteLength, 32)
+      assert.ok(t.port > 0 && t.port <= 65535)
+    })
+    assert.ok(ok > 0 && rejected > 0, 'the corpus exercised both paths')
   })
 
   it('should survive garbage fed to PeerMessage with the scheduler limits, and keep repeated fields bounded', () => {

@@ -180,9 +180,8 @@ export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: 'tls
   const frame = await new FrameReader(stream, 1024).readFrame(1024)
   await stream.close().catch(() => {})
   if (frame == null) throw new ProtocolError('parent sent no data ticket')
-  const ticket = DataTicket.decode(frame)
+  const ticket = decodeTicket(frame.subarray())
   if (!ticket.tls && mode === 'tls') throw new ProtocolError('parent offers a plain TCP data channel; this peer requires TLS')
-  if (ticket.id.byteLength !== ID_BYTES || ticket.key.byteLength !== KEY_BYTES || ticket.port === 0) throw new ProtocolError('malformed data ticket')
   const host = ipOf(connection.remoteAddr)
   if (host == null) throw new ProtocolError(`no IP address in ${connection.remoteAddr.toString()}`)
   // piece bodies are read straight into their buffers: no copy, no allocation per read
@@ -209,6 +208,15 @@ export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: 'tls
   if (!ticket.tls) socket.write(Buffer.concat([ticket.id, ticket.key]))
   socket.setNoDelay(true)
   return socketLink(socket, MAX_PIECE_BYTES, direct)
+}
+
+/** A parent's ticket, checked: a malformed one is a ProtocolError, never a socket to a made-up port. */
+export function decodeTicket (frame: Uint8Array): DataTicket {
+  const ticket = DataTicket.decode(frame)
+  if (ticket.id.byteLength !== ID_BYTES || ticket.key.byteLength !== KEY_BYTES || ticket.port === 0 || ticket.port > 65535) {
+    throw new ProtocolError('malformed data ticket')
+  }
+  return ticket
 }
 
 function ipOf (addr: Multiaddr): string | undefined {
