@@ -12,7 +12,7 @@ import { initBlake3, blake3, silentLogger, sendWithBackpressure } from '@damself
 import { randomFillSync } from 'node:crypto'
 
 let dataDir: string | undefined
-const [mode, sizeArg, pieceArg, windowArg] = process.argv.slice(2)
+const [mode, sizeArg, pieceArg, windowArg, directIoArg] = process.argv.slice(2)
 const size = Number(sizeArg)
 const pieceLength = Number(pieceArg)
 const chunk = randomFillSync(Buffer.allocUnsafe(1024 * 1024))
@@ -50,7 +50,7 @@ if (mode === 'raw') {
     process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node) }) + '\n')
   } else {
     dataDir = await mkdtemp(join(tmpdir(), 'dfly-bench-'))
-    const store = new PieceStore({ dataDir })
+    const store = new PieceStore({ dataDir, directIo: directIoArg === 'direct' })
     await store.start()
     const ts = await store.open('ee'.repeat(32), 'bench://x')
     await ts.initialise(size, pieceLength)

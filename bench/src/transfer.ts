@@ -25,7 +25,11 @@ const { values } = parseArgs({
     streams: { type: 'string', default: '2' },
     only: { type: 'string' },
     'no-pool': { type: 'boolean', default: false },
-    window: { type: 'string' }
+    window: { type: 'string' },
+    // the sender reads pieces with O_DIRECT, as a daemon does; by default it serves them from the
+    // page cache, so that every row measures the wire and not the VM's disk (the raw and stream rows
+    // send from memory)
+    'direct-io': { type: 'boolean', default: false }
   }
 })
 const size = Number(values.size ?? (values.quick ? 64 : 512) * 1024 * 1024)
@@ -41,7 +45,7 @@ interface Run { MBps: number, senderBusy: number, receiverBusy: number }
 async function sender (mode: string): Promise<{ info: any, pid: number, stop: () => Promise<void> }> {
   // e.g. BENCH_SENDER_NODE_ARGS='--cpu-prof' to profile the sending side
   const nodeArgs = process.env.BENCH_SENDER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
-  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? '')], { stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? ''), values['direct-io'] ? 'direct' : 'cached'], { stdio: ['pipe', 'pipe', 'inherit'] })
   // anything besides the ready line is node's own output (e.g. --trace-gc): pass it on
   const line = await readyLine(child.stdout!, (l) => { process.stderr.write(`[sender] ${l}\n`) })
   // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
@@ -160,6 +164,7 @@ const result = {
   scenario: 'transfer',
   fileBytes: size,
   pieceLength,
+  senderDirectIo: values['direct-io'],
   depth,
   streamsPerParent,
   rawTcpMBps: r.raw.MBps,
