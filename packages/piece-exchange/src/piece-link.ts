@@ -107,11 +107,12 @@ export function socketLink (socket: Socket, readerHighWaterMark: number, direct?
     write: (data) => { writeAll(socket, data) },
     send: async (data) => { await writable(writeAll(socket, data)) },
     sendPiece: async (head, body, release) => {
-      // corked: head and body leave in one writev
-      socket.cork()
+      // plain TCP: corked, head and body leave in one writev. Not over TLS: node's TLS layer
+      // concatenates a corked writev into one fresh buffer first, a piece-sized copy per piece
+      if (transport === 'tcp') socket.cork()
       writeAll(socket, head)
       const ok = socket.write(body, (err) => { if (err == null) release?.(body) })
-      socket.uncork()
+      if (transport === 'tcp') socket.uncork()
       await writable(ok)
     },
     onActivity: (fn) => {
