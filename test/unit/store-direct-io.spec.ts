@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { PieceStore } from '@damselfly/storage'
 import { initBlake3, blake3, allocAligned, alignedCapacity } from '@damselfly/utils'
 
@@ -78,6 +79,13 @@ describe('piece store with direct I/O', () => {
     await ts.flush()
     assert.ok((await readFile(ts.dataPath)).equals(content))
     await store.stop()
+  })
+
+  it('should fall back to plain buffers under an address-space limit (ulimit -v) and keep pieces intact', () => {
+    // V8 reserves a large range for every shared WebAssembly memory; such a process is refused it
+    const script = fileURLToPath(new URL('../helpers/pieces-under-limit.js', import.meta.url))
+    const out = execFileSync('bash', ['-c', `ulimit -v 8000000 && exec "${process.execPath}" "${script}"`]).toString()
+    assert.deepEqual(JSON.parse(out.trim().split('\n').pop()!), { shared: false, intact: true })
   })
 
   // tmpfs takes O_DIRECT from Linux 6.6 on and refuses it before: either way the pieces must read back exactly

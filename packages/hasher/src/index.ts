@@ -86,6 +86,13 @@ let pooledBytes = 0
 export const PIECE_POOL_MAX_BYTES = Number(process.env.DAMSELFLY_PIECE_POOL_BYTES ?? 128 * 1024 * 1024)
 
 /**
+ * Whether shared WebAssembly memories can be had. V8 reserves a large address range for each,
+ * which a process under an address-space limit (`ulimit -v`) is refused: pieces then use plain
+ * buffers, moved to the worker and written through the page cache.
+ */
+let alignedAvailable = true
+
+/**
  * Allocates a piece buffer in page-aligned shared memory: the store writes it
  * with O_DIRECT and the hashing worker reads it where it is.
  */
@@ -93,7 +100,15 @@ export function allocPieceBuffer (length: number): Buffer {
   const free = pool.get(length)
   const buf = free?.pop()
   if (buf != null) { pooledBytes -= length; return buf }
-  return allocAligned(length)
+  if (alignedAvailable) {
+    try {
+      return allocAligned(length)
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err
+      alignedAvailable = false
+    }
+  }
+  return Buffer.allocUnsafeSlow(length)
 }
 
 /**
@@ -103,7 +118,8 @@ export function allocPieceBuffer (length: number): Buffer {
  */
 export function releasePieceBuffer (buf: Uint8Array): void {
   const length = buf.byteLength
-  if (length === 0 || !isAlignedAllocation(buf)) return
+  const ownsArrayBuffer = buf.buffer instanceof ArrayBuffer && buf.byteOffset === 0 && buf.buffer.byteLength === length
+  if (length === 0 || !(isAlignedAllocation(buf) || ownsArrayBuffer)) return
   if (pooledBytes + length > PIECE_POOL_MAX_BYTES) return
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, 0, length)
   let free = pool.get(length)
