@@ -64,7 +64,6 @@ if (mode === 'raw') {
       await ts.writePiece(i, buf.subarray(0, len), d)
     }
     await ts.flush()
-    // buffers pooled as the daemon does
     // as a daemon does: pooled buffers, libp2p streams and a data channel (`piece-tcp`: an unencrypted one)
     const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer, dataChannel: { mode: mode === 'piece-tcp' ? 'tcp' : 'tls' } })
     await server.start()

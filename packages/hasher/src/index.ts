@@ -58,12 +58,16 @@ class PooledHasher implements Hasher {
       const { digest } = await pool.run({ buf }) as { digest: Uint8Array }
       return { digest, buf }
     }
-    const ownsBuffer = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
-    const input = ownsBuffer ? buf : new Uint8Array(buf)
+    const input = ownsArrayBuffer(buf) ? buf : new Uint8Array(buf)
     const result = await pool.run({ buf: input }, { transferList: [input.buffer as ArrayBuffer] }) as { digest: Uint8Array, buf: Uint8Array }
     // hand back a Buffer view over the same memory the caller gave us
     return { digest: result.digest, buf: Buffer.from(result.buf.buffer, result.buf.byteOffset, result.buf.byteLength) }
   }
+}
+
+/** a view over the whole of an ordinary ArrayBuffer, which can be moved to a worker and pooled */
+function ownsArrayBuffer (buf: Uint8Array): boolean {
+  return buf.buffer instanceof ArrayBuffer && buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength
 }
 
 export function createHasher (init: HasherInit = {}): Hasher {
@@ -118,8 +122,7 @@ export function allocPieceBuffer (length: number): Buffer {
  */
 export function releasePieceBuffer (buf: Uint8Array): void {
   const length = buf.byteLength
-  const ownsArrayBuffer = buf.buffer instanceof ArrayBuffer && buf.byteOffset === 0 && buf.buffer.byteLength === length
-  if (length === 0 || !(isAlignedAllocation(buf) || ownsArrayBuffer)) return
+  if (length === 0 || !(isAlignedAllocation(buf) || ownsArrayBuffer(buf))) return
   if (pooledBytes + length > PIECE_POOL_MAX_BYTES) return
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, 0, length)
   let free = pool.get(length)

@@ -1,6 +1,8 @@
 export const PIECE_PROTOCOL = '/damselfly/piece/1.0.0'
 /** a PieceRequest is a task id and an index; anything bigger is garbage */
 export const MAX_REQUEST_BYTES = 1024
+/** bytes a parent buffers from a link's requests before it stops reading (requests are tiny; a client pipelines a few) */
+export const REQUEST_READER_BYTES = 64 * 1024
 export const MAX_RESPONSE_HEADER_BYTES = 64
 /** upper bound on a piece we accept on the wire (DESIGN.md: pieces are at most 64 MiB) */
 export const MAX_PIECE_BYTES = 64 * 1024 * 1024

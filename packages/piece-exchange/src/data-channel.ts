@@ -6,7 +6,7 @@ import { DataTicket } from '@damselfly/proto'
 import { FrameReader, DirectSocketSource, lengthPrefixed, type Logger } from '@damselfly/utils'
 import { ProtocolError } from '@damselfly/types'
 import { socketLink, type PieceLink } from './piece-link.js'
-import { MAX_PIECE_BYTES } from './constants.js'
+import { MAX_PIECE_BYTES, REQUEST_READER_BYTES } from './constants.js'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -22,7 +22,8 @@ export const DATA_PROTOCOL = '/damselfly/data/1.0.0'
  * - `off`: pieces travel over libp2p streams only.
  */
 export type DataChannelMode = 'tls' | 'tcp' | 'off'
-export const DATA_CHANNEL_MODES: readonly DataChannelMode[] = ['tls', 'tcp', 'off']
+/** what a data channel that exists runs: TLS or plain TCP */
+export type DataChannelKind = Exclude<DataChannelMode, 'off'>
 
 /**
  * TLS-PSK without certificates. The key is random per connection and is
@@ -40,7 +41,7 @@ const HANDSHAKE_TIMEOUT_MS = 10_000
 interface Ticket { key: Buffer, peer: string, expires: number }
 
 export interface DataChannelServerInit {
-  mode: 'tls' | 'tcp'
+  mode: DataChannelKind
   /** address to listen on @default '127.0.0.1' */
   host?: string
   /** @default 0 (any free port) */
@@ -164,7 +165,7 @@ export class DataChannelServer {
 
   private accept (socket: Socket, peer: string): void {
     socket.setNoDelay(true)
-    this.init.onLink(socketLink(socket, 64 * 1024), peer)
+    this.init.onLink(socketLink(socket, REQUEST_READER_BYTES), peer)
   }
 }
 
@@ -174,7 +175,7 @@ export class DataChannelServer {
  * client that wants TLS, or cannot be reached on its data port; the caller
  * then uses libp2p streams.
  */
-export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: 'tls' | 'tcp', signal: AbortSignal): Promise<PieceLink> {
+export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: DataChannelKind, signal: AbortSignal): Promise<PieceLink> {
   const connection = await node.dial(addrs, { signal })
   const stream = await connection.newStream(DATA_PROTOCOL, { signal })
   const frame = await new FrameReader(stream, 1024).readFrame(1024)

@@ -6,7 +6,7 @@ export { UploadBudget } from './upload-budget.js'
 export { maybeQueued } from './send-queue.js'
 export { streamLink, socketLink, type PieceLink, type Transport } from './piece-link.js'
 import type { Transport } from './piece-link.js'
-export { DataChannelServer, openDataLink, decodeTicket, DATA_PROTOCOL, DATA_CHANNEL_MODES, type DataChannelMode } from './data-channel.js'
+export { DataChannelServer, openDataLink, decodeTicket, DATA_PROTOCOL, type DataChannelMode, type DataChannelKind } from './data-channel.js'
 export * from './constants.js'
 
 /** Finds the local store of a task, if this daemon holds it. */

@@ -162,8 +162,9 @@ export class PieceClient {
     const slot = this.nextSlot.get(parent.peerId) ?? 0
     this.nextSlot.set(parent.peerId, (slot + 1) % this.streamsPerParent)
     return await this.channel(`${parent.peerId}/${slot}`, async () => {
-      const connection = await this.node.dial(addrsOf(parent), { signal: openSignal(signal) })
-      const stream = await connection.newStream(PIECE_PROTOCOL, { signal: openSignal(signal) })
+      const opening = openSignal(signal)
+      const connection = await this.node.dial(addrsOf(parent), { signal: opening })
+      const stream = await connection.newStream(PIECE_PROTOCOL, { signal: opening })
       stream.maxReadBufferLength = MAX_PIECE_BYTES * 2
       return streamLink(stream, connection, MAX_PIECE_BYTES)
     })

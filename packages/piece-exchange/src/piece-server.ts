@@ -1,10 +1,10 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { lengthPrefixed, type Logger } from '@damselfly/utils'
 import { PieceTimeoutError } from '@damselfly/types'
-import { MAX_REQUEST_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES } from './constants.js'
+import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
 import { streamLink, type PieceLink } from './piece-link.js'
-import { DataChannelServer } from './data-channel.js'
+import { DataChannelServer, type DataChannelKind } from './data-channel.js'
 import type { PieceLookup, UploadListener } from './index.js'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -35,7 +35,7 @@ export interface PieceServerInit {
    * also serve pieces over data channels (see DataChannelMode); pieces are
    * always served over libp2p streams too, for clients without one
    */
-  dataChannel?: { mode: 'tls' | 'tcp', host?: string, port?: number }
+  dataChannel?: { mode: DataChannelKind, host?: string, port?: number }
 }
 
 /** pieces read from disk ahead of the one being sent, per link */
@@ -60,7 +60,7 @@ export class PieceServer {
   async start (): Promise<void> {
     const maxInbound = this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS
     await this.node.handle(PIECE_PROTOCOL, (stream, connection) => {
-      this.serve(streamLink(stream, connection, 64 * 1024), connection.remotePeer.toString())
+      this.serve(streamLink(stream, connection, REQUEST_READER_BYTES), connection.remotePeer.toString())
     }, { maxInboundStreams: maxInbound })
     if (this.init.dataChannel != null) {
       this.data = new DataChannelServer(this.node, {
