@@ -1,7 +1,7 @@
 import { Bitfield, pieceCount } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest } from '@damselfly/proto'
 import {
-  DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_BLOCK_AFTER_FAILURES,
+  DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
   DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES
 } from './constants.js'
 
@@ -14,6 +14,8 @@ export interface SwarmInit {
   crossPoolFetchers?: number
   /** @default 20 */
   flushMs?: number
+  /** @default 50 (never less than flushMs) */
+  minFlushIntervalMs?: number
   /** @default 3 */
   blockAfterFailures?: number
   /** @default 1 */
@@ -121,6 +123,8 @@ export class Swarm {
   private readonly maxChildren?: number
   private readonly crossPoolFetchers: number
   private readonly flushMs: number
+  private readonly minFlushIntervalMs: number
+  private lastFlushAt = -Infinity
   private readonly blockAfter: number
   private readonly maxBackToSource: number
   private readonly allowCycles: boolean
@@ -139,6 +143,7 @@ export class Swarm {
     this.maxChildren = init.maxChildren
     this.crossPoolFetchers = init.crossPoolFetchers ?? DEFAULT_CROSS_POOL_FETCHERS
     this.flushMs = init.flushMs ?? DEFAULT_FLUSH_MS
+    this.minFlushIntervalMs = Math.max(this.flushMs, init.minFlushIntervalMs ?? DEFAULT_MIN_FLUSH_INTERVAL_MS)
     this.blockAfter = init.blockAfterFailures ?? DEFAULT_BLOCK_AFTER_FAILURES
     this.maxBackToSource = init.maxBackToSource ?? DEFAULT_MAX_BACK_TO_SOURCE
     this.allowCycles = init.allowCycles ?? false
@@ -498,12 +503,14 @@ export class Swarm {
   private scheduleFlush (): void {
     if (this.flushScheduled) return
     this.flushScheduled = true
-    this.setTimer(() => { this.flush() }, this.flushMs)
+    const delay = Math.max(this.flushMs, this.lastFlushAt + this.minFlushIntervalMs - this.now())
+    this.setTimer(() => { this.flush() }, delay)
   }
 
   /** Sends every dirty member its current plan. */
   flush (): void {
     this.flushScheduled = false
+    this.lastFlushAt = this.now()
     const dirty = [...this.dirty]
     this.dirty.clear()
     for (const [taskId, peerIds] of dirty) {

@@ -4,12 +4,13 @@
 // of the ~35 MB heap every ~15 MB transferred, which was the largest CPU cost of a peer. Letting the old
 // generation grow 4x before the next full GC, and a 8 MiB (not 16 MiB) semi-space to hold RSS down:
 // swarm of 8 x 1 GiB, same machine, same hour: 111 s / 224 CPU s -> 67 s / 138 CPU s.
-import { initBlake3 } from '@damselfly/utils'
 import { baseProgram } from './base-program.js'
 
-await initBlake3()
-// `get` runs once per file: load only the client (~0.2 s), not every role's implementation (~0.7 s)
-const cli = process.argv[2] === 'get'
+// `get` runs once per file: load only the client, not every role's implementation (~0.7 s);
+// it initialises BLAKE3 itself when it has to download standalone
+const get = process.argv[2] === 'get'
+if (!get) await (await import('@damselfly/utils')).initBlake3()
+const cli = get
   ? baseProgram((await import('./get.js')).getCommand())
   : (await import('./program.js')).program()
 await cli.parseAsync(process.argv)

@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 // Dragonfly's dfget flags, so existing scripts keep working.
 import { Command, Option, InvalidArgumentError } from 'commander'
-import { initBlake3 } from '@damselfly/utils'
 import { addBackendOptions } from '@damselfly/daemon/backend-options'
 import { runGet } from './get.js'
 import { exitTwoOnUsageError } from './base-program.js'
 
-await initBlake3()
 const cmd = addBackendOptions(new Command('dfget'))
   .description('download a URL through the local Damselfly daemon (Dragonfly dfget compatible flags)')
   .argument('<url>')

@@ -1,11 +1,8 @@
 import { Command, Option, InvalidArgumentError } from 'commander'
-import { request } from 'undici'
+import { request, type IncomingMessage } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import cliProgress from 'cli-progress'
-import { createLogger, silentLogger, taskIdFor, initBlake3 } from '@damselfly/utils'
-import { createBackends, safeJoin } from '@damselfly/backend'
 import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon/backend-options'
 import { errorInfo, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
@@ -61,6 +58,7 @@ export async function runGet (url: string, opts: GetOptions): Promise<number> {
     return await getOne(entries?.[0]?.url ?? url, { ...opts, digest: opts.digest ?? entries?.[0]?.digest })
   }
   const dir = resolve(opts.output)
+  const { safeJoin } = await import('@damselfly/backend')
   let targets: Array<{ entry: ObjectEntry, output: string }>
   try {
     targets = entries.map((entry) => ({ entry, output: safeJoin(dir, entry.path) }))
@@ -75,6 +73,12 @@ export async function runGet (url: string, opts: GetOptions): Promise<number> {
 }
 
 async function listObjects (url: string, opts: GetOptions): Promise<ObjectEntry[] | undefined> {
+  // plain http(s) never lists: skip loading the backends (and their HTTP client) on the common path
+  if (/^https?:/i.test(url)) {
+    if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
+    return undefined
+  }
+  const { createBackends } = await import('@damselfly/backend')
   const backends = createBackends(backendsInitFrom(opts))
   try {
     let backend
@@ -124,7 +128,8 @@ async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
   const output = resolve(opts.output)
   const api = opts.api ?? process.env.DAMSELFLY_API ?? DEFAULT_API
   const started = Date.now()
-  const bar = opts.progress !== false && opts.json !== true && process.stderr.isTTY
+  const cliProgress = opts.progress !== false && opts.json !== true && process.stderr.isTTY ? (await import('cli-progress')).default : undefined
+  const bar = cliProgress != null
     ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {value}/{total} MiB | {speed} MiB/s', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined
   const report = (e: ProgressEvent): void => {
@@ -161,36 +166,64 @@ async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
 async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
   let res
   try {
-    res = await request(new URL('/api/v1/download', api), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink }),
-      headersTimeout: 10_000,
-      bodyTimeout: 0
-    })
+    res = await postJson(new URL('/api/v1/download', api), { ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink }, DAEMON_HEADERS_TIMEOUT_MS)
   } catch (err: any) {
-    if (['ECONNREFUSED', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT', 'EHOSTUNREACH'].includes(err.code)) return undefined
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNTIMEOUT'].includes(err.code)) return undefined
     throw err
   }
+  const lines = jsonLines(res)
   if (res.statusCode !== 200) {
-    const body = await res.body.json().catch(() => ({})) as { error?: ProgressEvent & { type: 'error' } extends { error: infer E } ? E : never }
-    return { type: 'error', error: (body as any).error ?? { name: 'Error', code: 'ERR_HTTP', message: `daemon answered ${res.statusCode}` } }
+    let body = ''
+    for await (const line of lines) body += line
+    let error
+    try { error = JSON.parse(body).error } catch {}
+    return { type: 'error', error: error ?? { name: 'Error', code: 'ERR_HTTP', message: `daemon answered ${String(res.statusCode)}` } }
   }
   let last: ProgressEvent | undefined
+  for await (const line of lines) {
+    const e = JSON.parse(line) as ProgressEvent
+    report(e)
+    if (e.type === 'done' || e.type === 'error') last = e
+  }
+  return last ?? { type: 'error', error: { name: 'Error', code: 'ERR_DAEMON', message: 'daemon closed the stream without a result' } }
+}
+
+const DAEMON_HEADERS_TIMEOUT_MS = 10_000
+
+/**
+ * POSTs JSON to the local daemon with node's own HTTP client: `get` runs once per file, and
+ * undici would cost it ~100 modules and a WebAssembly parser to compile at every start.
+ * Only the wait for the response head is bounded; the body (progress events) may take as
+ * long as the download.
+ */
+async function postJson (url: URL, body: unknown, headersTimeoutMs: number): Promise<IncomingMessage> {
+  const payload = JSON.stringify(body)
+  return await new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } })
+    let connected = false
+    req.once('socket', (socket) => { socket.once('connect', () => { connected = true }) })
+    // not even connected: no daemon there (the caller goes standalone); connected but silent: an error
+    const timer = setTimeout(() => { req.destroy(Object.assign(new Error(`daemon ${url.origin} did not answer within ${headersTimeoutMs} ms`), { code: connected ? 'ETIMEDOUT' : 'ECONNTIMEOUT' })) }, headersTimeoutMs)
+    req.once('response', (res) => { clearTimeout(timer); resolve(res) })
+    req.once('error', (err) => { clearTimeout(timer); reject(err) })
+    req.end(payload)
+  })
+}
+
+/** The non-empty lines of a response body. */
+async function * jsonLines (res: IncomingMessage): AsyncGenerator<string> {
   let pending = ''
-  for await (const chunk of res.body) {
-    pending += chunk.toString()
+  res.setEncoding('utf8')
+  for await (const chunk of res) {
+    pending += chunk as string
     let nl
     while ((nl = pending.indexOf('\n')) >= 0) {
       const line = pending.slice(0, nl)
       pending = pending.slice(nl + 1)
-      if (line.trim() === '') continue
-      const e = JSON.parse(line) as ProgressEvent
-      report(e)
-      if (e.type === 'done' || e.type === 'error') last = e
+      if (line.trim() !== '') yield line
     }
   }
-  return last ?? { type: 'error', error: { name: 'Error', code: 'ERR_DAEMON', message: 'daemon closed the stream without a result' } }
+  if (pending.trim() !== '') yield pending
 }
 
 /** No daemon: fetch from the origin in this process, still piece-hashed, digest-checked and renamed into place. */
@@ -199,8 +232,8 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     return { type: 'error', error: { name: 'BackToSourceDisabledError', code: 'ERR_BACK_TO_SOURCE_DISABLED', message: 'no daemon reachable and back-to-source is disabled' } }
   }
   // loaded here so that the common case, a download through the daemon, starts fast
-  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }] = await Promise.all([
-    import('@damselfly/hasher'), import('@damselfly/storage'), import('@damselfly/task-engine')
+  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }, { createBackends }, { createLogger, silentLogger, taskIdFor, initBlake3 }] = await Promise.all([
+    import('@damselfly/hasher'), import('@damselfly/storage'), import('@damselfly/task-engine'), import('@damselfly/backend'), import('@damselfly/utils')
   ])
   await initBlake3()
   const taskId = taskIdFor(req)

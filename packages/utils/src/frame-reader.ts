@@ -177,13 +177,15 @@ export class FrameReader {
     return sink.target.subarray(sink.filled)
   }
 
-  /** `n` bytes were written at the front of sinkRegion() */
+  /**
+   * `n` bytes were written at the front of sinkRegion(). No wake-up unless the read is complete:
+   * readInto() waits on the sink itself, and over TLS this runs once per 16 KiB record.
+   */
   sinkFilled (n: number): void {
     const sink = this.sink
     if (sink == null) throw new ProtocolError('bytes written to a read that is not pending')
     sink.filled += n
     if (sink.filled === sink.target.byteLength) { this.sink = undefined; sink.done() }
-    this.wake()
   }
 
   /** Fills `target` completely with the next bytes of the stream. */
