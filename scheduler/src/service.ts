@@ -1,11 +1,12 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, taskIdFor, type Logger } from '@damselfly/utils'
+import { FrameReader, lengthPrefixed, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Swarm, type SwarmInit } from './swarm.js'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
@@ -65,6 +66,7 @@ export class SchedulerService {
   }
 
   async start (): Promise<void> {
+    halveYamuxWindowUpdates(YamuxStream)
     this.node = await createLibp2p({
       privateKey: this.init.privateKey ?? await generateKeyPair('Ed25519'),
       addresses: {

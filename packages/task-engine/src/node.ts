@@ -4,6 +4,8 @@ import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
+import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
+import { halveYamuxWindowUpdates } from '@damselfly/utils'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -61,6 +63,7 @@ export async function loadOrCreateKey (dir?: string): Promise<PrivateKey> {
  * schedulers find each other through the scheduler, not through a DHT.
  */
 export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
+  halveYamuxWindowUpdates(YamuxStream)
   const privateKey = await loadOrCreateKey(init.keyDir)
   return await createLibp2p({
     privateKey,
