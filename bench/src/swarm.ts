@@ -23,7 +23,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     save: { type: 'string' },
     // how Damselfly's peers move pieces: tls (the default), tcp (unencrypted), off (libp2p streams)
-    'data-channel': { type: 'string', default: 'tls' }
+    'data-channel': { type: 'string', default: 'tcp' }
   }
 })
 const MiB = 1024 * 1024

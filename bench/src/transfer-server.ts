@@ -64,8 +64,8 @@ if (mode === 'raw') {
       await ts.writePiece(i, buf.subarray(0, len), d)
     }
     await ts.flush()
-    // as a daemon does: pooled buffers, libp2p streams and a data channel (`piece-tcp`: an unencrypted one)
-    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer, dataChannel: { mode: mode === 'piece-tcp' ? 'tcp' : 'tls' } })
+    // as a daemon does: pooled buffers, libp2p streams and a data channel (`piece-tls`: an encrypted one)
+    const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer, dataChannel: { mode: mode === 'piece-tls' ? 'tls' : 'tcp' } })
     await server.start()
     process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests }) + '\n')
   }

@@ -45,16 +45,16 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(tasks[0].contentLength, SIZE)
     assert.equal(tasks[0].seedState, 'done')
 
-    // between these separate processes every piece went over a TLS data channel, none over libp2p streams
+    // between these separate processes every piece went over a (default: plain TCP) data channel, none over libp2p streams
     const uploaded = async (metrics: string): Promise<Record<string, number>> => {
       const text = await (await fetch(metrics)).text()
       return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
     }
     const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
     const sum = (t: string): number => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
-    assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
+    assert.ok(sum('tcp') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}`)
     assert.equal(sum('libp2p'), 0)
-    assert.equal(sum('tcp'), 0)
+    assert.equal(sum('tls'), 0)
   })
 
   it('should serve a second request for the same content from the peer itself', async () => {
@@ -72,6 +72,45 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(r.ok, false)
     assert.match(r.error?.message ?? '', /404/)
     await assert.rejects(readFile(join(dir, 'missing.bin')), { code: 'ENOENT' })
+  })
+})
+
+describe('a swarm that encrypts its data channels (--data-channel tls)', function () {
+  this.timeout(240_000)
+  let dir: string
+  let origin: Origin
+  let lab: Lab
+  const SIZE = 16 * 1024 * 1024 + 77
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfly-swarm-tls-'))
+    await writeRandomFile(join(dir, 'blob.bin'), SIZE)
+    origin = await startOrigin({ files: { '/blob.bin': join(dir, 'blob.bin') } })
+    const args = ['--data-channel', 'tls']
+    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: args, seedArgs: args })
+  })
+
+  after(async () => {
+    await lab?.stop()
+    await origin?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('should move every piece between the processes over TLS, none in the clear', async () => {
+    const eps = lab.endpoints!
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, `${origin.url}/blob.bin`, join(dir, `out-${i}.bin`))))
+    for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
+    const want = await sha256File(join(dir, 'blob.bin'))
+    for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want)
+    const uploaded = async (metrics: string): Promise<Record<string, number>> => {
+      const text = await (await fetch(metrics)).text()
+      return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
+    }
+    const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
+    const sum = (t: string): number => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
+    assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
+    assert.equal(sum('tcp'), 0)
+    assert.equal(sum('libp2p'), 0)
   })
 })
 

@@ -63,7 +63,7 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     /** data channel port (on p2pHost): pieces over TLS/TCP beside libp2p */
     dataPort: port.default(d.dataPort),
     /** how piece bytes travel: `tls` (default), `tcp` (unencrypted, trusted networks), `off` (libp2p streams only) */
-    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tls'),
+    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tcp'),
     /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
     directIo: z.boolean().default(true),
     uploadSlots: z.number().int().positive().default(32),

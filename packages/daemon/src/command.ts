@@ -107,7 +107,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number).env('DAMSELFLY_METRICS_PORT'))
     .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number).env('DAMSELFLY_P2P_PORT'))
     .addOption(new Option('--data-port <port>', 'data channel port (pieces over TLS/TCP beside libp2p, on --p2p-host)').default(d.dataPort).argParser(Number).env('DAMSELFLY_DATA_PORT'))
-    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tls, tcp (unencrypted; trusted networks only) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tls').env('DAMSELFLY_DATA_CHANNEL'))
+    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tcp (unencrypted, BLAKE3-verified), tls (encrypted too; for networks where others must not read the content) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tcp').env('DAMSELFLY_DATA_CHANNEL'))
     .addOption(new Option('--no-direct-io', 'keep pieces in the page cache (buffered I/O) instead of O_DIRECT'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number).env('DAMSELFLY_HASHER_THREADS'))
