@@ -16,6 +16,11 @@ export async function cpuSecondsOf (pid: number): Promise<number> {
   }
 }
 
+/** CPU seconds of several processes together. */
+export async function totalCpuSecondsOf (pids: number[]): Promise<number> {
+  return (await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0)
+}
+
 /** Peak resident set (VmHWM) of a process in bytes; 0 when it is gone. */
 export async function peakRssOf (pid: number): Promise<number> {
   try {

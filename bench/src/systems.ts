@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { startOrigin, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from './distribute.js'
-import { peakRssOf, cpuSecondsOf } from './proc.js'
+import { peakRssOf, totalCpuSecondsOf } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -155,7 +155,7 @@ export const damselfly: SwarmSystem = {
         const startupCpuSeconds = await settled(labPids)
         const t0 = performance.now()
         const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids)))
-        const sum = async (pids: number[]): Promise<number> => Math.round((await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0) * 100) / 100
+        const sum = async (pids: number[]): Promise<number> => Math.round(await totalCpuSecondsOf(pids) * 100) / 100
         // by role, start-up included (it is subtracted from the total only)
         const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
         // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
@@ -175,13 +175,12 @@ export const damselfly: SwarmSystem = {
   }
 }
 
-/** Total CPU seconds of `pids` once they have been idle (< 5% of a core) for 300 ms, or after 10 s. */
+/** Total CPU seconds of `pids` once they have used under 5% of a core each (on average) for 300 ms, or after 10 s. */
 async function settled (pids: number[]): Promise<number> {
-  const total = async (): Promise<number> => (await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0)
-  let last = await total()
+  let last = await totalCpuSecondsOf(pids)
   for (let quiet = 0, waited = 0; quiet < 3 && waited < 10_000; waited += 100) {
     await new Promise((resolve) => setTimeout(resolve, 100))
-    const now = await total()
+    const now = await totalCpuSecondsOf(pids)
     quiet = now - last < 0.005 * pids.length ? quiet + 1 : 0
     last = now
   }

@@ -6,6 +6,16 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia, fetchJson } from '@damselfly/bench/distribute'
 
+/** Bytes every peer and seed uploaded, summed, by what carried them (NaN when a daemon lacks the metric). */
+async function uploadedByTransport (eps: NonNullable<Lab['endpoints']>): Promise<(transport: string) => number> {
+  const uploaded = async (metrics: string): Promise<Record<string, number>> => {
+    const text = await (await fetch(metrics)).text()
+    return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
+  }
+  const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
+  return (t) => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
+}
+
 describe('a swarm of separate processes on loopback', function () {
   this.timeout(240_000)
   let dir: string
@@ -46,12 +56,7 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(tasks[0].seedState, 'done')
 
     // between these separate processes every piece went over a (default: plain TCP) data channel, none over libp2p streams
-    const uploaded = async (metrics: string): Promise<Record<string, number>> => {
-      const text = await (await fetch(metrics)).text()
-      return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
-    }
-    const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
-    const sum = (t: string): number => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
+    const sum = await uploadedByTransport(eps)
     assert.ok(sum('tcp') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}`)
     assert.equal(sum('libp2p'), 0)
     assert.equal(sum('tls'), 0)
@@ -102,12 +107,7 @@ describe('a swarm that encrypts its data channels (--data-channel tls)', functio
     for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
     const want = await sha256File(join(dir, 'blob.bin'))
     for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want)
-    const uploaded = async (metrics: string): Promise<Record<string, number>> => {
-      const text = await (await fetch(metrics)).text()
-      return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
-    }
-    const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
-    const sum = (t: string): number => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
+    const sum = await uploadedByTransport(eps)
     assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
     assert.equal(sum('tcp'), 0)
     assert.equal(sum('libp2p'), 0)

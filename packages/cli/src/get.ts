@@ -74,23 +74,23 @@ export async function runGet (url: string, opts: GetOptions): Promise<number> {
 
 async function listObjects (url: string, opts: GetOptions): Promise<ObjectEntry[] | undefined> {
   // plain http(s) never lists: skip loading the backends (and their HTTP client) on the common path
-  if (/^https?:/i.test(url)) {
-    if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
-    return undefined
-  }
+  if (/^https?:/i.test(url)) return notListable(url, opts)
   const { createBackends } = await import('@damselfly/backend')
   const backends = createBackends(backendsInitFrom(opts))
   try {
     let backend
     try { backend = backends.forUrl(url) } catch { return undefined }
-    if (backend.list == null) {
-      if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
-      return undefined
-    }
+    if (backend.list == null) return notListable(url, opts)
     return await backend.list(url, parseHeaders(opts.header), { recursive: opts.recursive === true })
   } finally {
     await backends.close()
   }
+}
+
+/** A URL that names one file: fine, unless the user asked for a tree. */
+function notListable (url: string, opts: GetOptions): undefined {
+  if (opts.recursive === true) throw new InvalidRequestError(`-r needs an origin that lists files (hf://, s3://), not ${url.split(':')[0]}://`)
+  return undefined
 }
 
 function fail (opts: GetOptions, output: string, mode: string, error: { name: string, code: string, message: string }): number {

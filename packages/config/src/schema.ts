@@ -62,7 +62,7 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     p2pPort: port.default(d.p2pPort),
     /** data channel port (on p2pHost): pieces over TLS/TCP beside libp2p */
     dataPort: port.default(d.dataPort),
-    /** how piece bytes travel: `tls` (default), `tcp` (unencrypted, trusted networks), `off` (libp2p streams only) */
+    /** how piece bytes travel: `tcp` (default; unencrypted, BLAKE3-verified), `tls` (encrypted too), `off` (libp2p streams only) */
     dataChannel: z.enum(['tls', 'tcp', 'off']).default('tcp'),
     /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
     directIo: z.boolean().default(true),
