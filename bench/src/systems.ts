@@ -165,6 +165,14 @@ export const damselfly: SwarmSystem = {
         const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
         // main-thread pause time in garbage collection, summed over the peers (prom-client's default metrics)
         const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + metric(text, new RegExp(`^nodejs_gc_duration_seconds_sum{[^}]*kind="${kind}"[^}]*} (\\S+)`, 'm')), 0) * 100) / 100
+        const since = (t?: number): string => t == null ? '-' : ((t - t0) / 1000).toFixed(2)
+        cfg.log(`damselfly origin sent from ${since(origin.firstByteAt)} s to ${since(origin.lastByteAt)} s; peers done at ${peerSeconds.map((s) => s.toFixed(2)).join(' ')} s`)
+        const uploads = await fetch(`${eps.scheduler.url}/api/v1/peers`).then(async (r) => await r.json() as Array<{ seed: boolean, uploadedBytes: number }>).catch(() => [])
+        const gib = (n: number): string => (n / 2 ** 30).toFixed(2)
+        const uploaded = (seed: boolean): number => uploads.filter((p) => p.seed === seed).reduce((a, p) => a + p.uploadedBytes, 0)
+        const seedScraped = await Promise.all(eps.seeds.map(async (s) => await fetch(s.metrics).then(async (r) => await r.text()).catch(() => '')))
+        const lookups = (result: string): number => [...scraped, ...seedScraped].reduce((a, text) => a + metric(text, new RegExp(`^damselfly_piece_cache_lookups_total{[^}]*result="${result}"[^}]*} (\\S+)`, 'm')), 0)
+        cfg.log(`damselfly uploads: seed ${gib(uploaded(true))} GiB, peers ${gib(uploaded(false))} GiB (${uploads.filter((p) => !p.seed).map((p) => gib(p.uploadedBytes)).join(' ')}); from memory ${lookups('hit')} of ${lookups('hit') + lookups('miss')}`)
         cfg.log(`damselfly peers' GC pauses: major ${gcSeconds('major')} s, minor ${gcSeconds('minor')} s, incremental ${gcSeconds('incremental')} s`)
         return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, dataChannel, loopP99Ms }
       } finally {

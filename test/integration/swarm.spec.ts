@@ -6,14 +6,19 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia, fetchJson } from '@damselfly/bench/distribute'
 
-/** Bytes every peer and seed uploaded, summed, by what carried them (NaN when a daemon lacks the metric). */
-async function uploadedByTransport (eps: NonNullable<Lab['endpoints']>): Promise<(transport: string) => number> {
-  const uploaded = async (metrics: string): Promise<Record<string, number>> => {
-    const text = await (await fetch(metrics)).text()
-    return Object.fromEntries([...text.matchAll(/^damselfly_upload_transport_bytes_total{[^}]*transport="(\w+)"[^}]*} (\S+)/gm)].map((m) => [m[1], Number(m[2])]))
+/** A labelled metric summed over every peer and seed, by label value (NaN when a daemon lacks it). */
+async function summed (eps: NonNullable<Lab['endpoints']>, metric: string, label: string): Promise<(value: string) => number> {
+  const read = async (url: string): Promise<Record<string, number>> => {
+    const text = await (await fetch(url)).text()
+    return Object.fromEntries([...text.matchAll(new RegExp(`^${metric}{[^}]*${label}="(\\w+)"[^}]*} (\\S+)`, 'gm'))].map((m) => [m[1], Number(m[2])]))
   }
-  const byTransport = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(uploaded))
-  return (t) => byTransport.reduce((a, u) => a + (u[t] ?? NaN), 0)
+  const all = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(read))
+  return (v) => all.reduce((a, u) => a + (u[v] ?? NaN), 0)
+}
+
+/** Bytes every peer and seed uploaded, summed, by what carried them. */
+async function uploadedByTransport (eps: NonNullable<Lab['endpoints']>): Promise<(transport: string) => number> {
+  return await summed(eps, 'damselfly_upload_transport_bytes_total', 'transport')
 }
 
 describe('a swarm of separate processes on loopback', function () {
@@ -60,6 +65,11 @@ describe('a swarm of separate processes on loopback', function () {
     assert.ok(sum('tcp') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}`)
     assert.equal(sum('libp2p'), 0)
     assert.equal(sum('tls'), 0)
+
+    // the whole file fits the daemons' piece caches: every upload was served from memory, none read the disk again
+    const lookups = await summed(eps, 'damselfly_piece_cache_lookups_total', 'result')
+    assert.equal(lookups('miss'), 0)
+    assert.ok(lookups('hit') * tasks[0].pieceLength >= sum('tcp'), `cache hits ${lookups('hit')}`)
   })
 
   it('should serve a second request for the same content from the peer itself', async () => {

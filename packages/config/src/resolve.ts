@@ -49,6 +49,7 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_DATA_PORT: { path: ['dataPort'], kind: 'number' },
     DAMSELFLY_DATA_CHANNEL: { path: ['dataChannel'], kind: 'string' },
     DAMSELFLY_DIRECT_IO: { path: ['directIo'], kind: 'boolean' },
+    DAMSELFLY_PIECE_CACHE: { path: ['pieceCache'], kind: 'string' },
     DAMSELFLY_UPLOAD_SLOTS: { path: ['uploadSlots'], kind: 'number' },
     DAMSELFLY_HASHER_THREADS: { path: ['hasherThreads'], kind: 'number' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL,

@@ -66,6 +66,8 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     dataChannel: z.enum(['tls', 'tcp', 'off']).default('tcp'),
     /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
     directIo: z.boolean().default(true),
+    /** memory for the pieces most recently stored or sent, so a swarm's requests for a fresh piece skip the disk; 0 = off */
+    pieceCache: bytes.default('64MiB'),
     uploadSlots: z.number().int().positive().default(32),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -108,6 +110,7 @@ export interface DaemonConfigShape {
   dataPort: number
   dataChannel: 'tls' | 'tcp' | 'off'
   directIo: boolean
+  pieceCache: number | string
   uploadSlots: number
   hasherThreads?: number
   logLevel: string

@@ -42,6 +42,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
   return {
     dataDir: resolve(c.dataDir),
     directIo: c.directIo,
+    pieceCacheBytes: parseBytes(c.pieceCache),
     log: createLogger(name, c.logLevel),
     schedulerUrls: c.scheduler.length > 0 ? c.scheduler : undefined,
     // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
@@ -109,6 +110,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
     .addOption(new Option('--data-port <port>', 'data channel port (pieces over TLS/TCP beside libp2p, on --p2p-host)').default(d.dataPort).argParser(Number).env('DAMSELFLY_DATA_PORT'))
     .addOption(new Option('--data-channel <mode>', 'how pieces travel: tcp (unencrypted, BLAKE3-verified), tls (encrypted too; for networks where others must not read the content) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tcp').env('DAMSELFLY_DATA_CHANNEL'))
     .addOption(new Option('--no-direct-io', 'keep pieces in the page cache (buffered I/O) instead of O_DIRECT'))
+    .addOption(new Option('--piece-cache <size>', 'memory for recent pieces, so uploads of a fresh piece skip the disk, e.g. 256MiB (0 = off; default 64MiB)').env('DAMSELFLY_PIECE_CACHE'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number).env('DAMSELFLY_HASHER_THREADS'))
     .addOption(new Option('--gc-quota <size>', 'cache quota, e.g. 20GiB (0 = unlimited)').env('DAMSELFLY_GC_QUOTA'))

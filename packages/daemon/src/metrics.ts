@@ -50,6 +50,22 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     collect () { this.set(engine.uploaded) }
   })
   new Gauge({
+    name: 'damselfly_piece_cache_lookups_total',
+    help: 'Uploads that looked for their piece in memory, by result (hit: no disk read)',
+    labelNames: ['result'],
+    registers: [registry],
+    collect () {
+      this.set({ result: 'hit' }, engine.pieceCache.hits)
+      this.set({ result: 'miss' }, engine.pieceCache.misses)
+    }
+  })
+  new Gauge({
+    name: 'damselfly_piece_cache_bytes',
+    help: 'Piece bytes held in memory for uploads',
+    registers: [registry],
+    collect () { this.set(engine.pieceCache.heldBytes) }
+  })
+  new Gauge({
     name: 'damselfly_upload_transport_bytes_total',
     help: 'Bytes of pieces served since start, by transport (tls or tcp data channel, libp2p stream)',
     labelNames: ['transport'],

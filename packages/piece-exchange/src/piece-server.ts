@@ -29,7 +29,7 @@ export interface PieceServerInit {
   uploadBufferBytes?: number
   /** allocates the buffer a piece is read into (a pool, so uploads do not churn fresh memory) */
   alloc?: (length: number) => Uint8Array
-  /** takes back a buffer once nothing below us references it any more */
+  /** takes back a buffer the lookup's store lent once nothing below us references it any more */
   release?: (buf: Uint8Array) => void
   /**
    * also serve pieces over data channels (see DataChannelMode); pieces are
@@ -104,7 +104,7 @@ export class PieceServer {
       const reserved = (store as { pieceLength?: number }).pieceLength ?? MAX_PIECE_BYTES
       await this.budget.acquire(reserved)
       try {
-        return { taskId: req.taskId, index: req.index, buf: await store.readPiece(req.index, this.init.alloc), reserved }
+        return { taskId: req.taskId, index: req.index, buf: await store.lendPiece(req.index, this.init.alloc ?? Buffer.allocUnsafeSlow), reserved }
       } catch (err) {
         this.budget.release(reserved)
         throw err

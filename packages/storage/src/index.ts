@@ -2,8 +2,10 @@ import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Bitfield, pieceCount, pieceRange } from '@damselfly/utils'
 import { TaskStore, readMeta, type TaskMetaFile } from './task-store.js'
+import type { PieceCache } from './piece-cache.js'
 
 export { TaskStore, type TaskMetaFile } from './task-store.js'
+export { PieceCache } from './piece-cache.js'
 export { CacheGc, type CacheGcInit, type CacheUsage, type GcResult } from './gc.js'
 
 /** One task on disk, as the garbage collector sees it. */
@@ -32,6 +34,8 @@ export interface PieceStoreInit {
    * @default true
    */
   directIo?: boolean
+  /** pieces kept in memory for uploads, shared by all tasks (none: uploads read the disk) */
+  cache?: PieceCache
 }
 
 /** All tasks held on one daemon's disk. */
@@ -40,12 +44,14 @@ export class PieceStore {
   private readonly root: string
   private readonly flushDelayMs: number
   private readonly directIo: boolean
+  private readonly cache?: PieceCache
   private readonly pins = new Map<string, number>()
 
   constructor (init: PieceStoreInit) {
     this.root = join(init.dataDir, 'tasks')
     this.flushDelayMs = init.flushDelayMs ?? 200
     this.directIo = init.directIo ?? true
+    this.cache = init.cache
   }
 
   async start (): Promise<void> { await mkdir(this.root, { recursive: true }) }
@@ -64,7 +70,7 @@ export class PieceStore {
       p = (async () => {
         const dir = join(this.root, taskId)
         const meta = await readMeta(dir)
-        const store = new TaskStore(taskId, dir, meta?.url ?? url, meta?.contentLength ?? -1, meta?.pieceLength ?? 0, this.flushDelayMs, this.directIo)
+        const store = new TaskStore(taskId, dir, meta?.url ?? url, meta?.contentLength ?? -1, meta?.pieceLength ?? 0, this.flushDelayMs, this.directIo, this.cache)
         await store.openFiles(meta)
         return store
       })()

@@ -3,6 +3,7 @@ import { constants } from 'node:fs'
 import { join } from 'node:path'
 import { Bitfield, pieceCount, pieceRange, alignedCapacity, roundUpToAlignment, DIRECT_IO_ALIGNMENT } from '@damselfly/utils'
 import { PieceNotFoundError, StorageError } from '@damselfly/types'
+import type { PieceCache } from './piece-cache.js'
 
 export interface TaskMetaFile {
   version: 1
@@ -20,6 +21,8 @@ export interface TaskMetaFile {
 
 const META = 'meta.json'
 const DATA = 'data'
+/** tells TaskStore instances apart in the piece cache: a task removed and fetched again must not find the old one's pieces */
+let instances = 0
 
 /**
  * One task's pieces on disk: a data file written in place by offset (sparse
@@ -42,6 +45,7 @@ export class TaskStore {
   private flushTimer?: NodeJS.Timeout
   private flushing?: Promise<void>
   private dirty = false
+  private readonly cacheKey = `${++instances}:`
   done = false
   lastAccess = Date.now()
 
@@ -52,7 +56,9 @@ export class TaskStore {
     public contentLength: number,
     public pieceLength: number,
     private readonly flushDelayMs: number,
-    private readonly directIo = true
+    private readonly directIo = true,
+    /** pieces kept in memory for uploads (none: every upload reads the disk) */
+    private readonly cache?: PieceCache
   ) {
     this.have = new Bitfield(pieceCount(contentLength, pieceLength))
     this.digests = []
@@ -129,6 +135,32 @@ export class TaskStore {
     this.markDirty()
   }
 
+  /**
+   * Offers the buffer of piece `index`, once writePiece has stored it, to the
+   * piece cache for the uploads that soon ask for it. True: the store took it
+   * (the caller must not touch it again); false: no cache here, the caller
+   * still owns it.
+   */
+  handOver (index: number, buf: Uint8Array): boolean {
+    if (this.cache == null || !this.have.get(index)) return false
+    this.cache.put(this.cacheKey + index, buf)
+    return true
+  }
+
+  /**
+   * A piece to send: from memory when held there, else read into `alloc(length)`
+   * and kept for the next asker. Give it back with the cache's release() (or to
+   * the allocator, in a store without a cache) once sent, and never write to it.
+   */
+  async lendPiece (index: number, alloc: (length: number) => Uint8Array): Promise<Uint8Array> {
+    const key = this.cacheKey + index
+    const held = this.cache?.lend(key)
+    if (held != null) { this.lastAccess = Date.now(); return held }
+    const buf = await this.readPiece(index, alloc)
+    // dropped while being read: not worth keeping
+    return this.cache == null || !this.have.get(index) ? buf : this.cache.lendNew(key, buf)
+  }
+
   /** Reads a piece into `into`: a buffer, or an allocator given the piece's length (a fresh buffer when omitted). */
   async readPiece (index: number, into?: Uint8Array | ((length: number) => Uint8Array)): Promise<Uint8Array> {
     if (!this.have.get(index)) throw new PieceNotFoundError(`task ${this.taskId} has no piece ${index}`)
@@ -181,6 +213,7 @@ export class TaskStore {
 
   /** Forgets a piece (it failed re-verification). */
   dropPiece (index: number): void {
+    this.cache?.delete(this.cacheKey + index)
     this.have.clear(index)
     this.done = false
     this.markDirty()
@@ -231,6 +264,7 @@ export class TaskStore {
   }
 
   async close (): Promise<void> {
+    this.cache?.deletePrefix(this.cacheKey)
     if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
     try { await this.flush() } finally {
       await this.direct?.close().catch(() => {})
@@ -241,6 +275,7 @@ export class TaskStore {
   }
 
   async destroy (): Promise<void> {
+    this.cache?.deletePrefix(this.cacheKey)
     if (this.flushTimer != null) { clearTimeout(this.flushTimer); this.flushTimer = undefined }
     this.dirty = false
     await this.direct?.close().catch(() => {})

@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events'
 import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
 import { FailureKind, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
-import { fetchFromSource } from './source-fetcher.js'
 import { releasePieceBuffer } from '@damselfly/hasher'
+import { fetchFromSource } from './source-fetcher.js'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
@@ -252,7 +252,7 @@ export class Download extends EventEmitter<DownloadEvents> {
           throw new DigestMismatchError(`piece ${index} from ${parent.peerId} does not match the manifest`)
         }
         await store.writePiece(index, back, digest)
-        releasePieceBuffer(back)
+        if (!store.handOver(index, back)) releasePieceBuffer(back)
         // the other endgame copies are now useless
         for (const r of this.inflight.get(index) ?? []) {
           if (r.ctl === ctl) continue

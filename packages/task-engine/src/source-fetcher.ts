@@ -80,7 +80,7 @@ async function fetchRun (init: SourceFetchInit, first: number, last: number): Pr
       const { digest, buf: back } = await hasher.hash(b)
       await store.writePiece(i, back, digest)
       const bytes = back.byteLength
-      releasePieceBuffer(back)
+      if (!store.handOver(i, back)) releasePieceBuffer(back)
       init.onPiece?.(i, digest, bytes)
     })().catch((err) => { failure ??= err }).finally(() => inflight.delete(p))
     inflight.add(p)

@@ -4,7 +4,7 @@ export class TokenBucket {
   private last = performance.now()
   private queue: Promise<void> = Promise.resolve()
 
-  constructor (private readonly rate: number, private readonly burst = Math.max(rate / 20, 256 * 1024)) {
+  constructor (private readonly rate: number, readonly burst = Math.max(rate / 20, 256 * 1024)) {
     this.tokens = this.burst
   }
 
