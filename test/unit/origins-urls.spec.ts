@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { join, resolve } from 'node:path'
-import { parseHfUrl, formatHfUrl, parseOciUrl, parseChallenge, parseS3Url, safeJoin, createBackends } from '@damselfly/backend'
+import { parseHfUrl, formatHfUrl, parseOciUrl, parseChallenge, parseS3Url, createBackends } from '@damselfly/backend'
+import { safeJoin } from '@damselfly/utils'
 import { InvalidUrlError, UnsafePathError, UnsupportedSchemeError } from '@damselfly/types'
 
 describe('origin URLs', () => {

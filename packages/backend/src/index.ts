@@ -9,7 +9,6 @@ export { HttpBackend, redactUrl, type HttpBackendInit, type SendOptions } from '
 export { OciBackend, parseOciUrl, parseOciImageRef, parseChallenge, type OciBackendInit, type OciRef, type OciImageRef } from './oci-backend.js'
 export { S3Backend, parseS3Url, type S3BackendInit } from './s3-backend.js'
 export { HfBackend, parseHfUrl, formatHfUrl, type HfBackendInit, type HfRef, type HfRepoType } from './hf-backend.js'
-export { safeJoin } from './safe-path.js'
 
 /** Options of each backend, by backend: each gets its own part only. */
 export interface BackendsInit {

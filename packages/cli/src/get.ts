@@ -58,7 +58,7 @@ export async function runGet (url: string, opts: GetOptions): Promise<number> {
     return await getOne(entries?.[0]?.url ?? url, { ...opts, digest: opts.digest ?? entries?.[0]?.digest })
   }
   const dir = resolve(opts.output)
-  const { safeJoin } = await import('@damselfly/backend')
+  const { safeJoin } = await import('@damselfly/utils')
   let targets: Array<{ entry: ObjectEntry, output: string }>
   try {
     targets = entries.map((entry) => ({ entry, output: safeJoin(dir, entry.path) }))

@@ -1,13 +1,5 @@
 import { isAbsolute, join, relative, resolve, sep } from 'node:path'
-
-/** Thrown when a name taken from a remote listing would land outside its root. */
-export class UnsafePathError extends Error {
-  readonly code = 'ERR_UNSAFE_PATH'
-  constructor (message: string) {
-    super(message)
-    this.name = 'UnsafePathError'
-  }
-}
+import { UnsafePathError } from '@damselfly/types'
 
 /**
  * Joins `rel` (a name taken from a hub listing, a recursive entry, a manifest)
