@@ -84,8 +84,9 @@ async function diskBusyMs (): Promise<number | undefined> {
 
 /**
  * Writes dirty pages out (`sync`) and waits until the disks have been under 10% busy for
- * 600 ms, or 60 s. The systems run one after another on one disk: without this, the
- * write-back and discards of the previous system's 8 GiB of output land in the next one's run.
+ * 600 ms, or 60 s; each system calls it just before its clock starts. The systems run one
+ * after another on one disk: without this, the write-back and discards of the previous
+ * system's 8 GiB of output land in the next one's run.
  */
 export async function quietDisks (): Promise<void> {
   await new Promise<void>((resolve) => { execFile('sync', () => { resolve() }) })

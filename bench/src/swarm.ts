@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { writeRandomFile, sha256File } from '@damselfly/testkit'
 import { systems, type SwarmConfig } from './systems.js'
-import { reapedChildrenCpuSeconds, quietDisks } from './proc.js'
+import { reapedChildrenCpuSeconds } from './proc.js'
 import { allMatch, here } from './distribute.js'
 import { swarmChart } from './chart.js'
 
@@ -75,7 +75,6 @@ try {
     const sysDir = join(dir, system.name)
     await mkdir(sysDir, { recursive: true })
     const cfg: SwarmConfig = { peers, fileBytes, originRateBytesPerSec, file, sha256, dir: sysDir, log: say, dataChannel: values['data-channel'] }
-    await quietDisks()
     say(`${system.name}: running …`)
     const cpu0 = await reapedChildrenCpuSeconds()
     try {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { startOrigin, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from './distribute.js'
-import { peakRssOf, totalCpuSecondsOf } from './proc.js'
+import { peakRssOf, totalCpuSecondsOf, quietDisks } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -128,6 +128,7 @@ export const direct: SwarmSystem = {
       const pids: number[] = []
       const watch = new RssWatch(() => pids)
       const outputs = Array.from({ length: cfg.peers }, (_, i) => join(cfg.dir, `direct-${i}.bin`))
+      await quietDisks()
       const t0 = performance.now()
       const peerSeconds = await Promise.all(outputs.map(async (o) => await getProcess([url, '-O', o, '--standalone'], t0, pids)))
       return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs }
@@ -153,6 +154,7 @@ export const damselfly: SwarmSystem = {
         // daemons in production have been up for hours when a download comes: let their start-up
         // (lazy compilation after the ready line) finish before the clock starts
         const startupCpuSeconds = await settled(labPids)
+        await quietDisks()
         const t0 = performance.now()
         const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids)))
         const sum = async (pids: number[]): Promise<number> => Math.round(await totalCpuSecondsOf(pids) * 100) / 100
@@ -258,6 +260,7 @@ export const bittorrent: SwarmSystem = {
         `--max-overall-upload-limit=${cfg.originRateBytesPerSec}`, `--listen-port=${await freePort()}`, torrent])
       // wait until the seeder has announced, so every leecher starts with the same view
       await new Promise((resolve) => setTimeout(resolve, 1500))
+      await quietDisks()
       const t0ns = BigInt(Date.now()) * 1_000_000n
       for (let i = 0; i < cfg.peers; i++) {
         const d = join(dir, `leech-${i}`)

@@ -1,10 +1,15 @@
 import { Command, Option, InvalidArgumentError } from 'commander'
-import { request, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon/backend-options'
 import { errorInfo, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
+
+// not `import … from 'node:http'`: node's ESM facade of a builtin reads every export, and
+// node:http's lazy WebSocket/EventSource getters then load node's internal undici, zlib and web
+// streams — ~30% of this command's start-up, paid by each of the many gets a swarm starts at once
+const { request } = process.getBuiltinModule('node:http') as typeof import('node:http')
 
 export const DEFAULT_API = 'http://127.0.0.1:65002'
 
