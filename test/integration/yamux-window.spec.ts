@@ -81,4 +81,21 @@ describe('yamux announces freed window once half of it is used', function () {
     // one update per half window (which grows up to 8 MiB), not one per 64 KiB frame (512)
     assert.ok(windowUpdates() < 200, `receiver sent ${windowUpdates()} window updates`)
   })
+
+  it('should hand a reader that had paused everything the sender wrote before closing its end', async () => {
+    // less than the initial 256 KiB window: all of it is sent and the sender closes before the reader takes a byte
+    const data = randomBytes(200 * 1024)
+    const out = await a.dialProtocol(b.getMultiaddrs(), PROTOCOL)
+    const { stream } = await received
+    // a 64 KiB high-water mark: the reader pauses the stream with most of the data still in it
+    const reader = new FrameReader(stream, 64 * 1024)
+    for (let off = 0; off < data.byteLength; off += 16 * 1024) assert.ok(out.send(data.subarray(off, off + 16 * 1024)))
+    await out.close()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // what the paused stream still holds is data, not the end ("stream ended" before the fix)
+    const got = Buffer.allocUnsafe(data.byteLength)
+    await reader.readInto(got)
+    assert.ok(got.equals(data))
+    assert.equal(await reader.readFrame(1024), undefined, 'a clean end after the last byte')
+  })
 })

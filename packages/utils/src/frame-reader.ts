@@ -11,6 +11,8 @@ export interface ByteSource {
   pause: () => void
   resume: () => void
   readonly paused: boolean
+  /** bytes the source holds that it has not pushed yet (a paused libp2p stream's buffer) */
+  pending?: () => number
 }
 
 /** A libp2p stream as a byte source. */
@@ -23,7 +25,10 @@ export function streamSource (stream: Stream): ByteSource {
     },
     pause: () => { if (stream.readStatus === 'readable') stream.pause() },
     resume: () => { stream.resume() },
-    get paused () { return stream.readStatus === 'paused' }
+    get paused () { return stream.readStatus === 'paused' },
+    // the remote may close its side while a paused stream still holds what it sent before (and
+    // yamux can report the close of a frame before its data): that is data, not the end yet
+    pending: () => stream.readBufferLength
   }
 }
 
@@ -139,9 +144,14 @@ export class FrameReader {
     w?.()
   }
 
+  /** no more bytes will come: the source ended and holds none it has not pushed */
+  private get drained (): boolean {
+    return this.ended && (this.source.pending?.() ?? 0) === 0
+  }
+
   private async waitForData (): Promise<void> {
     if (this.error != null) throw this.error
-    if (this.ended) throw new ProtocolError('stream ended')
+    if (this.drained) throw new ProtocolError('stream ended')
     // wait first, then resume: resuming may deliver buffered messages at once, and their wake-up must not be lost
     const woken = new Promise<void>((resolve) => { this.waiter = resolve })
     if (this.source.paused) this.source.resume()
@@ -161,7 +171,7 @@ export class FrameReader {
           return frame
         }
       }
-      if (this.ended && this.buf.byteLength === 0 && this.error == null) return undefined
+      if (this.drained && this.buf.byteLength === 0 && this.error == null) return undefined
       await this.waitForData()
     }
   }
