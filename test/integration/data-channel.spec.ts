@@ -100,6 +100,24 @@ describe('data channels carry pieces beside libp2p', function () {
     assert.deepEqual(uploads, { libp2p: 0, tls: 0, tcp: present })
   })
 
+  it('should keep opening a data channel for the fetches still waiting when the ones that asked first are cancelled', async () => {
+    const { client, parent, uploads } = await pair('tcp', 'tcp')
+    // endgame losers: the first fetch opens the parent's channel, the second re-opens it after the
+    // first is cancelled, and is cancelled in turn; the third wants its piece all along
+    const first = new AbortController()
+    const second = new AbortController()
+    const settled = Promise.allSettled([first, second, undefined].map(async (c, i) => await client.fetch(parent, TASK, i, piece(i).byteLength, c?.signal)))
+    first.abort()
+    await new Promise((resolve) => setImmediate(resolve))
+    second.abort()
+    const [a, b, c] = await settled
+    assert.equal(a.status, 'rejected')
+    assert.equal(b.status, 'rejected')
+    assert.ok(c.status === 'fulfilled' && Buffer.from(c.value).equals(piece(2)), `third fetch: ${c.status === 'rejected' ? String(c.reason) : 'wrong bytes'}`)
+    // ...over the data channel, not libp2p streams (a cancelled opener used to fail every fetch waiting on it)
+    assert.deepEqual(uploads, { libp2p: 0, tls: 0, tcp: piece(2).byteLength })
+  })
+
   it('should use TLS with a client that allows plain TCP when the parent offers TLS', async () => {
     const { client, parent, uploads } = await pair('tls', 'tcp')
     await fetchAll(client, parent)

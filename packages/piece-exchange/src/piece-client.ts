@@ -2,6 +2,7 @@ import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { lengthPrefixed, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { raceSignal } from 'race-signal'
 import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
 import { streamLink, type PieceLink } from './piece-link.js'
 import { openDataLink, type DataChannelMode } from './data-channel.js'
@@ -147,11 +148,17 @@ export class PieceClient {
     return await channel.request(taskId, index, length, signal)
   }
 
+  /**
+   * A channel to `parent`. Concurrent fetches share one opening, so it is not tied to any one of
+   * them: a fetch that is cancelled (an endgame loser) stops waiting, and the opening goes on for
+   * the others. (Tied to the first fetch's signal, its cancellation failed every fetch waiting on
+   * the same opening, and the parent was then served over libp2p streams for a minute.)
+   */
   private async channelFor (parent: Parent, signal?: AbortSignal): Promise<Channel> {
     const mode = this.init.dataChannel ?? 'off'
     if (mode !== 'off' && (this.noData.get(parent.peerId) ?? 0) < Date.now()) {
       try {
-        return await this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), mode, openSignal(signal)))
+        return await raceSignal(this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), mode, openSignal())), signal)
       } catch (err: any) {
         if (signal?.aborted === true) throw err
         this.noData.set(parent.peerId, Date.now() + DATA_RETRY_MS)
@@ -161,13 +168,13 @@ export class PieceClient {
     // round robin: pieces are the same size, so the streams stay evenly loaded
     const slot = this.nextSlot.get(parent.peerId) ?? 0
     this.nextSlot.set(parent.peerId, (slot + 1) % this.streamsPerParent)
-    return await this.channel(`${parent.peerId}/${slot}`, async () => {
-      const opening = openSignal(signal)
+    return await raceSignal(this.channel(`${parent.peerId}/${slot}`, async () => {
+      const opening = openSignal()
       const connection = await this.node.dial(addrsOf(parent), { signal: opening })
       const stream = await connection.newStream(PIECE_PROTOCOL, { signal: opening })
       stream.maxReadBufferLength = MAX_PIECE_BYTES * 2
       return streamLink(stream, connection, MAX_PIECE_BYTES)
-    })
+    }), signal)
   }
 
   /** the open channel under `key`, or a new one over the link `open` makes */
@@ -213,7 +220,9 @@ function addrsOf (parent: Parent): Multiaddr[] {
   return addrs
 }
 
-/** opening a link may take 10 s at most, and stops with the request that wanted it */
-function openSignal (signal?: AbortSignal): AbortSignal {
-  return signal ?? AbortSignal.timeout(10_000)
+/** opening a link may take 10 s at most */
+function openSignal (): AbortSignal {
+  return AbortSignal.timeout(OPEN_TIMEOUT_MS)
 }
+
+const OPEN_TIMEOUT_MS = 10_000
