@@ -8,6 +8,7 @@ import { request } from 'undici'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia, CLI } from '@damselfly/bench/distribute'
+import { metric } from '../helpers/metrics.js'
 
 const DFGET = join(dirname(fileURLToPath(import.meta.resolve('@damselfly/cli'))), 'dfget.js')
 
@@ -24,14 +25,6 @@ async function run (bin: string, args: string[], env: Record<string, string> = {
 async function text (url: string): Promise<{ status: number, body: string }> {
   const res = await request(url)
   return { status: res.statusCode, body: await res.body.text() }
-}
-
-/** Sum of a metric's samples whose labels contain every given `key="value"` pair. */
-function metric (body: string, name: string, ...labels: string[]): number {
-  const lines = body.split('\n').filter((l) => l.startsWith(name + '{') || l.startsWith(name + ' '))
-    .filter((l) => labels.every((x) => l.slice(0, l.lastIndexOf(' ')).includes(x)))
-  assert.ok(lines.length > 0, `no series ${name} ${labels.join(',')} in metrics`)
-  return lines.reduce((a, l) => a + Number(l.trim().split(' ').pop()), 0)
 }
 
 describe('operations: dfget, metrics, health and config against a live lab', function () {

@@ -4,21 +4,27 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { getVia, fetchJson, type GetResult } from '@damselfly/bench/distribute'
+import { metric } from '../helpers/metrics.js'
 
-/** A labelled metric summed over every peer and seed, by label value (NaN when a daemon lacks it). */
-async function summed (eps: NonNullable<Lab['endpoints']>, metric: string, label: string): Promise<(value: string) => number> {
-  const read = async (url: string): Promise<Record<string, number>> => {
-    const text = await (await fetch(url)).text()
-    return Object.fromEntries([...text.matchAll(new RegExp(`^${metric}{[^}]*${label}="(\\w+)"[^}]*} (\\S+)`, 'gm'))].map((m) => [m[1], Number(m[2])]))
-  }
-  const all = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(read))
-  return (v) => all.reduce((a, u) => a + (u[v] ?? NaN), 0)
+/** A labelled metric summed over every peer and seed, by label value (each daemon must report it). */
+async function summed (eps: NonNullable<Lab['endpoints']>, name: string, label: string): Promise<(value: string) => number> {
+  const bodies = await Promise.all([...eps.peers.map((p) => p.metrics), ...eps.seeds.map((s) => s.metrics)].map(async (url) => await (await fetch(url)).text()))
+  return (value) => bodies.reduce((a, body) => a + metric(body, name, `${label}="${value}"`), 0)
 }
 
 /** Bytes every peer and seed uploaded, summed, by what carried them. */
 async function uploadedByTransport (eps: NonNullable<Lab['endpoints']>): Promise<(transport: string) => number> {
   return await summed(eps, 'damselfly_upload_transport_bytes_total', 'transport')
+}
+
+/** Every peer of the lab downloads `url` through its daemon into `dir`: each must succeed with exactly the bytes of `original`. */
+async function everyPeerGets (eps: NonNullable<Lab['endpoints']>, url: string, dir: string, original: string): Promise<GetResult[]> {
+  const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `out-${i}.bin`))))
+  for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
+  const want = await sha256File(original)
+  for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want, `peer ${i} output differs`)
+  return results
 }
 
 describe('a swarm of separate processes on loopback', function () {
@@ -44,10 +50,7 @@ describe('a swarm of separate processes on loopback', function () {
   it('should fetch from the origin once and give every peer identical bytes', async () => {
     const eps = lab.endpoints!
     const url = `${origin.url}/blob.bin`
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `out-${i}.bin`))))
-    for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
-    const want = await sha256File(join(dir, 'blob.bin'))
-    for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want, `peer ${i} output differs`)
+    const results = await everyPeerGets(eps, url, dir, join(dir, 'blob.bin'))
     // the seed's one pass, plus the 1-byte probe of the size
     assert.ok(origin.bytesServed <= SIZE + 1024, `origin served ${origin.bytesServed} bytes for a ${SIZE}-byte file`)
     assert.equal(results.reduce((a, r) => a + r.bytesFromOrigin, 0), 0, 'no peer went to the origin')
@@ -113,10 +116,7 @@ describe('a swarm that encrypts its data channels (--data-channel tls)', functio
 
   it('should move every piece between the processes over TLS, none in the clear', async () => {
     const eps = lab.endpoints!
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, `${origin.url}/blob.bin`, join(dir, `out-${i}.bin`))))
-    for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
-    const want = await sha256File(join(dir, 'blob.bin'))
-    for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want)
+    await everyPeerGets(eps, `${origin.url}/blob.bin`, dir, join(dir, 'blob.bin'))
     const sum = await uploadedByTransport(eps)
     assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
     assert.equal(sum('tcp'), 0)
