@@ -83,6 +83,21 @@ async function diskBusyMs (): Promise<number | undefined> {
 }
 
 /**
+ * Reads a growing counter every `everyMs` until it has grown by less than `quietBy` three reads
+ * in a row, or `maxMs` have passed; returns its last value.
+ */
+export async function whenQuiet (read: () => Promise<number>, everyMs: number, quietBy: number, maxMs: number): Promise<number> {
+  let last = await read()
+  for (let quiet = 0, waited = 0; quiet < 3 && waited < maxMs; waited += everyMs) {
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+    const now = await read()
+    quiet = now - last < quietBy ? quiet + 1 : 0
+    last = now
+  }
+  return last
+}
+
+/**
  * Writes dirty pages out (`sync`) and waits until the disks have been under 10% busy for
  * 600 ms, or 60 s; each system calls it just before its clock starts. The systems run one
  * after another on one disk: without this, the write-back and discards of the previous
@@ -90,13 +105,6 @@ async function diskBusyMs (): Promise<number | undefined> {
  */
 export async function quietDisks (): Promise<void> {
   await new Promise<void>((resolve) => { execFile('sync', () => { resolve() }) })
-  const first = await diskBusyMs()
-  if (first == null) return
-  let last: number = first
-  for (let quiet = 0, waited = 0; quiet < 3 && waited < 60_000; waited += 200) {
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    const now: number = (await diskBusyMs()) ?? last
-    quiet = now - last < 20 ? quiet + 1 : 0
-    last = now
-  }
+  if (await diskBusyMs() == null) return
+  await whenQuiet(async () => await diskBusyMs() ?? 0, 200, 20, 60_000)
 }

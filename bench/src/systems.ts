@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { startOrigin, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from './distribute.js'
-import { peakRssOf, totalCpuSecondsOf, quietDisks } from './proc.js'
+import { peakRssOf, totalCpuSecondsOf, quietDisks, whenQuiet } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -187,14 +187,7 @@ export const damselfly: SwarmSystem = {
 
 /** Total CPU seconds of `pids` once they have used under 5% of a core each (on average) for 300 ms, or after 10 s. */
 async function settled (pids: number[]): Promise<number> {
-  let last = await totalCpuSecondsOf(pids)
-  for (let quiet = 0, waited = 0; quiet < 3 && waited < 10_000; waited += 100) {
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const now = await totalCpuSecondsOf(pids)
-    quiet = now - last < 0.005 * pids.length ? quiet + 1 : 0
-    last = now
-  }
-  return last
+  return await whenQuiet(async () => await totalCpuSecondsOf(pids), 100, 0.005 * pids.length, 10_000)
 }
 
 async function which (cmd: string): Promise<boolean> {
