@@ -7,10 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, CLI } from '@damselfly/bench/distribute'
+import { getVia, CLI, DFGET } from '@damselfly/cli'
 import { metric } from '../helpers/metrics.js'
-
-const DFGET = join(dirname(fileURLToPath(import.meta.resolve('@damselfly/cli'))), 'dfget.js')
 
 interface Run { code: number, stdout: string, stderr: string }
 /** Runs a bin as its own process, the way scripts call it. */

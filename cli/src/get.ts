@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon/backend-options'
+import { addBackendOptions, backendsInitFrom, type BackendFlags } from './backend-options.js'
 import { errorInfo, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
 // not `import … from 'node:http'`: node's ESM facade of a builtin reads every export, and
@@ -250,7 +250,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     await store.start()
     await hasher.start()
     const ts = await store.open(taskId, req.url)
-    const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get') : silentLogger()
+    const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get', process.env.DAMSELFLY_LOG_LEVEL) : silentLogger()
     const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
     await ts.flush()
     await exportTo(ts.dataPath, output, { digest: req.digest ?? stat?.digest })
