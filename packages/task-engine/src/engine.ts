@@ -4,8 +4,8 @@ import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, type Logger } from '@damselfly/utils'
-import { errorInfo } from '@damselfly/types'
+import { taskIdFor, withTimeout, type Logger } from '@damselfly/utils'
+import { errorInfo, DownloadTimeoutError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
@@ -84,6 +84,14 @@ export interface Seeder {
 }
 
 export type SeederFactory = (components: SeederComponents) => Seeder
+
+/** What one caller asks of one download, beside the engine-wide `download` init. */
+export interface DownloadOptions {
+  /** fail instead of going to the origin when P2P cannot finish (applies to the download this request starts) */
+  disableBackToSource?: boolean
+  /** this caller gives up after this long with a DownloadTimeoutError (0 or unset: never); the download itself goes on for others */
+  timeoutMs?: number
+}
 
 export interface EngineEvents {
   upload: [taskId: string, peerId: string, bytes: number]
@@ -194,7 +202,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   /** Downloads a task (joining one already running); resolves with its store when complete. */
-  async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
+  async download (req: TaskRequest, onStarted?: (d: Download) => void, opts: DownloadOptions = {}): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
     let d = this.downloads.get(taskId)
     if (d?.stats.state === 'succeeded' && d.store.complete) {
@@ -212,7 +220,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         pieces: this.pieces,
         scheduler: this.scheduler,
         log: this.log
-      }, this.init.download)
+      }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
       const release = this.store.pin(taskId)
@@ -228,7 +236,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       }, (err) => { log.warn({ task: taskId, err: errorInfo(err) }, 'download failed') })
     }
     onStarted?.(d)
-    await d.finished
+    await withTimeout(d.finished, opts.timeoutMs, () => new DownloadTimeoutError(`download did not finish within ${opts.timeoutMs} ms`))
     return { store: await this.store.open(taskId, req.url), stats: d.stats }
   }
 
