@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
+import { FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -189,7 +189,7 @@ async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Ar
     const backend = svc.backends.forUrl(b.url)
     if (backend.list != null) {
       const entries = await backend.list(b.url, b.headers ?? {}, { recursive: true })
-      if (entries.length === 0) throw Object.assign(new Error(`${b.url.split('?')[0]} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
+      if (entries.length === 0) throw Object.assign(new Error(`${redactUrl(b.url)} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
       return entries.map((e) => ({ url: e.url, digest: e.digest, path: e.path }))
     }
   }

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { connect, type Socket, type AddressInfo } from 'node:net'
 import { InvalidRequestError, errorInfo } from '@damselfly/types'
-import { redactUrl } from '@damselfly/backend'
+import { redactUrl } from '@damselfly/utils'
 import { BLOB_PATH, DEFAULT_PROXY_PORT, DEFAULT_RULES, HF_PREFIX } from './constants.js'
 import { sendError, TASK_DROP, upstreamHeaders } from './http-headers.js'
 import { HuggingFaceEndpoint } from './hugging-face.js'

@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import { Agent, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
-import { redactUrl } from '@damselfly/backend'
+import { redactUrl } from '@damselfly/utils'
 import { downstreamHeaders } from './http-headers.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
