@@ -48,7 +48,7 @@ describe('faults: malicious peers in the swarm', function () {
       await r.connect()
       rogues.push(r)
     }
-    const gets = eps.peers.map((p, i) => getVia(p.api, url, join(dir, `out-${i}.bin`), ['--piece-length', String(PL)]))
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `out-${i}.bin`), ['--piece-length', String(PL)]))
     const task = await waitFor('the task geometry', async () => {
       const t = await fetchJson<any>(`${eps.scheduler.url}/api/v1/tasks/${taskId}`).catch(() => undefined)
       return t?.contentLength > 0 ? t : undefined

@@ -120,7 +120,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     const eps = lab.endpoints!
     const url = `${origin.url}/private.bin`
     const want = await sha256File(join(dir, 'private.bin'))
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))
       assert.equal(await sha256File(join(dir, `private-${i}.bin`)), want)

@@ -107,7 +107,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   it('should export piece latency, bytes by source, rates, cache usage and proxy counters on a peer', async () => {
     const eps = lab.endpoints!
     const before = (await text(eps.peers[1].metrics)).body
-    const r = await getVia(eps.peers[1].api, `${origin.url}/b.bin`, join(dir, 'm.bin'), ['--tag', 'metrics'])
+    const r = await getVia(eps.peers[1], `${origin.url}/b.bin`, join(dir, 'm.bin'), ['--tag', 'metrics'])
     assert.equal(r.ok, true, JSON.stringify(r))
     const { status, body } = await text(eps.peers[1].metrics)
     assert.equal(status, 200)

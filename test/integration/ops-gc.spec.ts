@@ -50,10 +50,10 @@ describe('cache GC in a running peer', function () {
 
   it('should evict the least recently used task over quota, then download it again on request', async () => {
     const peer = lab.endpoints!.peers[0]
-    assert.equal((await getVia(peer.api, `${origin.url}/a.bin`, join(dir, 'a1.out'))).ok, true)
+    assert.equal((await getVia(peer, `${origin.url}/a.bin`, join(dir, 'a1.out'))).ok, true)
     await new Promise((resolve) => setTimeout(resolve, 1500))
     assert.equal((await cacheTasks(peer.metrics)).tasks, 1, 'one task under quota must stay')
-    assert.equal((await getVia(peer.api, `${origin.url}/b.bin`, join(dir, 'b1.out'))).ok, true)
+    assert.equal((await getVia(peer, `${origin.url}/b.bin`, join(dir, 'b1.out'))).ok, true)
 
     const after = await until('an eviction', async () => await cacheTasks(peer.metrics), (c) => c.evictions >= 1)
     assert.equal(after.tasks, 1)
@@ -69,7 +69,7 @@ describe('cache GC in a running peer', function () {
     assert.equal(holds('/b.bin'), true)
 
     // a is gone from this peer; asking again downloads it again, whole and verified
-    const again = await getVia(peer.api, `${origin.url}/a.bin`, join(dir, 'a2.out'))
+    const again = await getVia(peer, `${origin.url}/a.bin`, join(dir, 'a2.out'))
     assert.equal(again.ok, true, JSON.stringify(again))
     assert.ok(again.bytesFromSeed + again.bytesFromPeers + again.bytesFromOrigin >= 20 * MIB, 'the second request did not download anything')
     assert.equal(await sha256File(join(dir, 'a2.out')), await sha256File(join(dir, 'a.bin')))

@@ -61,7 +61,7 @@ describe('preheat of an OCI image reference', function () {
     await registry.stop()
     for (const b of [image.config, ...image.layers]) {
       const out = join(dir, b.digest.replace(':', '-'))
-      const r = await getVia(peer.api, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
+      const r = await getVia(peer, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(`sha256:${createHash('sha256').update(await readFile(out)).digest('hex')}`, b.digest)
     }

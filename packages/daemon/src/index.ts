@@ -1,5 +1,6 @@
 export { Daemon, type DaemonInit, type DaemonEndpoints } from './daemon.js'
-export { buildLocalApi, type DownloadBody } from './local-api.js'
+export { buildLocalApi, type DownloadBody, type LocalApiInit } from './local-api.js'
+export { API_TOKEN_FILE, ensureApiToken, readApiToken, defaultPeerDataDir } from './api-token.js'
 export { buildMetrics } from './metrics.js'
 export { daemonCommand, loadRoleConfig, daemonInit, defaultDataDir, type DaemonCommandDefaults } from './command.js'
 export { type DaemonGcInit } from './daemon.js'
