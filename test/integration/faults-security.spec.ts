@@ -160,9 +160,11 @@ describe('security: who may join, who may publish, what never leaks', function (
     for (const p of eps.peers) for (const a of (await fetchJson<any>(`${p.api}/api/v1/info`)).addrs as string[]) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
     // and the defaults themselves, not only what the lab passes
     for (const cmd of [peerCommand(), seedCommand(), schedulerCommand()]) {
-      for (const flag of ['--host', '--p2p-host']) {
+      for (const flag of ['--host', '--p2p-host', '--api-host', '--metrics-host', '--proxy-host']) {
         const opt = cmd.options.find((o) => o.long === flag)
-        if (opt != null) assert.equal(opt.defaultValue, '127.0.0.1', `${cmd.name()} ${flag}`)
+        // the daemons' --host is a deprecated alias of the three listener hosts: no default, or it would override them
+        const want = flag === '--host' && cmd.name() !== 'scheduler' ? undefined : '127.0.0.1'
+        if (opt != null) assert.equal(opt.defaultValue, want, `${cmd.name()} ${flag}`)
       }
     }
   })

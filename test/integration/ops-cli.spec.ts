@@ -52,7 +52,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   it('should download with the dfget bin through a daemon and verify the digest', async () => {
     const out = join(dir, 'dfget.bin')
     const r = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${sha}`, '--timeout', '2m', '--no-progress', '--json',
-      '--filtered-query-param', 'sig', '--tag', 't', '--application', 'ops-test'], { DAMSELFLY_API: lab.endpoints!.peers[0].api })
+      '--filtered-query-param', 'sig', '--tag', 't', '--application', 'ops-test'], { DAMSELFLY_API: lab.endpoints!.peers[0].api, DAMSELFLY_API_TOKEN: lab.endpoints!.peers[0].apiToken })
     assert.equal(r.code, 0, r.stderr)
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!)
     assert.equal(result.ok, true)
@@ -62,7 +62,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
 
   it('should exit 1 and leave no file when dfget cannot download', async () => {
     const out = join(dir, 'bad.bin')
-    const wrong = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${'0'.repeat(64)}`, '--no-progress', '--endpoint', lab.endpoints!.peers[1].api])
+    const wrong = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${'0'.repeat(64)}`, '--no-progress', '--endpoint', lab.endpoints!.peers[1].api], { DAMSELFLY_API_TOKEN: lab.endpoints!.peers[1].apiToken })
     assert.equal(wrong.code, 1, wrong.stderr)
     assert.match(wrong.stderr, /digest/i)
     // no daemon and back-to-source disabled: nowhere to get it from

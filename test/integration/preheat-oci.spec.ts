@@ -41,7 +41,7 @@ describe('preheat of an OCI image reference', function () {
     // daemons register with the scheduler just after they report ready
     for (let i = 0; i < 100 && !((await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length >= 3); i++) await new Promise((resolve) => setTimeout(resolve, 100))
     const res = await request(`${eps.scheduler.url}/api/v1/preheat`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${eps.scheduler.adminToken}` }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
     })
     const job = await res.body.json() as { id: string, tasks: Array<{ taskId: string, path: string }>, peers: string[] }
     assert.equal(res.statusCode, 202, JSON.stringify(job) + JSON.stringify(await fetchJson(`${eps.scheduler.url}/api/v1/peers`)))

@@ -62,7 +62,7 @@ describe('preheat and several schedulers', function () {
       // preheat goes to the task's owner, as peers' announcements will
       const taskId = taskIdFor({ url })
       const owner = ownerOf(eps.schedulers.map((s) => s.url), taskId)
-      const res = await request(`${owner}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, pools: ['edge-b'] }) })
+      const res = await request(`${owner}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${eps.scheduler.adminToken}` }, body: JSON.stringify({ url, pools: ['edge-b'] }) })
       assert.equal(res.statusCode, 202)
       const job = await res.body.json() as { id: string, taskId: string, peers: string[] }
       assert.equal(job.peers.length, 1)
