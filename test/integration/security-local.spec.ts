@@ -6,9 +6,8 @@ import { request as httpRequest } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { startOrigin, writeRandomFile, sha256File, fetchJson, type Origin } from '@damselfly/testkit'
+import { startLab, getVia, type Lab } from '@damselfly/cli'
 import { labLogs, keepLogsOnFailure, waitFor } from '../helpers/faults.js'
 
 const MiB = 1024 * 1024

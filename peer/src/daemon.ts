@@ -77,6 +77,8 @@ export class Daemon {
     })
   }
 
+  private get isSeed (): boolean { return this.init.seeder != null }
+
   /** Counter hook for the proxy: call once per request it handled. */
   countProxyRequest (result: ProxyResult, method?: string): void {
     this.metrics?.countProxyRequest(result, method)
@@ -89,7 +91,7 @@ export class Daemon {
     const token = this.init.api?.token ?? await ensureApiToken(this.init.dataDir)
     this.api = buildLocalApi(this.engine, info, { token, exportRoots: this.init.api?.exportRoots })
     const api = await this.api.listen({ host: this.init.api?.host ?? '127.0.0.1', port: this.init.api?.port ?? 65002 })
-    this.metrics = buildMetrics(this.engine, this.init.seed === true ? 'seed-peer' : 'peer', { gc: this.gc, ready })
+    this.metrics = buildMetrics(this.engine, this.isSeed ? 'seed-peer' : 'peer', { gc: this.gc, ready })
     const metrics = await this.metrics.app.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
     if (this.init.proxy != null) {
       // the daemon's own listeners are never proxy destinations
@@ -108,7 +110,7 @@ export class Daemon {
       metrics: `${metrics}/metrics`,
       proxy: this.proxy?.url ?? null,
       pool: this.init.labels?.pool ?? 'default',
-      seed: this.init.seed === true,
+      seed: this.isSeed,
       dataDir: this.init.dataDir,
       pid: process.pid
     }

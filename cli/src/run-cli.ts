@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { dirname, join } from 'node:path'
-import { request } from 'undici'
-import { sha256File } from '@damselfly/testkit'
 
-/** the `damselfly` CLI entry, run as a separate process like a user would */
-export const CLI = join(dirname(fileURLToPath(import.meta.resolve('@damselfly/cli'))), 'damselfly.js')
+/** the `damselfly` entry, for running the CLI as its own process the way a user does (lab, bench, tests) */
+export const CLI = fileURLToPath(new URL('./damselfly.js', import.meta.url))
+/** the `dfget` entry beside it */
+export const DFGET = fileURLToPath(new URL('./dfget.js', import.meta.url))
 
+/** What `damselfly get --json` prints. */
 export interface GetResult {
   ok: boolean
   seconds: number
@@ -20,7 +20,7 @@ export interface GetResult {
 /** A peer's local API and the token it wants (a lab peer), or just an API URL where none listens. */
 export type ApiEndpoint = string | { api: string, apiToken?: string }
 
-/** Runs `damselfly get` against one peer's API (with its token) and returns its JSON result line. */
+/** Runs `damselfly get` against one peer's API (with its token) as a separate process and returns its JSON result line. */
 export async function getVia (peer: ApiEndpoint, url: string, output: string, extra: string[] = []): Promise<GetResult> {
   const { api, apiToken } = typeof peer === 'string' ? { api: peer, apiToken: undefined } : peer
   const env = apiToken != null ? { ...process.env, DAMSELFLY_API_TOKEN: apiToken } : process.env
@@ -31,16 +31,3 @@ export async function getVia (peer: ApiEndpoint, url: string, output: string, ex
     })
   })
 }
-
-/** True when every file has the given sha256. */
-export async function allMatch (files: string[], sha256: string): Promise<boolean> {
-  const sums = await Promise.all(files.map(async (f) => await sha256File(f).catch(() => '')))
-  return sums.every((s) => s === sha256)
-}
-
-export async function fetchJson<T> (url: string): Promise<T> {
-  const res = await request(url)
-  return await res.body.json() as T
-}
-
-export const here = dirname(fileURLToPath(import.meta.url))
