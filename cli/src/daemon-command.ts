@@ -10,6 +10,8 @@ import { addBackendOptions, backendsInitFrom } from './backend-options.js'
 import { untilSignal } from './signals.js'
 import type { BackendsInit } from '@damselfly/backend'
 
+const LOOPBACK = '127.0.0.1'
+
 export interface DaemonCommandDefaults {
   name: string
   description: string
@@ -68,13 +70,17 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       insecureRegistry: c.insecureRegistry
     }, env), c.originTimeout, c.originRetries),
     p2p: { host: c.p2pHost, port: c.p2pPort, dataPort: c.dataPort, dataChannel: c.dataChannel },
-    api: { host: c.host, port: c.apiPort },
-    metrics: { host: c.host, port: c.metricsPort },
+    // `host` is the old single setting; each listener's own setting wins, and loopback is the default
+    api: { host: c.apiHost ?? c.host ?? LOOPBACK, port: c.apiPort, token: c.apiToken, exportRoots: c.exportRoots.map((r) => resolve(r)) },
+    metrics: { host: c.metricsHost ?? c.host ?? LOOPBACK, port: c.metricsPort },
     proxy: withProxy
       ? {
-          host: c.host,
+          host: c.proxyHost ?? c.host ?? LOOPBACK,
           port: c.proxyPort,
           rules: c.proxyRule,
+          allow: c.proxyAllow,
+          maxTunnels: c.proxyMaxTunnels,
+          idleTimeoutMs: c.proxyIdleTimeout,
           registry: { mirror: c.registryMirror, insecure: c.insecureRegistry },
           huggingFace: { endpoint: c.hfEndpoint }
         }
@@ -141,8 +147,11 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
     .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
     .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
-    .addOption(new Option('--host <host>', 'address for the local API and metrics').default('127.0.0.1').env('DAMSELFLY_HOST'))
-    .addOption(new Option('--p2p-host <host>', 'address libp2p listens on').default('127.0.0.1').env('DAMSELFLY_P2P_HOST'))
+    .addOption(new Option('--host <host>', 'deprecated: sets --api-host, --metrics-host and --proxy-host together').env('DAMSELFLY_HOST'))
+    .addOption(new Option('--api-host <host>', 'address of the local API (keep it on loopback)').default(LOOPBACK).env('DAMSELFLY_API_HOST'))
+    .addOption(new Option('--metrics-host <host>', 'address of the Prometheus metrics listener').default(LOOPBACK).env('DAMSELFLY_METRICS_HOST'))
+    .addOption(new Option('--p2p-host <host>', 'address libp2p and the data channel listen on (the only listeners other hosts need)').default(LOOPBACK).env('DAMSELFLY_P2P_HOST'))
+    .addOption(new Option('--export-root <dir>', 'directory the local API may write outputs under (repeatable; none: clients write their outputs themselves)').argParser(collect))
     .addOption(new Option('--api-port <port>', 'local API port').default(d.apiPort).argParser(Number).env('DAMSELFLY_API_PORT'))
     .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number).env('DAMSELFLY_METRICS_PORT'))
     .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number).env('DAMSELFLY_P2P_PORT'))
@@ -170,6 +179,8 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
       const flags = flagsFrom(opts, (k) => cmd.getOptionValueSource(k), ['scheduler'])
       delete flags.gcQuota
       delete flags.gcTtl
+      // one flag per root on the command line, a list in the config; relative to where it is typed
+      if (flags.exportRoot != null) { flags.exportRoots = (flags.exportRoot as string[]).map((r) => resolve(r)); delete flags.exportRoot }
       const config = loadRoleConfig<DaemonConfig>(role, cmd, Object.keys(gc).length > 0 ? { ...flags, gc } : flags)
       await run(new Daemon(daemonInit(config, d.seed, d.name, d.proxyPort != null)), opts)
     })
@@ -183,7 +194,11 @@ const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
 
 function addProxyOptions (cmd: Command, port: number): void {
   cmd
+    .addOption(new Option('--proxy-host <host>', 'address of the HTTP proxy').default(LOOPBACK).env('DAMSELFLY_PROXY_HOST'))
     .addOption(new Option('--proxy-port <port>', 'HTTP proxy port (registry mirror, HF endpoint, HTTP_PROXY); 0 = any free port').default(port).argParser(Number).env('DAMSELFLY_PROXY_PORT'))
+    .addOption(new Option('--proxy-allow <host[:port]>', 'destination the proxy may reach although loopback, link-local or private: host[:port], [v6][:port], CIDR or *.suffix (repeatable)').argParser(collect))
+    .addOption(new Option('--proxy-max-tunnels <n>', 'CONNECT tunnels open at once').argParser(Number))
+    .addOption(new Option('--proxy-idle-timeout <ms>', 'close a tunnel or client connection idle this long').argParser(Number))
     .addOption(new Option('--proxy-rule <regex>', 'forward-proxied GETs whose origin+path match go through P2P (repeatable; replaces the defaults)').argParser(collect))
     .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
     .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))

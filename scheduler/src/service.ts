@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -32,6 +32,11 @@ export interface SchedulerInit {
   seedToken?: string
   /** peer ids allowed to act as seed peers, in addition to holders of `seedToken` */
   allowSeeds?: string[]
+  /**
+   * bearer token for admin routes (preheat makes seeds fetch a URL: not for anyone who can
+   * reach the port); default: the cluster `token`; with neither, those routes are refused
+   */
+  adminToken?: string
   swarm?: SwarmInit
   /** origin options for listing preheat targets (registry credentials, hub URL …) */
   backends?: BackendsInit
@@ -100,6 +105,11 @@ export class SchedulerService {
   }
 
   get peerId (): string { return this.node.peerId.toString() }
+  /** the token admin routes want, or undefined when they are off */
+  get adminToken (): string | undefined {
+    const t = this.init.adminToken ?? this.init.token
+    return t != null && t !== '' ? t : undefined
+  }
   get addrs (): string[] { return this.node.getMultiaddrs().map((m) => m.toString()) }
 
   private async session (stream: Stream, conn: Connection): Promise<void> {
@@ -188,7 +198,7 @@ async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Ar
     const backend = svc.backends.forUrl(b.url)
     if (backend.list != null) {
       const entries = await backend.list(b.url, b.headers ?? {}, { recursive: true })
-      if (entries.length === 0) throw Object.assign(new Error(`${b.url.split('?')[0]} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
+      if (entries.length === 0) throw Object.assign(new Error(`${redactUrl(b.url)} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
       return entries.map((e) => ({ url: e.url, digest: e.digest, path: e.path }))
     }
   }
@@ -199,7 +209,12 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   const app = Fastify({ logger: false })
   const preheats = new Map<string, PreheatJob>()
 
+  const adminToken = svc.adminToken
   app.post<{ Body: PreheatBody }>('/api/v1/preheat', async (req, reply) => {
+    if (adminToken == null) return await reply.code(403).send({ error: { code: 'ERR_FORBIDDEN', message: 'preheat is disabled: start the scheduler with --admin-token (or a cluster --token)' } })
+    if (!bearerMatches(req.headers.authorization, adminToken)) {
+      return await reply.code(401).header('www-authenticate', 'Bearer realm="damselfly-scheduler"').send({ error: { code: 'ERR_UNAUTHORIZED', message: 'preheat needs Authorization: Bearer <admin token>' } })
+    }
     const b = req.body
     if (b == null || typeof b.url !== 'string' || b.url === '') {
       return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: 'body must be JSON with a url' } })
@@ -211,7 +226,9 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     } catch (err: any) {
       return await reply.code(err.status ?? 502).send({ error: { code: err.code ?? 'ERR_ORIGIN', message: err.message } })
     }
-    const headers = Object.entries(b.headers ?? {}).map(([name, value]) => ({ name, value: String(value) }))
+    // the body's headers only list what the URL names (above); they are never handed to peers
+    // or seeds, which fetch with their own configured credentials
+    const headers: Array<{ name: string, value: string }> = []
     const tasks: PreheatJob['tasks'] = []
     for (const e of entries) {
       let taskId: string

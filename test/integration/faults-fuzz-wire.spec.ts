@@ -98,7 +98,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     assert.equal(lab.process(peer.pid)?.exitCode, null, 'the peer died')
     const grown = (await rss(peer.metrics)) - before
     assert.ok(grown < 256 * 1024 * 1024, `peer RSS grew by ${grown} bytes`)
-    const out = await getVia(peer.api, `${origin.url}/f.bin`, join(dir, 'after-piece-fuzz.bin'))
+    const out = await getVia(peer, `${origin.url}/f.bin`, join(dir, 'after-piece-fuzz.bin'))
     assert.equal(out.ok, true, JSON.stringify(out))
     assert.equal(await sha256File(join(dir, 'after-piece-fuzz.bin')), await sha256File(join(dir, 'f.bin')))
   })
@@ -118,7 +118,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     assert.equal(lab.process(eps.scheduler.pid)?.exitCode, null, 'the scheduler died')
     const peers = await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/peers`)
     assert.deepEqual(peers.map((p) => p.id).sort(), [eps.peers[0].id, eps.seeds[0].id].sort(), 'garbage registered a peer')
-    const out = await getVia(eps.peers[0].api, `${origin.url}/f.bin?again=1`, join(dir, 'after-sched-fuzz.bin'))
+    const out = await getVia(eps.peers[0], `${origin.url}/f.bin?again=1`, join(dir, 'after-sched-fuzz.bin'))
     assert.equal(out.ok, true, JSON.stringify(out))
     assert.equal(out.bytesFromOrigin, 0, 'the swarm still works: the seed served it')
   })

@@ -42,7 +42,7 @@ describe('faults: malicious peers in the swarm', function () {
     await rogue.start()
     await rogue.connect()
     const r = rogue
-    const gets = eps.peers.map((p, i) => getVia(p.api, url, join(f.dir, `${mode}-${i}.bin`), ['--piece-length', String(PL)]))
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(f.dir, `${mode}-${i}.bin`), ['--piece-length', String(PL)]))
     const task = await waitFor('the task geometry', async () => {
       const t = await fetchJson<any>(`${eps.scheduler.url}/api/v1/tasks/${taskId}`).catch(() => undefined)
       return t?.contentLength > 0 ? t : undefined

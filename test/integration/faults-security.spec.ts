@@ -118,7 +118,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     const eps = lab.endpoints!
     const url = `${origin.url}/private.bin`
     const want = await sha256File(join(dir, 'private.bin'))
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))
       assert.equal(await sha256File(join(dir, `private-${i}.bin`)), want)
@@ -158,9 +158,11 @@ describe('security: who may join, who may publish, what never leaks', function (
     for (const p of eps.peers) for (const a of (await fetchJson<any>(`${p.api}/api/v1/info`)).addrs as string[]) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
     // and the defaults themselves, not only what the lab passes
     for (const cmd of program().commands.filter((c) => ['daemon', 'seed', 'scheduler'].includes(c.name()))) {
-      for (const flag of ['--host', '--p2p-host']) {
+      for (const flag of ['--host', '--p2p-host', '--api-host', '--metrics-host', '--proxy-host']) {
         const opt = cmd.options.find((o) => o.long === flag)
-        if (opt != null) assert.equal(opt.defaultValue, '127.0.0.1', `${cmd.name()} ${flag}`)
+        // the daemons' --host is a deprecated alias of the three listener hosts: no default, or it would override them
+        const want = flag === '--host' && cmd.name() !== 'scheduler' ? undefined : '127.0.0.1'
+        if (opt != null) assert.equal(opt.defaultValue, want, `${cmd.name()} ${flag}`)
       }
     }
   })

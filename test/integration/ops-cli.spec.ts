@@ -51,7 +51,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   it('should download with the dfget bin through a daemon and verify the digest', async () => {
     const out = join(dir, 'dfget.bin')
     const r = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${sha}`, '--timeout', '2m', '--no-progress', '--json',
-      '--filtered-query-param', 'sig', '--tag', 't', '--application', 'ops-test'], { DAMSELFLY_API: lab.endpoints!.peers[0].api })
+      '--filtered-query-param', 'sig', '--tag', 't', '--application', 'ops-test'], { DAMSELFLY_API: lab.endpoints!.peers[0].api, DAMSELFLY_API_TOKEN: lab.endpoints!.peers[0].apiToken })
     assert.equal(r.code, 0, r.stderr)
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!)
     assert.equal(result.ok, true)
@@ -61,7 +61,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
 
   it('should exit 1 and leave no file when dfget cannot download', async () => {
     const out = join(dir, 'bad.bin')
-    const wrong = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${'0'.repeat(64)}`, '--no-progress', '--endpoint', lab.endpoints!.peers[1].api])
+    const wrong = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${'0'.repeat(64)}`, '--no-progress', '--endpoint', lab.endpoints!.peers[1].api], { DAMSELFLY_API_TOKEN: lab.endpoints!.peers[1].apiToken })
     assert.equal(wrong.code, 1, wrong.stderr)
     assert.match(wrong.stderr, /digest/i)
     // no daemon and back-to-source disabled: nowhere to get it from
@@ -106,7 +106,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   it('should export piece latency, bytes by source, rates, cache usage and proxy counters on a peer', async () => {
     const eps = lab.endpoints!
     const before = (await text(eps.peers[1].metrics)).body
-    const r = await getVia(eps.peers[1].api, `${origin.url}/b.bin`, join(dir, 'm.bin'), ['--tag', 'metrics'])
+    const r = await getVia(eps.peers[1], `${origin.url}/b.bin`, join(dir, 'm.bin'), ['--tag', 'metrics'])
     assert.equal(r.ok, true, JSON.stringify(r))
     const { status, body } = await text(eps.peers[1].metrics)
     assert.equal(status, 200)
@@ -223,7 +223,7 @@ describe('damselfly get: per-request options reach the daemon', function () {
   const f = withLab({ name: 'opts', files: { 'blob.bin': 8 * 1024 * 1024 + 5 }, lab: { peers: 1, seeds: 0 } })
 
   const getJson = async (args: string[]): Promise<{ code: number, result: any }> => {
-    const r = await run(CLI, ['get', f.url('blob.bin'), '--json', '--no-progress', ...args])
+    const r = await run(CLI, ['get', f.url('blob.bin'), '--json', '--no-progress', ...args], { DAMSELFLY_API_TOKEN: f.lab.endpoints!.peers[0].apiToken })
     return { code: r.code, result: JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') }
   }
 

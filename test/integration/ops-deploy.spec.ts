@@ -71,16 +71,28 @@ describe('Kubernetes manifests', () => {
   it('should run seed peers as a StatefulSet with a volume per seed', async () => {
     const all = await manifests()
     const s = find(all, 'StatefulSet', 'damselfly-seed-peer')
-    const c = checkWorkload(s, 'seed', [65000, 65002, 65003, 65004], 65002, 65003)
+    const c = checkWorkload(s, 'seed', [65000, 65003, 65004], 65003, 65003)
+    // the local API is on the pod's loopback: not a port anyone else is offered
+    assert.ok(!ports(c).includes(65002))
+    assert.ok(!find(all, 'Service', 'damselfly-seed-peer').spec.ports.some((p: Obj) => p.port === 65002))
     assert.equal(s.spec.serviceName, 'damselfly-seed-peer')
     assert.equal(find(all, 'Service', 'damselfly-seed-peer').spec.clusterIP, 'None')
     assert.ok(c.volumeMounts.some((m: Obj) => m.name === s.spec.volumeClaimTemplates[0].metadata.name))
   })
 
-  it('should run peers as a DaemonSet on 65000-65004 taking the pool from the node label', async () => {
+  it('should run peers as a DaemonSet exposing only p2p, data and metrics, taking the pool from the node label', async () => {
     const all = await manifests()
     const ds = find(all, 'DaemonSet', 'damselfly-peer')
-    const c = checkWorkload(ds, 'daemon', [65000, 65001, 65002, 65003, 65004], 65002, 65003)
+    const c = checkWorkload(ds, 'daemon', [65000, 65003, 65004], 65003, 65003)
+    // hostNetwork: the proxy and the local API stay on the node's loopback, p2p and metrics on its IP
+    assert.ok(!ports(c).includes(65001) && !ports(c).includes(65002))
+    const config = parse(find(all, 'ConfigMap', 'damselfly-config').data['peer.yaml'])
+    assert.equal(config.proxyHost, '127.0.0.1')
+    assert.equal(config.apiHost, '127.0.0.1')
+    assert.equal(config.host, undefined)
+    for (const name of ['DAMSELFLY_P2P_HOST', 'DAMSELFLY_METRICS_HOST']) {
+      assert.equal(c.env.find((e: Obj) => e.name === name)?.valueFrom?.fieldRef?.fieldPath, 'status.podIP', name)
+    }
     const spec = ds.spec.template.spec
     const init = spec.initContainers as Obj[]
     const pool = init.find((i) => JSON.stringify(i).includes('apps.openyurt.io/nodepool'))

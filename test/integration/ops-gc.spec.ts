@@ -41,13 +41,13 @@ describe('cache GC in a running peer', function () {
 
   it('should evict the least recently used task over quota, then download it again on request', async () => {
     const peer = lab.endpoints!.peers[0]
-    assert.equal((await getVia(peer.api, `${origin.url}/a.bin`, join(dir, 'a1.out'))).ok, true)
+    assert.equal((await getVia(peer, `${origin.url}/a.bin`, join(dir, 'a1.out'))).ok, true)
     // two whole GC passes after the download: the second one began after it had finished
     const runs = (await cacheTasks(peer.metrics)).runs
     const settled = await waitFor('two GC passes', async () => { const c = await cacheTasks(peer.metrics); return c.runs >= runs + 2 && c })
     assert.equal(settled.tasks, 1, 'one task under quota must stay')
     assert.equal(settled.evictions, 0)
-    assert.equal((await getVia(peer.api, `${origin.url}/b.bin`, join(dir, 'b1.out'))).ok, true)
+    assert.equal((await getVia(peer, `${origin.url}/b.bin`, join(dir, 'b1.out'))).ok, true)
 
     const after = await waitFor('an eviction', async () => { const c = await cacheTasks(peer.metrics); return c.evictions >= 1 && c })
     assert.equal(after.tasks, 1)
@@ -63,7 +63,7 @@ describe('cache GC in a running peer', function () {
     assert.equal(holds('/b.bin'), true)
 
     // a is gone from this peer; asking again downloads it again, whole and verified
-    const again = await getVia(peer.api, `${origin.url}/a.bin`, join(dir, 'a2.out'))
+    const again = await getVia(peer, `${origin.url}/a.bin`, join(dir, 'a2.out'))
     assert.equal(again.ok, true, JSON.stringify(again))
     assert.ok(again.bytesFromSeed + again.bytesFromPeers + again.bytesFromOrigin >= 20 * MIB, 'the second request did not download anything')
     assert.equal(await sha256File(join(dir, 'a2.out')), await sha256File(join(dir, 'a.bin')))

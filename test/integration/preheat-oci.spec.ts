@@ -42,7 +42,7 @@ describe('preheat of an OCI image reference', function () {
     // daemons register with the scheduler just after they report ready
     await waitFor('three registered daemons', async () => (await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length >= 3, 10_000)
     const res = await request(`${eps.scheduler.url}/api/v1/preheat`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${eps.scheduler.adminToken}` }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
     })
     const job = await res.body.json() as { id: string, tasks: Array<{ taskId: string, path: string }>, peers: string[] }
     assert.equal(res.statusCode, 202, JSON.stringify(job) + JSON.stringify(await fetchJson(`${eps.scheduler.url}/api/v1/peers`)))
@@ -60,7 +60,7 @@ describe('preheat of an OCI image reference', function () {
     await registry.stop()
     for (const b of [image.config, ...image.layers]) {
       const out = join(dir, b.digest.replace(':', '-'))
-      const r = await getVia(peer.api, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
+      const r = await getVia(peer, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(`sha256:${createHash('sha256').update(await readFile(out)).digest('hex')}`, b.digest)
     }

@@ -22,7 +22,9 @@ describe('the peer proxy as HTTP_PROXY for curl and aria2c', function () {
     await writeRandomFile(join(dir, 'weights.bin'), SIZE)
     await writeRandomFile(join(dir, 'notes.txt'), 4096)
     origin = await startOrigin({ files: { [PATH]: join(dir, 'weights.bin'), '/notes.txt': join(dir, 'notes.txt') } })
-    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab') })
+    // the test's origins (one more starts later, on its own port) are on loopback, which the
+    // proxies refuse unless allow-listed; the daemons' own ports stay refused even so
+    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), proxyAllow: ['127.0.0.1'] })
     proxies = lab.endpoints!.peers.map((p) => p.proxy!)
   })
 

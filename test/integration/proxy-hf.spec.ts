@@ -32,7 +32,8 @@ describe('the peer proxy as HF_ENDPOINT for the @huggingface/hub client', functi
       ]
     })
     await hub.start()
-    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: ['--hf-endpoint', hub.hubUrl] })
+    // the hub is allowed as the configured endpoint; its CDN (loopback too) must be allow-listed
+    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: ['--hf-endpoint', hub.hubUrl], proxyAllow: [new URL(hub.cdnUrl).host] })
     proxies = lab.endpoints!.peers.map((p) => p.proxy!)
   })
 

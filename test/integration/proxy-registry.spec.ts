@@ -42,7 +42,8 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     counter = new CountingProxy(registry.port)
     await counter.start()
     // the mirror upstream serves clients that name no registry (skopeo's registries.conf mirrors)
-    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: ['--registry-mirror', counter.url] })
+    // the mirror is allowed as configured; registries named by ?ns= on loopback must be allow-listed
+    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: ['--registry-mirror', counter.url], proxyAllow: [new URL(counter.url).host, new URL(regUrl).host] })
   })
 
   after(async () => {

@@ -35,7 +35,7 @@ describe('preheat and several schedulers', function () {
   it('should place each task on exactly one scheduler and still verify every download', async () => {
     const eps = lab.endpoints!
     for (const f of files) {
-      const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, `${origin.url}/${f}`, join(dir, `${f}.${i}`))))
+      const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, `${origin.url}/${f}`, join(dir, `${f}.${i}`))))
       for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
       const want = await sha256File(join(dir, f))
       for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `${f}.${i}`)), want)
@@ -63,7 +63,7 @@ describe('preheat and several schedulers', function () {
       // preheat goes to the task's owner, as peers' announcements will
       const taskId = taskIdFor({ url })
       const owner = ownerOf(eps.schedulers.map((s) => s.url), taskId)
-      const res = await request(`${owner}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, pools: ['edge-b'] }) })
+      const res = await request(`${owner}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${eps.scheduler.adminToken}` }, body: JSON.stringify({ url, pools: ['edge-b'] }) })
       assert.equal(res.statusCode, 202)
       const job = await res.body.json() as { id: string, taskId: string, peers: string[] }
       assert.equal(job.peers.length, 1)
@@ -79,7 +79,7 @@ describe('preheat and several schedulers', function () {
       assert.ok(originBytes >= 5 * 1024 * 1024)
       // the preheated peer now answers a local request without the origin
       const peer = eps.peers.find((p) => p.id === job.peers[0])!
-      const r = await getVia(peer.api, url, join(dir, 'hot.out'))
+      const r = await getVia(peer, url, join(dir, 'hot.out'))
       assert.equal(r.ok, true)
       assert.equal(r.bytesFromOrigin + r.bytesFromPeers + r.bytesFromSeed, 0, 'served from its own store')
       assert.equal(o2.bytesServed, originBytes)

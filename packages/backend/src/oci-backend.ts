@@ -1,7 +1,8 @@
 import { InvalidUrlError, OriginAuthError, OriginError } from '@damselfly/types'
-import { getResultFrom, rangeHeaders, redactUrl, statFromProbe, type HttpBackend } from './http-backend.js'
+import { getResultFrom, rangeHeaders, statFromProbe, type HttpBackend } from './http-backend.js'
 import type { Backend, GetOptions, GetResult, ObjectEntry, ObjectStat } from '@damselfly/types'
 import type { Dispatcher } from 'undici'
+import { redactUrl } from '@damselfly/utils'
 
 export interface OciBackendInit {
   /** registry user for basic auth and token requests (a `user:pass@` in the URL wins) */

@@ -2,6 +2,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { InvalidUrlError, OriginAuthError, OriginError, OriginTimeoutError } from '@damselfly/types'
 import type { Backend, GetOptions, GetResult, ListOptions, ObjectEntry, ObjectStat } from '@damselfly/types'
+import { redactUrl } from '@damselfly/utils'
 import type { S3Client } from '@aws-sdk/client-s3'
 
 export interface S3BackendInit {
@@ -29,7 +30,7 @@ export function parseS3Url (url: string): { bucket: string, key: string } {
   let u: URL
   try { u = new URL(url) } catch { throw new InvalidUrlError(`not a URL: ${JSON.stringify(url)}`) }
   const key = decodeURIComponent(u.pathname.slice(1))
-  if (u.protocol !== 's3:' || u.hostname === '' || key === '') throw new InvalidUrlError(`S3 URLs look like s3://bucket/key, got ${url}`)
+  if (u.protocol !== 's3:' || u.hostname === '' || key === '') throw new InvalidUrlError(`S3 URLs look like s3://bucket/key, got ${redactUrl(url)}`)
   return { bucket: u.hostname, key }
 }
 
@@ -141,5 +142,5 @@ function s3Error (err: any, url: string): Error {
   if (status === 401 || status === 403) return new OriginAuthError(`S3 refused ${what} (${status})`, status, { cause: err })
   if (err?.name === 'TimeoutError' || err?.code === 'ETIMEDOUT') return new OriginTimeoutError(`S3 timed out: ${what}`, { cause: err })
   if (status != null) return new OriginError(`S3 answered ${status}: ${what}`, status, { cause: err })
-  return new OriginError(`cannot reach S3: ${String(err?.code ?? err?.message)} (${url})`, undefined, { cause: err })
+  return new OriginError(`cannot reach S3: ${String(err?.code ?? err?.message)} (${redactUrl(url)})`, undefined, { cause: err })
 }

@@ -7,9 +7,17 @@ const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
 const bytes = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/i, 'a size like 512MiB, 20GiB or a number of bytes')])
 
+/** a secret given in a file or the environment: long enough that guessing is no attack */
+const secret = z.string().min(16, 'at least 16 characters')
+/** `host`, `host:port`, `[v6]:port`, a CIDR (`10.0.0.0/8`) or `*.suffix` */
+const destination = z.string().min(1)
+
 export const schedulerConfigSchema = z.object({
+  /** the HTTP API (peers' discovery, preheat, dashboard, metrics) */
   host: host.default('127.0.0.1'),
   port: port.default(8002),
+  /** libp2p, where peers keep their session: separate from `host` so each is exposed only where needed */
+  p2pHost: host.default('127.0.0.1'),
   p2pPort: port.default(8003),
   /** addresses peers should dial (behind NAT or a Kubernetes Service) */
   announce: z.array(z.string()).default([]),
@@ -19,6 +27,8 @@ export const schedulerConfigSchema = z.object({
   seedToken: z.string().optional(),
   /** peer ids allowed to act as seed peers without the seed token */
   allowSeed: z.array(z.string()).default([]),
+  /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */
+  adminToken: secret.optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')
 }).strict()
 
@@ -55,8 +65,20 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     originRetries: z.number().int().nonnegative().default(5),
     pool: z.string().min(1).default(d.pool),
     idc: z.string().default(''),
-    host: host.default('127.0.0.1'),
+    /** deprecated: sets apiHost, metricsHost and proxyHost together (each of those wins when given) */
+    host: host.optional(),
+    /** the local API (`damselfly get`): keep it on loopback; it needs its token anyway */
+    apiHost: host.optional(),
+    /** Prometheus metrics */
+    metricsHost: host.optional(),
+    /** the HTTP proxy (containerd mirror, HF endpoint, HTTP_PROXY) */
+    proxyHost: host.optional(),
+    /** libp2p and the data channel: the only listeners other hosts need */
     p2pHost: host.default('127.0.0.1'),
+    /** token the local API wants for every state-changing request; default: generated into <dataDir>/api-token */
+    apiToken: secret.optional(),
+    /** directories the local API may write outputs under (absolute); none = the API writes no files, clients stream */
+    exportRoots: z.array(z.string().min(1).refine((s) => s.startsWith('/'), 'must be an absolute path')).default([]),
     apiPort: port.default(d.apiPort),
     metricsPort: port.default(d.metricsPort),
     p2pPort: port.default(d.p2pPort),
@@ -74,6 +96,12 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     /** the peer's HTTP proxy (peers only) */
     proxyPort: port.default(65001),
     proxyRule: z.array(z.string().min(1)).optional(),
+    /** destinations the proxy may reach although they are loopback, link-local or private */
+    proxyAllow: z.array(destination).default([]),
+    /** CONNECT tunnels open at once; more are refused with 503 */
+    proxyMaxTunnels: z.number().int().positive().default(256),
+    /** a tunnel or client connection with no bytes either way for this long is closed (ms) */
+    proxyIdleTimeout: z.number().int().positive().default(120_000),
     registryMirror: z.url().optional(),
     insecureRegistry: z.array(z.string().min(1)).optional(),
     hfEndpoint: z.url().optional(),
@@ -102,8 +130,13 @@ export interface DaemonConfigShape {
   originRetries: number
   pool: string
   idc: string
-  host: string
+  host?: string
+  apiHost?: string
+  metricsHost?: string
+  proxyHost?: string
   p2pHost: string
+  apiToken?: string
+  exportRoots: string[]
   apiPort: number
   metricsPort: number
   p2pPort: number
@@ -116,6 +149,9 @@ export interface DaemonConfigShape {
   logLevel: string
   proxyPort: number
   proxyRule?: string[]
+  proxyAllow: string[]
+  proxyMaxTunnels: number
+  proxyIdleTimeout: number
   registryMirror?: string
   insecureRegistry?: string[]
   hfEndpoint?: string

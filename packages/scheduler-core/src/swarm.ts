@@ -1,4 +1,4 @@
-import { Bitfield, pieceCount } from '@damselfly/utils'
+import { Bitfield, pieceCount, redactUrl } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest } from '@damselfly/proto'
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
@@ -682,7 +682,7 @@ export class Swarm {
   taskView (task: TaskRecord): unknown {
     return {
       id: task.id,
-      url: task.url.split('?')[0],
+      url: redactUrl(task.url),
       contentLength: task.contentLength,
       pieceLength: task.pieceLength,
       pieceCount: task.pieceCount,

@@ -4,7 +4,7 @@ import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, withTimeout, type Logger } from '@damselfly/utils'
+import { taskIdFor, withTimeout, redactUrl, type Logger } from '@damselfly/utils'
 import { errorInfo, DownloadTimeoutError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
@@ -229,7 +229,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
       const log = this.log
-      log.info({ task: taskId, url: req.url.split('?')[0] }, 'download started')
+      log.info({ task: taskId, url: redactUrl(req.url) }, 'download started')
       d.finished.then(() => {
         const s = d!.stats
         log.info({ task: taskId, bytes: s.contentLength, fromOrigin: s.bytesFromOrigin, fromSeed: s.bytesFromSeed, fromPeers: s.bytesFromPeers }, 'download finished')

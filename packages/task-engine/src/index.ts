@@ -2,6 +2,6 @@ export { PeerEngine, type PeerEngineInit, type Seeder, type SeederComponents, ty
 export { TaskReporter } from './task-reporter.js'
 export { Download, type DownloadInit } from './download.js'
 export { fetchFromSource, missingRuns, type SourceFetchInit } from './source-fetcher.js'
-export { exportTo, verifyFileDigest, type ExportOptions } from './export.js'
+export { exportTo, exportStream, exportTarget, verifyFileDigest, type ExportOptions } from './export.js'
 export { createNode, loadOrCreateKey, listenAddrs, CONNECTION_MANAGER, type NodeInit } from './node.js'
 export { waitForMeta, waitForPiece } from './piece-waiter.js'

@@ -118,6 +118,20 @@ export class InvalidUrlError extends DamselflyError {
   override readonly status = 400
 }
 
+/** The local API would write outside the daemon's export roots. */
+export class ExportForbiddenError extends DamselflyError {
+  override readonly name = 'ExportForbiddenError'
+  readonly code = 'ERR_EXPORT_FORBIDDEN'
+  override readonly status = 403
+}
+
+/** The proxy will not connect there: loopback, link-local, private or its own daemon's ports. */
+export class DestinationForbiddenError extends DamselflyError {
+  override readonly name = 'DestinationForbiddenError'
+  readonly code = 'ERR_DESTINATION_FORBIDDEN'
+  override readonly status = 403
+}
+
 export class RangeNotSatisfiableError extends DamselflyError {
   override readonly name = 'RangeNotSatisfiableError'
   readonly code = 'ERR_RANGE_NOT_SATISFIABLE'
