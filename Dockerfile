@@ -33,8 +33,9 @@ WORKDIR /app
 COPY --from=build /app /app
 RUN chmod 0755 "/app/$DAMSELFLY_BIN" && ln -s "/app/$DAMSELFLY_BIN" /usr/local/bin/damselfly \
  && mkdir -p /var/lib/damselfly /data && chown node:node /var/lib/damselfly /data
-# every role binds ports above 1024 and writes only its data dir
-USER node
+# every role binds ports above 1024 and writes only its data dir; numeric (the
+# image's `node` user) so Kubernetes' runAsNonRoot can verify it
+USER 1000:1000
 ENV NODE_ENV=production
 # libp2p 65000, proxy 65001, local API 65002, metrics 65003, data channel 65004; scheduler HTTP 8002, libp2p 8003
 EXPOSE 8002 8003 65000 65001 65002 65003 65004
