@@ -135,7 +135,9 @@ image_bytes=$(docker image inspect -f '{{.Size}}' damselfly:dev)
 # --- 3. up, healthy ------------------------------------------------------------
 compose_up=1
 compose down -v --remove-orphans >/dev/null 2>&1 || true   # leftovers of an interrupted run
-compose up -d --no-build >"$RUN/up.log" 2>&1 || { cat "$RUN/up.log" >&2; exit 1; }
+end=$(( $(date +%s) + HEALTH_TIMEOUT ))
+# up itself waits for the services others depend on (depends_on: service_healthy)
+timeout "$HEALTH_TIMEOUT" "$COMPOSE_BIN" -p "$PROJECT" up -d --no-build >"$RUN/up.log" 2>&1 || { cat "$RUN/up.log" >&2; exit 1; }
 services=$(compose config --services | wc -l)
 
 health_of () { docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$(compose ps -q "$1")" 2>/dev/null || echo missing; }
@@ -152,14 +154,13 @@ all_healthy () {
   [ "$n" = "$services" ]
 }
 healthy=0
-end=$(( $(date +%s) + HEALTH_TIMEOUT ))
 while :; do
   rc=0; all_healthy || rc=$?
   [ "$rc" = 0 ] && break
   [ "$rc" = 2 ] && exit 1
   if [ "$(date +%s)" -ge "$end" ]; then
     for s in $(compose config --services); do [ "$(health_of "$s")" = healthy ] || { failed_service=$s; break; }; done
-    log "not every service healthy after ${HEALTH_TIMEOUT}s ($failed_service: $(health_of "$failed_service"))"
+    log "not every service healthy after ${HEALTH_TIMEOUT}s${failed_service:+ ($failed_service: $(health_of "$failed_service"))}"
     exit 1
   fi
   sleep 2
