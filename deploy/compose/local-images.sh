@@ -32,7 +32,6 @@ done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/damselfly-images.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-chmod 0755 "$work"   # apt-get download drops to the _apt user
 
 # Debian's own sources of this machine (deb822 or one-line), never third-party lists
 mirrors=()
@@ -87,7 +86,7 @@ else
   # image: the .deb from the same apt sources, no second bootstrap
   log "building $REGISTRY_TAG: $BASE_TAG + Debian's docker-registry"
   mkdir -p "$work/registry/pkg"
-  ( cd "$work/registry" && apt-get download docker-registry >/dev/null )
+  ( cd "$work/registry" && apt-get download docker-registry >/dev/null 2>"$work/apt.log" ) || { cat "$work/apt.log" >&2; exit 1; }
   dpkg-deb -x "$work"/registry/docker-registry_*.deb "$work/registry/pkg"
   install -m 0755 "$work/registry/pkg/usr/bin/docker-registry" "$work/registry/docker-registry"
   # registry:2's own configuration (Debian's asks for htpasswd logins)
