@@ -29,3 +29,15 @@ export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 /** pieces per task the scheduler tracks at most (4 Mi pieces: 256 TiB at 64 MiB, 16 TiB at 4 MiB) */
 export const MAX_PIECES = 1 << 22
+/** a peer's first message (its registration) may be this big at most: nothing more is buffered before it is authorised */
+export const MAX_FIRST_MESSAGE_BYTES = 64 * 1024
+/** tasks one peer may be a member of (announced or re-registered); seeds are trusted with more */
+export const MAX_TASKS_PER_PEER = 1024
+export const MAX_TASKS_PER_SEED = 16384
+/** tasks the scheduler tracks at once; announces past this are refused */
+export const MAX_TASKS = 65536
+/** a preheat job is kept for polling this long */
+export const PREHEAT_TTL_MS = 60 * 60_000
+export const MAX_PREHEAT_JOBS = 1024
+/** pieces of all tasks the scheduler tracks at most (each costs a few bytes per member): 64 Mi */
+export const MAX_TOTAL_PIECES = 1 << 26

@@ -9,6 +9,7 @@ import { peerCommand } from '@damselfly/peer'
 import { seedCommand } from '@damselfly/seed-peer'
 import { schedulerCommand } from '@damselfly/scheduler'
 import { taskIdFor } from '@damselfly/utils'
+import { NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { getVia, fetchJson } from '@damselfly/bench/distribute'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { labLogs, keepLogsOnFailure } from '../helpers/faults.js'
@@ -76,7 +77,7 @@ describe('security: who may join, who may publish, what never leaks', function (
       const r = await rogue(token)
       const { replies, closed } = await r.rawSession([
         { register: r.registration() },
-        { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } },
+        { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } },
         { meta: { taskId, contentLength: 100, pieceLength: MiB, url } },
         { pieces: { taskId, indexes: [0], digests: [{ index: 0, digest: new Uint8Array(32) }], parentId: '', costMs: 0 } }
       ])
@@ -106,7 +107,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     const r = await rogue(TOKEN)
     const { replies } = await r.rawSession([
       { register: r.registration() },
-      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } },
+      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } },
       { meta: { taskId, contentLength: 3 * MiB, pieceLength: MiB, url } },
       { pieces: { taskId, indexes: [0, 1, 2], digests: [0, 1, 2].map((index) => ({ index, digest: new Uint8Array(32).fill(7) })), parentId: '', costMs: 0 } }
     ], 1000)
@@ -132,7 +133,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     // another (authenticated) peer joining the same task learns nothing secret from the scheduler
     const r = await rogue(TOKEN)
     const taskId = taskIdFor({ url })
-    await r.rawSession([{ register: r.registration() }, { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } }], 1000)
+    await r.rawSession([{ register: r.registration() }, { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }], 1000)
     assert.ok(r.rawFromScheduler.length >= 2, 'the scheduler answered the announce')
     for (const frame of r.rawFromScheduler) assert.ok(!Buffer.from(frame).includes(SECRET), 'a secret reached another peer')
 

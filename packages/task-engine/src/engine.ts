@@ -9,6 +9,8 @@ import { errorInfo } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
 import { fetchFromSource } from './source-fetcher.js'
+import { verifyFileDigest } from './export.js'
+import { OriginPolicy, AccessCache, checkAccess, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
 import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
 import type { Libp2p } from '@libp2p/interface'
@@ -26,8 +28,25 @@ export interface PeerEngineInit {
   pieceCacheBytes?: number
   /** scheduler HTTP URLs (tasks spread over them by consistent hashing); none = standalone (every task from the origin) */
   schedulerUrls?: string[]
-  /** cluster token presented to the scheduler */
+  /** token presented to the scheduler (the seed token for seeds) */
   token?: string
+  /** the cluster token: libp2p becomes a private network keyed by it (see clusterPsk) */
+  clusterToken?: string
+  /**
+   * scheduler peer ids this peer trusts, by scheduler URL (pinned: `http://host:8002/p2p/<id>`);
+   * a scheduler with another identity is refused
+   */
+  schedulerPeerIds?: Record<string, string>
+  /** development / lab mode: an unpinned scheduler's identity is taken from its plain-HTTP /api/v1/info */
+  dev?: boolean
+  /** seeds: which origins they may use their own credentials for, and which private addresses they may fetch */
+  originPolicy?: OriginPolicyInit
+  /**
+   * check with the origin, with each requester's own credentials, that it may read a task
+   * before serving it from P2P (see checkAccess)
+   * @default true
+   */
+  checkAccess?: boolean
   labels?: Partial<PeerLabels>
   /** a seed peer fetches new tasks from the origin when the scheduler asks */
   seed?: boolean
@@ -74,6 +93,10 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   readonly store: PieceStore
   readonly hasher: Hasher
   readonly backends: Backends
+  /** the same origins without this daemon's own credentials: what a seed uses for others' tasks */
+  private readonly anonymousBackends: Backends
+  private readonly policy: OriginPolicy
+  private readonly access = new AccessCache()
   private server!: PieceServer
   private pieces!: PieceClient
   scheduler?: SchedulerRing
@@ -98,6 +121,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.store = new PieceStore({ dataDir: init.dataDir, directIo: init.directIo, cache: this.pieceCache })
     this.hasher = createHasher({ threads: init.hasherThreads ?? 1 })
     this.backends = createBackends(init.backends)
+    this.anonymousBackends = createBackends(withoutOwnCredentials(init.backends))
+    this.policy = new OriginPolicy(init.originPolicy)
   }
 
   get peerId (): string { return this.node.peerId.toString() }
@@ -109,7 +134,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async start (): Promise<void> {
     await this.store.start()
     await this.hasher.start()
-    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
+    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir, clusterToken: this.init.clusterToken })
     await this.node.start()
     this.log = this.init.log.child({ peer: this.peerId })
     this.server = new PieceServer(this.node, {
@@ -120,6 +145,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       alloc: allocPieceBuffer,
       release: (buf) => { this.pieceCache.release(buf) },
       dataChannel: this.dataChannel === 'off' ? undefined : { mode: this.dataChannel, host: this.init.p2p?.host, port: this.init.p2p?.dataPort },
+      // with a scheduler, pieces go only to peers it admitted to the task (signed grants)
+      trustedSchedulers: (this.init.schedulerUrls?.length ?? 0) > 0 ? () => this.scheduler?.trustedIds ?? new Set() : undefined,
       onUpload: (taskId, peer, bytes, transport) => {
         this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
         this.uploaded += bytes
@@ -130,10 +157,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       }
     })
     await this.server.start()
-    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel })
+    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel, pool: this.init.labels?.pool ?? 'default' })
     if ((this.init.schedulerUrls?.length ?? 0) > 0) {
       this.scheduler = new SchedulerRing(this.node, {
         urls: this.init.schedulerUrls!,
+        peerIds: this.init.schedulerPeerIds,
+        dev: this.init.dev,
         log: this.log,
         register: () => this.registration()
       })
@@ -153,11 +182,15 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     await this.store.stop()
     await this.hasher.stop()
     await this.backends.close()
+    await this.anonymousBackends.close()
   }
 
   /** Downloads a task (joining one already running); resolves with its store when complete. */
   async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
+    // a content-addressed swarm must never widen access: whoever asks proves, with their own
+    // credentials, that the canonical origin lets them read this URL, whatever this peer holds
+    if (this.init.checkAccess !== false) await this.authorize(req)
     let d = this.downloads.get(taskId)
     if (d?.stats.state === 'succeeded' && d.store.complete) {
       // already here: this request moved no bytes
@@ -173,7 +206,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         backend: () => this.backends.forUrl(req.url),
         pieces: this.pieces,
         scheduler: this.scheduler,
-        log: this.log
+        log: this.log,
+        discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, this.init.download)
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
@@ -192,6 +226,16 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     onStarted?.(d)
     await d.finished
     return { store: await this.store.open(taskId, req.url), stats: d.stats }
+  }
+
+  /** Throws the origin's refusal when the requester's credentials may not read `req.url`. */
+  async authorize (req: TaskRequest): Promise<void> {
+    const key = this.access.key(req)
+    if (this.access.has(key)) return
+    let backend
+    try { backend = this.backends.forUrl(req.url) } catch { return }
+    await checkAccess(backend, req)
+    this.access.add(key)
   }
 
   taskStats (): TaskStats[] {
@@ -217,8 +261,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
   private preheatTask (req: SeedRequest): void {
-    const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
-    const request: TaskRequest = { url: req.url, headers, pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined, digest: req.digest !== '' ? req.digest : undefined }
+    const request = requestOf(req)
     if (taskIdFor(request) !== req.taskId) {
       this.log.warn({ task: req.taskId }, 'preheat request does not match its task id; ignored')
       return
@@ -231,14 +274,26 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   private seedTask (req: SeedRequest): void {
     if (this.init.seed !== true || this.seeding.has(req.taskId)) return
     const log = this.log.child({ task: req.taskId })
+    const request = requestOf(req)
+    let expected: string
+    try { expected = taskIdFor(request) } catch { expected = '' }
+    if (expected !== req.taskId) {
+      // a task id bound to another URL would publish that URL's pieces under a victim's task id
+      log.warn('seed request does not match its task id; refused')
+      this.scheduler?.send({ finished: { taskId: req.taskId, success: false, error: 'task id does not match the request' } })
+      return
+    }
     const run = (async () => {
+      // the origin is fetched for someone else: no private targets, no own credentials unless allow-listed
+      await this.policy.checkTarget(req.url)
+      const backends = this.policy.mayUseOwnCredentials(req.url) ? this.backends : this.anonymousBackends
       const store = await this.store.open(req.taskId, req.url)
       this.seeded.set(req.taskId, store)
       const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
       log.info('seeding from origin')
       const started = Date.now()
       await fetchFromSource({
-        backend: this.backends.forUrl(req.url),
+        backend: backends.forUrl(req.url),
         url: req.url,
         headers,
         store,
@@ -254,6 +309,17 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
           this.scheduler?.send({ pieces: { taskId: req.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
         }
       })
+      // the whole content against the digest the task is named by, before calling it done
+      if (request.digest != null) {
+        await store.flush()
+        try {
+          await verifyFileDigest(store.dataPath, request.digest)
+        } catch (err) {
+          this.seeded.delete(req.taskId)
+          await this.store.remove(req.taskId).catch(() => {})
+          throw err
+        }
+      }
       // pieces already on disk from an earlier run were not reported above
       await this.publishManifest(store)
       this.scheduler?.send({ finished: { taskId: req.taskId, success: true, error: '' } })
@@ -309,5 +375,19 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       token: this.init.token ?? '',
       tasks
     }
+  }
+}
+
+/** The task request a scheduler's seed / preheat message describes (its task id is recomputed from it). */
+function requestOf (req: SeedRequest): TaskRequest {
+  return {
+    url: req.url,
+    headers: Object.fromEntries(req.headers.map((h) => [h.name, h.value])),
+    pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined,
+    digest: req.digest !== '' ? req.digest : undefined,
+    tag: req.tag !== '' ? req.tag : undefined,
+    application: req.application !== '' ? req.application : undefined,
+    filteredQueryParams: req.filteredQueryParams.length > 0 ? req.filteredQueryParams : undefined,
+    range: req.range !== '' ? req.range : undefined
   }
 }

@@ -4,3 +4,4 @@ export { fetchFromSource, missingRuns, type SourceFetchInit } from './source-fet
 export { exportTo, verifyFileDigest, type ExportOptions } from './export.js'
 export { createNode, loadOrCreateKey, listenAddrs, CONNECTION_MANAGER, type NodeInit } from './node.js'
 export { waitForMeta, waitForPiece } from './piece-waiter.js'
+export { OriginPolicy, AccessCache, checkAccess, isPrivateAddress, originKey, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
