@@ -126,7 +126,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   get peerId (): string { return this.node.peerId.toString() }
-  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tcp' }
+  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tls' }
   /** the data channel's port, when this peer serves one */
   get dataPort (): number | undefined { return this.server?.dataPort }
   get addrs (): string[] { return listenAddrs(this.node) }
