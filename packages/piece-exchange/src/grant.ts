@@ -1,11 +1,6 @@
-import { Grant } from '@damselfly/proto'
+import { Grant, GRANT_TTL_MS } from '@damselfly/proto'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
-
-/** how long a grant is valid; the scheduler re-issues it well before it ends */
-export const GRANT_TTL_MS = 10 * 60_000
-/** a grant older than this is re-issued with the member's next update */
-export const GRANT_REFRESH_MS = GRANT_TTL_MS / 2
 
 /**
  * What the scheduler signs: the task, the peer allowed to fetch its pieces and

@@ -5,6 +5,7 @@ import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, S
 import { releasePieceBuffer } from '@damselfly/hasher'
 import { fetchFromSource } from './source-fetcher.js'
 import { verifyFileDigest } from './export.js'
+import { TaskReporter } from './task-reporter.js'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient, Transport } from '@damselfly/piece-exchange'
@@ -87,6 +88,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   private readonly perParent: number
   /** the scheduler's grant for this peer and task, presented to parents with every request */
   private grant?: Uint8Array
+  private readonly report: TaskReporter
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
@@ -94,6 +96,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.setMaxListeners(0)
     this.maxInflight = init.maxInflight ?? 16
     this.perParent = init.perParent ?? 4
+    this.report = new TaskReporter(c.scheduler, taskId)
     this.stats = {
       taskId,
       url: request.url,
@@ -289,7 +292,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         else this.stats.bytesFromPeers += length
         this.emit('bytes', parent.seed ? 'seed' : 'peer', length)
         this.emit('piece', parent.seed ? 'seed' : 'peer', length, Date.now() - started)
-        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: parent.peerId, costMs: Date.now() - started } })
+        this.report.piece(index, undefined, parent.peerId, Date.now() - started)
         this.onPieceStored()
       })
       .catch((err: Error) => {
@@ -369,7 +372,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       pieceLength: this.request.pieceLength,
       onMeta: () => {
         // designated back-to-source peers publish the manifest other peers verify against
-        this.c.scheduler?.send({ meta: { taskId: this.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: this.request.url } })
+        this.report.meta(store, this.request.url)
         this.stats.contentLength = store.contentLength
         this.stats.pieceLength = store.pieceLength
         this.stats.pieceCount = store.pieceCount
@@ -378,7 +381,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       onPiece: (index, digest, bytes) => {
         this.stats.bytesFromOrigin += bytes
         this.emit('bytes', 'origin', bytes)
-        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
+        this.report.piece(index, digest)
         this.onPieceStored()
       }
     }).then(() => { if (store.complete) this.succeed() }, (err) => { this.fail(err) })
@@ -400,7 +403,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     verified.then(() => {
       this.stats.state = 'succeeded'
       this.stats.finishedAt = Date.now()
-      this.c.scheduler?.send({ finished: { taskId: this.taskId, success: true, error: '' } })
+      this.report.finished()
       return this.c.store.flush()
     }).then(() => { this.done.resolve() }, (err) => {
       this.settled = false
@@ -417,7 +420,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.stats.error = errorInfo(err).message
     this.stats.finishedAt = Date.now()
     for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
-    this.c.scheduler?.send({ finished: { taskId: this.taskId, success: false, error: errorInfo(err).message.slice(0, 200) } })
+    this.report.finished(err)
     this.done.reject(err)
   }
 
