@@ -9,11 +9,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { taskIdFor, FrameReader, lengthPrefixed, silentLogger } from '@damselfly/utils'
-import { NO_TASK_KEY_PARTS, FailureKind, PieceRequest, PieceResponse, PieceStatus, PeerMessage } from '@damselfly/proto'
+import { NO_TASK_KEY_PARTS, SCHEDULER_PROTOCOL, FailureKind, PieceRequest, PieceResponse, PieceStatus, PeerMessage } from '@damselfly/proto'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
-import { SchedulerClient, SCHEDULER_PROTOCOL } from '@damselfly/scheduler-client'
+import { SchedulerClient } from '@damselfly/scheduler-client'
 import { createNode, listenAddrs } from '@damselfly/task-engine'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { keepLogsOnFailure } from '../helpers/faults.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -140,7 +141,7 @@ describe('security: trust inside the swarm', function () {
     assert.equal(replies[0]?.registered?.error, '')
     assert.match(replies.find((m) => m.update != null)?.update?.error ?? '', /task id does not match/)
     const tasks = await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/tasks`)
-    assert.equal(tasks.find((t) => t.id === victimId), undefined, 'the mismatched announce created the task')
+    assert.equal(tasks.find((t: any) => t.id === victimId), undefined, 'the mismatched announce created the task')
   })
 
   it('should not block the seed on one child\'s repeated mismatch reports', async () => {
@@ -197,10 +198,13 @@ describe('security: trust inside the swarm', function () {
     assert.notEqual(a.pool, b.pool)
     assert.equal((await getVia(a.api, url, join(dir, 'pool-a.bin'))).ok, true)
     assert.equal((await getVia(b.api, url, join(dir, 'pool-b.bin'))).ok, true)
-    const text = await (await fetch(lab.endpoints!.seeds[0].metrics)).text()
-    const sum = (transport: string): number => text.split('\n').filter((l) => l.startsWith(`damselfly_upload_transport_bytes_total{transport="${transport}"}`)).reduce((n, l) => n + Number(l.split(' ').pop()), 0)
-    // the seed (pool cloud) served both edge pools: all of it over TLS, none over plain TCP
-    assert.ok(sum('tls') > 0, 'no TLS bytes from the seed')
+    // every daemon is in a pool of its own (cloud, edge-a, edge-b): every piece they served crossed pools
+    let text = ''
+    for (const e of [lab.endpoints!.seeds[0], a, b]) text += await (await fetch(e.metrics)).text()
+    const sum = (transport: string): number => text.split('\n')
+      .filter((l) => l.startsWith('damselfly_upload_transport_bytes_total{') && l.includes(`transport="${transport}"`))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0)
+    assert.ok(sum('tls') > 0, 'no piece bytes over TLS')
     assert.equal(sum('tcp'), 0, 'piece bytes crossed pools in plain TCP')
   })
 
