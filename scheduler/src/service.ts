@@ -82,7 +82,7 @@ export class SchedulerService {
     halveYamuxWindowUpdates(YamuxStream)
     const privateKey = this.init.privateKey ?? await loadOrCreateKey(this.init.keyFile)
     // grants: the scheduler's signed word that a member may fetch a task's pieces
-    this.swarm.issueGrant = async (taskId, peerId) => await signGrant(privateKey, this.peerId, taskId, peerId)
+    this.swarm.issueGrant = (taskId, peerId) => signGrant(privateKey, this.peerId, taskId, peerId)
     const token = this.init.token ?? ''
     this.node = await createLibp2p({
       privateKey,

@@ -10,10 +10,15 @@ export function grantPayload (taskId: string, peerId: string, expires: number): 
   return new TextEncoder().encode(`damselfly-grant/1\n${taskId}\n${peerId}\n${expires}`)
 }
 
-/** The scheduler's side: a grant for `peerId` to fetch the pieces of `taskId`. */
-export async function signGrant (key: PrivateKey, schedulerId: string, taskId: string, peerId: string, now = Date.now()): Promise<Grant> {
+/**
+ * The scheduler's side: a grant for `peerId` to fetch the pieces of `taskId`. Synchronous when the
+ * key signs synchronously (Ed25519 does), so a member's first plan already carries its grant.
+ */
+export function signGrant (key: PrivateKey, schedulerId: string, taskId: string, peerId: string, now = Date.now()): Grant | Promise<Grant> {
   const expires = now + GRANT_TTL_MS
-  return { taskId, peerId, expires, schedulerId, signature: await key.sign(grantPayload(taskId, peerId, expires)) as Uint8Array<ArrayBuffer> }
+  const make = (signature: Uint8Array): Grant => ({ taskId, peerId, expires, schedulerId, signature: signature as Uint8Array<ArrayBuffer> })
+  const sig = key.sign(grantPayload(taskId, peerId, expires))
+  return sig instanceof Uint8Array ? make(sig) : sig.then(make)
 }
 
 /**

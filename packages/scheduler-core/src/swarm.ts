@@ -162,7 +162,7 @@ export class Swarm {
   /** announces refused: task id not matching the request, or quotas */
   refusedAnnounces = 0
   /** signs a member's grant for a task (set by the service, which holds the key) */
-  issueGrant?: (taskId: string, peerId: string) => Promise<Grant>
+  issueGrant?: (taskId: string, peerId: string) => Grant | Promise<Grant>
 
   constructor (init: SwarmInit = {}) {
     this.maxParents = init.maxParents ?? DEFAULT_MAX_PARENTS
@@ -652,8 +652,10 @@ export class Swarm {
     if (issue == null) return undefined
     const stale = m.grant == null || this.now() - (m.grantAt ?? 0) > GRANT_REFRESH_MS
     if (stale && m.granting !== true) {
+      const now = issue(task.id, m.peerId)
+      if (!(now instanceof Promise)) { m.grant = now; m.grantAt = this.now(); return now }
       m.granting = true
-      issue(task.id, m.peerId).then((g) => {
+      now.then((g) => {
         m.grant = g
         m.grantAt = this.now()
         if (this.tasks.get(task.id) === task && task.members.get(m.peerId) === m) this.markDirty(task, m.peerId)

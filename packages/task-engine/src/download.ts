@@ -207,9 +207,6 @@ export class Download extends EventEmitter<DownloadEvents> {
   private pump (): void {
     const store = this.c.store
     if (this.settled || this.backToSource || !store.initialised) return
-    // parents answer nothing without the scheduler's grant: asking before it came would only
-    // collect refusals (and block good parents); it comes with the next plan
-    if (this.grant == null) return
     let active = 0
     for (const v of this.inflight.values()) active += v.length
     const parents = [...this.parents.values()].filter((p) => !p.blocked)
