@@ -43,7 +43,8 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     await writeRandomFile(join(dir, 'f.bin'), 3 * 1024 * 1024 + 1)
     origin = await startOrigin({ files: { '/f.bin': join(dir, 'f.bin') } })
     lab = await startLab({ peers: 1, token: 'fuzz-token', dataDir: join(dir, 'lab') })
-    node = await createNode({})
+    // a member's node (the lab's libp2p is a private network keyed by its token)
+    node = await createNode({ clusterToken: 'fuzz-token' })
     await node.start()
   })
 
