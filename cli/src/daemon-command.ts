@@ -52,6 +52,10 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
     schedulerUrls: c.scheduler.length > 0 ? c.scheduler : undefined,
     // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
     token: seed && c.seedToken != null ? c.seedToken : c.token,
+    clusterToken: c.token,
+    schedulerPeerIds: c.schedulerPeerId != null && c.scheduler.length === 1 ? { [c.scheduler[0]]: c.schedulerPeerId } : undefined,
+    dev: c.dev,
+    originPolicy: { ownCredentials: c.originCredentialsAllow, allowPrivate: c.originAllowPrivate },
     seeder: seed ? originSeeder() : undefined,
     download: { stallMs: c.stallTimeout },
     pieceTimeoutMs: c.pieceTimeout,
@@ -81,7 +85,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
           allow: c.proxyAllow,
           maxTunnels: c.proxyMaxTunnels,
           idleTimeoutMs: c.proxyIdleTimeout,
-          registry: { mirror: c.registryMirror, insecure: c.insecureRegistry },
+          registry: { mirror: c.registryMirror, insecure: c.insecureRegistry, allow: c.allowRegistry },
           huggingFace: { endpoint: c.hfEndpoint }
         }
       : undefined,
@@ -143,7 +147,11 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .description(d.description)
     .addOption(new Option('-c, --config <file>', `YAML config file for the ${role} role (flags > env > file > defaults)`).env('DAMSELFLY_CONFIG'))
     .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(defaultDataDir(role)).env('DAMSELFLY_DATA_DIR'))
-    .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated: tasks are spread over them by consistent hashing').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated, each pinned to its identity: http://host:8002/p2p/<peerId> (tasks are spread over them by consistent hashing)').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--scheduler-peer-id <id>', 'the scheduler\'s libp2p peer id (pins a single --scheduler URL given without /p2p/<id>)').env('DAMSELFLY_SCHEDULER_PEER_ID'))
+    .addOption(new Option('--dev', 'development / lab mode: trust an unpinned scheduler\'s identity from its plain-HTTP /api/v1/info').env('DAMSELFLY_DEV'))
+    .addOption(new Option('--origin-credentials-allow <origin>', 'seeds: an origin (host[:port], s3 bucket, hf owner; * = all) this seed may fetch with its own credentials (repeatable)').argParser(collect))
+    .addOption(new Option('--origin-allow-private <origin>', 'seeds: an origin on a loopback/private/link-local address this seed may fetch from (host or host:port; repeatable)').argParser(collect))
     .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
     .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
     .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
@@ -156,7 +164,7 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number).env('DAMSELFLY_METRICS_PORT'))
     .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number).env('DAMSELFLY_P2P_PORT'))
     .addOption(new Option('--data-port <port>', 'data channel port (pieces over TLS/TCP beside libp2p, on --p2p-host)').default(d.dataPort).argParser(Number).env('DAMSELFLY_DATA_PORT'))
-    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tcp (unencrypted, BLAKE3-verified), tls (encrypted too; for networks where others must not read the content) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tcp').env('DAMSELFLY_DATA_CHANNEL'))
+    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tls (encrypted; the default), tcp (plain TCP inside this node pool, BLAKE3-verified; TLS to other pools all the same) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tls').env('DAMSELFLY_DATA_CHANNEL'))
     .addOption(new Option('--no-direct-io', 'keep pieces in the page cache (buffered I/O) instead of O_DIRECT'))
     .addOption(new Option('--piece-cache <size>', 'memory for recent pieces, so uploads of a fresh piece skip the disk, e.g. 256MiB (0 = off; default 64MiB)').env('DAMSELFLY_PIECE_CACHE'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
@@ -202,5 +210,6 @@ function addProxyOptions (cmd: Command, port: number): void {
     .addOption(new Option('--proxy-rule <regex>', 'forward-proxied GETs whose origin+path match go through P2P (repeatable; replaces the defaults)').argParser(collect))
     .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
     .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
+    .addOption(new Option('--allow-registry <host:port>', 'a registry clients may name with X-Dragonfly-Registry or ?ns= (repeatable; the mirror and --insecure-registry ones always may)').argParser(collect))
     .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
 }

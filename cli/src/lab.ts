@@ -89,10 +89,12 @@ export class Lab {
       const seedToken = this.opts.seedToken ?? randomBytes(16).toString('hex')
       this.adminToken = this.opts.adminToken ?? randomBytes(16).toString('hex')
       this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, '--admin-token', this.adminToken, ...common, ...(this.opts.schedulerArgs ?? [])]
+      // each scheduler keeps its identity in the lab's dir, so a restarted one is the same peer id
       const scheds = await Promise.all(Array.from({ length: this.opts.schedulers ?? 1 }, async (_, i) =>
-        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--port', '0'])))
+        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--key-file', this.keyFile(i), '--port', '0'])))
       const sched = scheds[0]
-      const schedulerUrls = scheds.map((x) => String(x.url)).join(',')
+      // peers pin the identity each scheduler reported when it started
+      const schedulerUrls = scheds.map((x) => `${String(x.url)}/p2p/${String(x.peerId)}`).join(',')
       const seedsN = this.opts.seeds ?? 1
       const pools = this.opts.pools ?? ['default']
       const daemonArgs = (kind: string, i: number, pool: string): string[] => [
@@ -100,8 +102,10 @@ export class Lab {
         '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--data-port', '0', '--json', ...common,
         ...(this.opts.exportRoots ?? []).flatMap((r) => ['--export-root', r])
       ]
+      // the lab's origins are on loopback: its seeds may fetch from there (a real seed may not)
+      const loopback = ['--origin-allow-private', '127.0.0.1', '--origin-allow-private', 'localhost']
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
-        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...(this.opts.seedArgs ?? [])])))
+        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...loopback, ...(this.opts.seedArgs ?? [])])))
       // a few at a time: a dozen Node processes booting at once on a small machine time each other out
       const peers: LabProcess[] = []
       for (let i = 0; i < this.opts.peers; i += 4) {
@@ -158,7 +162,7 @@ export class Lab {
     if (eps == null) throw new Error('lab not started')
     const port = new URL(eps.scheduler.url).port
     const n = this.children.length
-    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--port', port])
+    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--key-file', this.keyFile(0), '--port', port])
     const oldPid = eps.scheduler.pid
     eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics`, adminToken: this.adminToken }
     const i = eps.schedulers.findIndex((x) => x.pid === oldPid)
@@ -186,6 +190,8 @@ export class Lab {
     Object.assign(entry, { pid: p.pid, api: String(p.api), apiToken: await tokenOf(p), metrics: String(p.metrics), id: String(p.id) })
     return entry as LabEndpoints['peers'][number]
   }
+
+  private keyFile (i: number): string { return join(this.dir, `scheduler-${i}.key`) }
 
   /** Starts one role and waits for its ready line. */
   private async spawn (name: string, args: string[]): Promise<LabProcess> {

@@ -1,4 +1,6 @@
 import { Command, Option } from 'commander'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { createLogger } from '@damselfly/utils'
 import { createScheduler } from '@damselfly/scheduler'
 import { untilSignal } from './signals.js'
@@ -30,6 +32,8 @@ export function schedulerCommand (): Command {
     .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
     .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
     .addOption(new Option('--admin-token <token>', 'bearer token for preheat (default: the cluster token; with neither, preheat is refused)').env('DAMSELFLY_ADMIN_TOKEN'))
+    .addOption(new Option('--key-file <path>', 'where the scheduler\'s libp2p identity is kept (peers pin its peer id: --scheduler http://host:8002/p2p/<peerId>)').env('DAMSELFLY_SCHEDULER_KEY_FILE'))
+    .addOption(new Option('--dev', 'development / lab mode: without a seed token, any peer may claim to be a seed').env('DAMSELFLY_DEV'))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
@@ -44,7 +48,9 @@ export function schedulerCommand (): Command {
         allowPeers: c.allowPeer,
         seedToken: c.seedToken,
         allowSeeds: c.allowSeed,
-        adminToken: c.adminToken
+        adminToken: c.adminToken,
+        dev: c.dev,
+        keyFile: resolve(c.keyFile ?? join(homedir(), '.damselfly', 'scheduler', 'scheduler.key'))
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

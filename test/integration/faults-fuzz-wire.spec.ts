@@ -7,8 +7,7 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { createNode } from '@damselfly/task-engine'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
-import { SCHEDULER_PROTOCOL } from '@damselfly/proto'
-import { PeerMessage, PieceRequest } from '@damselfly/proto'
+import { SCHEDULER_PROTOCOL, PeerMessage, PieceRequest, NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { encodeVarint, lengthPrefixed } from '@damselfly/utils'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
@@ -44,7 +43,8 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     await writeRandomFile(join(dir, 'f.bin'), 3 * 1024 * 1024 + 1)
     origin = await startOrigin({ files: { '/f.bin': join(dir, 'f.bin') } })
     lab = await startLab({ peers: 1, token: 'fuzz-token', dataDir: join(dir, 'lab') })
-    node = await createNode({})
+    // a member's node (the lab's libp2p is a private network keyed by its token)
+    node = await createNode({ clusterToken: 'fuzz-token' })
     await node.start()
   })
 
@@ -108,7 +108,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     const info = await fetchJson<any>(`${eps.scheduler.url}/api/v1/info`)
     const valid = [
       PeerMessage.encode({ register: { addrs: ['/ip4/127.0.0.1/tcp/1'], pool: 'p', idc: '', hostname: 'h', seed: true, uploadSlots: 4, token: 'nope', tasks: [] } }),
-      PeerMessage.encode({ announce: { taskId: 'ab'.repeat(32), url: 'http://127.0.0.1:9/x', headers: [], pieceLength: 0, digest: '' } })
+      PeerMessage.encode({ announce: { taskId: 'ab'.repeat(32), url: 'http://127.0.0.1:9/x', headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } })
     ]
     await fuzzProtocol(info.addrs, info.peerId, SCHEDULER_PROTOCOL, valid, [
       Uint8Array.from([...encodeVarint(64 * 1024 * 1024), 0]),

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, program, type Lab } from '@damselfly/cli'
 import { taskIdFor } from '@damselfly/utils'
+import { NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
@@ -70,19 +71,29 @@ describe('security: who may join, who may publish, what never leaks', function (
   it('should refuse a peer without the cluster token and ignore everything it sends', async () => {
     const url = `${origin.url}/held.bin`
     const taskId = taskIdFor({ url })
+    // the cluster is a libp2p private network keyed by its token: without it no connection completes
     for (const token of [undefined, 'wrong-token']) {
       const r = await rogue(token)
-      const { replies, closed } = await r.rawSession([
+      await assert.rejects(r.rawSession([
         { register: r.registration() },
-        { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } },
-        { meta: { taskId, contentLength: 100, pieceLength: MiB, url } },
-        { pieces: { taskId, indexes: [0], digests: [{ index: 0, digest: new Uint8Array(32) }], parentId: '', costMs: 0 } }
-      ])
-      assert.equal(replies[0]?.registered?.error, 'invalid cluster token')
-      assert.equal(replies.length, 1, 'nothing but the refusal came back')
-      assert.equal(closed, true, 'the scheduler closed the session')
+        { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }
+      ]))
       assert.ok(!(await schedulerPeers()).includes(r.peerId))
     }
+    // a node with the network key but presenting a wrong token at registration is refused there
+    const r = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url, token: 'wrong-token', networkToken: TOKEN })
+    await r.start()
+    rogues.push(r)
+    const { replies, closed } = await r.rawSession([
+      { register: r.registration() },
+      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } },
+      { meta: { taskId, contentLength: 100, pieceLength: MiB, url } },
+      { pieces: { taskId, indexes: [0], digests: [{ index: 0, digest: new Uint8Array(32) }], parentId: '', costMs: 0 } }
+    ])
+    assert.equal(replies[0]?.registered?.error, 'invalid cluster token')
+    assert.equal(replies.length, 1, 'nothing but the refusal came back')
+    assert.equal(closed, true, 'the scheduler closed the session')
+    assert.ok(!(await schedulerPeers()).includes(r.peerId))
     const tasks = await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/tasks`)
     assert.equal(tasks.find((t) => t.id === taskId), undefined, 'a refused peer created a task')
   })
@@ -104,7 +115,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     const r = await rogue(TOKEN)
     const { replies } = await r.rawSession([
       { register: r.registration() },
-      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } },
+      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } },
       { meta: { taskId, contentLength: 3 * MiB, pieceLength: MiB, url } },
       { pieces: { taskId, indexes: [0, 1, 2], digests: [0, 1, 2].map((index) => ({ index, digest: new Uint8Array(32).fill(7) })), parentId: '', costMs: 0 } }
     ], 1000)
@@ -130,7 +141,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     // another (authenticated) peer joining the same task learns nothing secret from the scheduler
     const r = await rogue(TOKEN)
     const taskId = taskIdFor({ url })
-    await r.rawSession([{ register: r.registration() }, { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } }], 1000)
+    await r.rawSession([{ register: r.registration() }, { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }], 1000)
     assert.ok(r.rawFromScheduler.length >= 2, 'the scheduler answered the announce')
     for (const frame of r.rawFromScheduler) assert.ok(!Buffer.from(frame).includes(SECRET), 'a secret reached another peer')
 

@@ -128,7 +128,8 @@ describe('origins: Hugging Face hub (hf://)', function () {
 
     before(async () => {
       const flags = ['--hf-endpoint', hub.url, '--hf-token', TOKEN]
-      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: flags, peerArgs: flags })
+      // the seed fetches with its own token only for origins the operator allow-lists
+      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: [...flags, '--origin-credentials-allow', '*'], peerArgs: flags })
     })
     after(async () => { await lab?.stop() })
 

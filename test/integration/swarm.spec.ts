@@ -64,11 +64,11 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(tasks[0].contentLength, SIZE)
     assert.equal(tasks[0].seedState, 'done')
 
-    // between these separate processes every piece went over a (default: plain TCP) data channel, none over libp2p streams
+    // between these separate processes every piece went over a (default: TLS) data channel, none over libp2p streams
     const sum = await uploadedByTransport(eps)
-    assert.ok(sum('tcp') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}`)
+    assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
     assert.equal(sum('libp2p'), 0)
-    assert.equal(sum('tls'), 0)
+    assert.equal(sum('tcp'), 0)
 
     // the whole file fits the daemons' piece caches: every upload was served from memory, none read the disk again
     const lookups = await summed(eps, 'damselfly_piece_cache_lookups_total', 'result')

@@ -13,6 +13,11 @@ export interface S3BackendInit {
   /** none = the SDK's default chain (environment, profile, instance role) */
   credentials?: { accessKeyId: string, secretAccessKey: string, sessionToken?: string }
   /**
+   * send requests unsigned, never with any credentials (not even the SDK's default chain):
+   * what a seed does for a bucket the operator has not allow-listed for its own keys
+   */
+  anonymous?: boolean
+  /**
    * `endpoint/bucket/key` rather than `bucket.endpoint/key`
    * @default true when an endpoint is given
    */
@@ -54,7 +59,8 @@ export class S3Backend implements Backend {
         region: this.init.region ?? 'us-east-1',
         endpoint: this.init.endpoint,
         forcePathStyle: this.init.forcePathStyle ?? this.init.endpoint != null,
-        credentials: this.init.credentials,
+        credentials: this.init.anonymous === true ? { accessKeyId: '', secretAccessKey: '' } : this.init.credentials,
+        ...(this.init.anonymous === true ? { signer: { sign: async (request: any) => request } } : {}),
         maxAttempts: this.init.maxAttempts ?? 5,
         requestHandler: new NodeHttpHandler({
           requestTimeout: this.init.requestTimeoutMs ?? 30_000,

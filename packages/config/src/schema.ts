@@ -29,7 +29,11 @@ export const schedulerConfigSchema = z.object({
   allowSeed: z.array(z.string()).default([]),
   /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */
   adminToken: secret.optional(),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** where the scheduler's libp2p identity is kept (peers pin its peer id); default: under ~/.damselfly/scheduler */
+  keyFile: z.string().min(1).optional(),
+  /** development / lab mode: without a seed token, peers may claim to be seeds */
+  dev: z.boolean().default(false)
 }).strict()
 
 const gcSchema = z.object({
@@ -84,8 +88,8 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     p2pPort: port.default(d.p2pPort),
     /** data channel port (on p2pHost): pieces over TLS/TCP beside libp2p */
     dataPort: port.default(d.dataPort),
-    /** how piece bytes travel: `tcp` (default; unencrypted, BLAKE3-verified), `tls` (encrypted too), `off` (libp2p streams only) */
-    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tcp'),
+    /** how piece bytes travel: `tls` (default; encrypted), `tcp` (plain inside this node pool, TLS to other pools), `off` (libp2p streams only) */
+    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tls'),
     /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
     directIo: z.boolean().default(true),
     /** memory for the pieces most recently stored or sent, so a swarm's requests for a fresh piece skip the disk; 0 = off */
@@ -112,7 +116,17 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     hfToken: z.string().optional(),
     registryUser: z.string().optional(),
     registryPassword: z.string().optional(),
-    gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
+    gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 }),
+    /** the scheduler's libp2p peer id, pinned (for a single scheduler URL without `/p2p/<id>`) */
+    schedulerPeerId: z.string().min(1).optional(),
+    /** development / lab mode: an unpinned scheduler's identity is taken from its plain-HTTP /api/v1/info */
+    dev: z.boolean().default(false),
+    /** seeds: origins (host[:port], s3 bucket, hf owner; `*` = all) they may use their own credentials for */
+    originCredentialsAllow: z.array(z.string().min(1)).default([]),
+    /** seeds: origins on loopback / private / link-local addresses they may fetch from (host or host:port; `*` = all) */
+    originAllowPrivate: z.array(z.string().min(1)).default([]),
+    /** peers: registries a client may name with X-Dragonfly-Registry or ?ns= besides the mirror and insecure registries */
+    allowRegistry: z.array(z.string().min(1)).default([])
   }).strict() as unknown as z.ZodType<DaemonConfigShape>
 }
 
@@ -162,6 +176,11 @@ export interface DaemonConfigShape {
   registryUser?: string
   registryPassword?: string
   gc: GcConfig
+  schedulerPeerId?: string
+  dev: boolean
+  originCredentialsAllow: string[]
+  originAllowPrivate: string[]
+  allowRegistry: string[]
 }
 export type DaemonConfig = DaemonConfigShape
 

@@ -5,9 +5,11 @@ import { SchedulerUnavailableError } from '@damselfly/types'
 import type { PeerMessage } from '@damselfly/proto'
 import type { Libp2p } from '@libp2p/interface'
 
-export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url'> {
-  /** every scheduler's HTTP URL */
+export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url' | 'peerId'> {
+  /** every scheduler's HTTP URL (`…/p2p/<peer id>` pins its identity) */
   urls: string[]
+  /** pinned peer ids by URL, for URLs that do not carry one */
+  peerIds?: Record<string, string>
 }
 
 /**
@@ -22,7 +24,7 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
 
   constructor (node: Libp2p, init: SchedulerRingInit) {
     super()
-    this.clients = init.urls.map((url) => new SchedulerClient(node, { ...init, url }))
+    this.clients = init.urls.map((url) => new SchedulerClient(node, { ...init, url, peerId: init.peerIds?.[url] }))
     for (const c of this.clients) {
       c.on('update', (u) => this.emit('update', u))
       c.on('seed', (r) => this.emit('seed', r))
@@ -40,6 +42,13 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
   get connected (): boolean { return this.clients.some((c) => c.connected) }
   /** every scheduler has been tried once: until then a task's owner among the live ones is not known */
   get settled (): boolean { return this.clients.every((c) => c.attempted) }
+
+  /** the scheduler identities grants may be signed by: pinned ones, or (dev mode) those learnt */
+  get trustedIds (): ReadonlySet<string> {
+    const ids = new Set<string>()
+    for (const c of this.clients) { const id = c.trustedId; if (id != null) ids.add(id) }
+    return ids
+  }
 
   async start (): Promise<void> { await Promise.all(this.clients.map(async (c) => { await c.start() })) }
   async stop (): Promise<void> { await Promise.all(this.clients.map(async (c) => { await c.stop() })) }

@@ -1,3 +1,4 @@
+export { requestOf } from './engine.js'
 export { PeerEngine, type PeerEngineInit, type Seeder, type SeederComponents, type SeederFactory, type DownloadOptions } from './engine.js'
 export { TaskReporter } from './task-reporter.js'
 export { Download, type DownloadInit } from './download.js'
@@ -5,3 +6,4 @@ export { fetchFromSource, missingRuns, type SourceFetchInit } from './source-fet
 export { exportTo, exportStream, exportTarget, verifyFileDigest, type ExportOptions } from './export.js'
 export { createNode, loadOrCreateKey, listenAddrs, CONNECTION_MANAGER, type NodeInit } from './node.js'
 export { waitForMeta, waitForPiece } from './piece-waiter.js'
+export { OriginPolicy, AccessCache, checkAccess, isPrivateAddress, originKey, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
