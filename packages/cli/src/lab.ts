@@ -44,7 +44,7 @@ export interface LabEndpoints {
   /** all schedulers (the first is also `scheduler`) */
   schedulers: Array<{ url: string, pid: number, peerId: string }>
   seeds: Array<{ id: string, pid: number, pool: string, api: string, metrics: string, dataDir: string }>
-  peers: Array<{ id: string, pid: number, pool: string, api: string, proxy: string | null, metrics: string, dataDir: string }>
+  peers: Array<{ id: string, pid: number, pool: string, api: string, proxy: string | null, metrics: string, dataDir: string, caCert: string | null }>
   dataDir: string
   logs: string
 }
@@ -99,7 +99,7 @@ export class Lab {
         scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` },
         schedulers: scheds.map((x) => ({ url: String(x.url), pid: x.pid, peerId: String(x.peerId) })),
         seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir) })),
-        peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir) })),
+        peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir), caCert: (p.caCert as string | null) ?? null })),
         dataDir: this.dir,
         logs
       }

@@ -77,6 +77,11 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     registryMirror: z.url().optional(),
     insecureRegistry: z.array(z.string().min(1)).optional(),
     hfEndpoint: z.url().optional(),
+    /** HTTPS interception: `CONNECT`s to these hosts (`host`, `host:port`, `*`) are terminated with the proxy's CA */
+    hijackHttps: z.array(z.string().regex(/^(\*|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[^\s:/\[\]]+(:\d{1,5})?|[0-9a-fA-F:.]+)$/, 'host, host:port or *').min(1)).optional(),
+    /** the interception CA (certificate and key, PEM); default: ca.crt / ca.key in dataDir, made on first use */
+    caCert: z.string().min(1).optional(),
+    caKey: z.string().min(1).optional(),
     /** origins: PEM CA bundle, S3, Hugging Face and OCI registry credentials */
     caFile: z.string().min(1).optional(),
     s3Endpoint: z.url().optional(),
@@ -85,7 +90,7 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     registryUser: z.string().optional(),
     registryPassword: z.string().optional(),
     gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
-  }).strict() as unknown as z.ZodType<DaemonConfigShape>
+  }).strict().refine((c) => (c.caCert == null) === (c.caKey == null), { message: 'caCert and caKey go together', path: ['caKey'] }) as unknown as z.ZodType<DaemonConfigShape>
 }
 
 export type SchedulerConfig = z.output<typeof schedulerConfigSchema>
@@ -119,6 +124,9 @@ export interface DaemonConfigShape {
   registryMirror?: string
   insecureRegistry?: string[]
   hfEndpoint?: string
+  hijackHttps?: string[]
+  caCert?: string
+  caKey?: string
   caFile?: string
   s3Endpoint?: string
   s3Region?: string

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
@@ -73,7 +74,11 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
           port: c.proxyPort,
           rules: c.proxyRule,
           registry: { mirror: c.registryMirror, insecure: c.insecureRegistry },
-          huggingFace: { endpoint: c.hfEndpoint }
+          huggingFace: { endpoint: c.hfEndpoint },
+          upstream: { ca: c.caFile != null ? readFileSync(c.caFile, 'utf8') : undefined },
+          hijackHttps: (c.hijackHttps?.length ?? 0) > 0
+            ? { hosts: c.hijackHttps!, dataDir: resolve(c.dataDir), ca: c.caCert != null && c.caKey != null ? { certPath: resolve(c.caCert), keyPath: resolve(c.caKey) } : undefined }
+            : undefined
         }
       : undefined,
     gc: {
@@ -141,6 +146,7 @@ export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, o
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+const collectList = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)]
 
 function addProxyOptions (cmd: Command, port: number): void {
   cmd
@@ -149,4 +155,7 @@ function addProxyOptions (cmd: Command, port: number): void {
     .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
     .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
     .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
+    .addOption(new Option('--hijack-https <host[:port]>', 'intercept HTTPS (CONNECT) to this host with the proxy\'s CA so its GETs can go through P2P (repeatable or comma-separated; * = every host)').argParser(collectList).env('DAMSELFLY_HIJACK_HTTPS'))
+    .addOption(new Option('--ca-cert <path>', 'PEM certificate of the CA that signs intercepted hosts\' certificates (default: <data-dir>/ca.crt, made on first use)').env('DAMSELFLY_CA_CERT'))
+    .addOption(new Option('--ca-key <path>', 'PEM private key of --ca-cert').env('DAMSELFLY_CA_KEY'))
 }

@@ -3,7 +3,8 @@ import { PeerEngine, type PeerEngineInit } from '@damselfly/task-engine'
 import { CacheGc } from '@damselfly/storage'
 import { buildLocalApi } from './local-api.js'
 import { buildMetrics, type DaemonMetrics, type ProxyResult } from './metrics.js'
-import { createProxy, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
+import { join } from 'node:path'
+import { createProxy, CA_CERT_FILE, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
 import type { FastifyInstance } from 'fastify'
 
 export interface DaemonGcInit {
@@ -41,6 +42,8 @@ export interface DaemonEndpoints {
   metrics: string
   /** the HTTP proxy's URL, null when this daemon runs none */
   proxy: string | null
+  /** the CA certificate (PEM file) clients trust for intercepted HTTPS hosts; null without interception */
+  caCert: string | null
   pool: string
   seed: boolean
   dataDir: string
@@ -97,6 +100,7 @@ export class Daemon {
       api,
       metrics: `${metrics}/metrics`,
       proxy: this.proxy?.url ?? null,
+      caCert: this.proxy?.hijack != null ? (this.init.proxy?.hijackHttps?.ca?.certPath ?? join(this.init.dataDir, CA_CERT_FILE)) : null,
       pool: this.init.labels?.pool ?? 'default',
       seed: this.init.seed === true,
       dataDir: this.init.dataDir,

@@ -8,6 +8,7 @@ import { HuggingFaceEndpoint } from './hugging-face.js'
 import { RegistryMirror } from './registry.js'
 import { serveTask, servedByP2P } from './serve-task.js'
 import { Upstream } from './upstream.js'
+import { HttpsHijack, hijackedUrl } from './hijack.js'
 import type { ProxyComponents, ProxyInit } from './index.js'
 import type { Duplex } from 'node:stream'
 
@@ -23,6 +24,8 @@ export class ProxyServer {
   private readonly hf: HuggingFaceEndpoint
   private readonly rules: RegExp[]
   private readonly tunnels = new Set<Socket>()
+  /** HTTPS interception for the hosts listed in `hijackHttps` */
+  readonly hijack?: HttpsHijack
   url = ''
 
   constructor (private readonly c: ProxyComponents, private readonly init: ProxyInit = {}) {
@@ -31,9 +34,11 @@ export class ProxyServer {
     this.registry = new RegistryMirror(parts, init.registry)
     this.hf = new HuggingFaceEndpoint(parts, init.huggingFace)
     this.rules = (init.rules ?? DEFAULT_RULES).map((r) => new RegExp(r))
+    if ((init.hijackHttps?.hosts.length ?? 0) > 0) this.hijack = new HttpsHijack(c, init.hijackHttps!)
   }
 
   async start (): Promise<void> {
+    await this.hijack?.start()
     const server = createServer((req, res) => { this.route(req, res) })
     server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.tunnel(req, socket as Socket, head) })
     // P2P answers may wait for a piece longer than node's default request timeout allows
@@ -52,6 +57,7 @@ export class ProxyServer {
 
   async stop (): Promise<void> {
     for (const s of this.tunnels) s.destroy()
+    this.hijack?.stop()
     this.server?.closeAllConnections()
     await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
     await this.upstream.close()
@@ -77,6 +83,8 @@ export class ProxyServer {
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/'
+    const hijacked = this.hijack?.originOf(req.socket)
+    if (hijacked != null) { await this.forward(req, res, hijackedUrl(raw, hijacked)); return }
     if (/^https?:\/\//i.test(raw)) { await this.forward(req, res, new URL(raw)); return }
     const url = new URL(raw, 'http://proxy')
     if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) { await this.registry.handle(req, res, url); return }
@@ -93,10 +101,11 @@ export class ProxyServer {
     await this.upstream.relay(req, res, target, { headers: upstreamHeaders(req) })
   }
 
-  /** `CONNECT host:port`: bytes piped both ways untouched (TLS stays end to end). */
+  /** `CONNECT host:port`: intercepted for hijacked hosts, otherwise bytes piped both ways untouched (TLS stays end to end). */
   private tunnel (req: IncomingMessage, client: Socket, head: Buffer): void {
     const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '')
     if (m == null) { client.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n'); return }
+    if (this.hijack?.matches(m[1], Number(m[2])) === true) { this.hijack.intercept(client, head, m[1], Number(m[2]), this.server!); return }
     const upstream = connect(Number(m[2]), m[1])
     this.tunnels.add(client)
     let connected = false

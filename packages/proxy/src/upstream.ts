@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises'
+import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
 import { redactUrl } from '@damselfly/backend'
@@ -10,6 +11,8 @@ export interface UpstreamInit {
   idleTimeoutMs?: number
   /** @default 64 */
   connections?: number
+  /** PEM CA bundle trusted for https upstreams in addition to the system roots (`--ca-file`) */
+  ca?: string
 }
 
 export interface UpstreamAnswer {
@@ -33,7 +36,12 @@ export class Upstream {
 
   constructor (init: UpstreamInit = {}) {
     const idle = init.idleTimeoutMs ?? 60_000
-    this.dispatcher = new Agent({ connections: init.connections ?? 64, headersTimeout: idle, bodyTimeout: idle })
+    this.dispatcher = new Agent({
+      connections: init.connections ?? 64,
+      headersTimeout: idle,
+      bodyTimeout: idle,
+      ...(init.ca != null ? { connect: { ca: [...rootCertificates, init.ca] } } : {})
+    })
   }
 
   /** Relays the client's request to `target` and the answer back, streaming both bodies. */
