@@ -27,6 +27,7 @@ export function schedulerCommand (): Command {
     .option('--allow-peer <id...>', 'only these libp2p peer ids may register')
     .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
     .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
+    .option('--allow-import', 'let peers publish tasks made from local files (damselfly cache import) that no one else has a manifest for; the importer becomes that task\'s seed')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
@@ -40,7 +41,8 @@ export function schedulerCommand (): Command {
         token: c.token,
         allowPeers: c.allowPeer,
         seedToken: c.seedToken,
-        allowSeeds: c.allowSeed
+        allowSeeds: c.allowSeed,
+        swarm: { allowImport: c.allowImport }
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

@@ -19,6 +19,8 @@ export const schedulerConfigSchema = z.object({
   seedToken: z.string().optional(),
   /** peer ids allowed to act as seed peers without the seed token */
   allowSeed: z.array(z.string()).default([]),
+  /** cache import: a peer may publish the manifest of a task nobody else has one for (and becomes that task's seed) */
+  allowImport: z.boolean().default(false),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')
 }).strict()
 

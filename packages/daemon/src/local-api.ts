@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { errorInfo, InvalidRequestError, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 import { taskIdFor } from '@damselfly/utils'
+import { isAbsolute } from 'node:path'
 import { exportTo, type PeerEngine } from '@damselfly/task-engine'
+import type { TaskStore } from '@damselfly/storage'
 
 export interface DownloadBody extends TaskRequest {
   /** where the daemon writes the finished file (same host as the daemon) */
@@ -29,6 +31,33 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     const d = engine.getDownload(req.params.id)
     if (d == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
     return d.stats
+  })
+
+  // cache import / stat / delete (dfcache): the file is read by the daemon, on its host
+  app.post<{ Body: { path?: string, url?: string, pieceLength?: number } }>('/api/v1/cache/import', async (req, reply) => {
+    const b = req.body
+    if (b == null || typeof b.path !== 'string' || !isAbsolute(b.path) || typeof b.url !== 'string' || b.url === '') {
+      return await reply.code(400).send({ error: errorInfo(new InvalidRequestError('body must be JSON with an absolute path and a url')) })
+    }
+    try {
+      const store = await engine.importFile(b.path, { url: b.url, pieceLength: b.pieceLength })
+      return cacheStat(store)
+    } catch (err) {
+      return await reply.code(err instanceof InvalidRequestError ? 400 : 500).send({ error: errorInfo(err) })
+    }
+  })
+  app.get<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    const store = await engine.store.get(req.params.id)
+    if (store == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    return cacheStat(store)
+  })
+  app.delete<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    try {
+      if (!await engine.removeTask(req.params.id)) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    } catch (err) {
+      return await reply.code(409).send({ error: errorInfo(err) })
+    }
+    return await reply.code(204).send()
   })
 
   app.post<{ Body: DownloadBody }>('/api/v1/download', async (req, reply) => {
@@ -78,6 +107,18 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     return reply
   })
   return app
+}
+
+function cacheStat (store: TaskStore): Record<string, unknown> {
+  return {
+    taskId: store.taskId,
+    url: store.url,
+    contentLength: store.initialised ? store.contentLength : -1,
+    pieceLength: store.initialised ? store.pieceLength : 0,
+    pieceCount: store.initialised ? store.pieceCount : 0,
+    piecesDone: store.initialised ? store.bitfield.cardinality : 0,
+    complete: store.complete
+  }
 }
 
 async function withTimeout<T> (p: Promise<T>, ms: number | undefined, onTimer: (t: NodeJS.Timeout) => void): Promise<T> {

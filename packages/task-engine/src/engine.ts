@@ -5,10 +5,11 @@ import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { taskIdFor, pieceRange, type Logger } from '@damselfly/utils'
-import { errorInfo } from '@damselfly/types'
+import { errorInfo, InvalidRequestError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
 import { fetchFromSource } from './source-fetcher.js'
+import { localFileBackend } from './import.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
 import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
 import type { Libp2p } from '@libp2p/interface'
@@ -81,6 +82,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   private readonly seeding = new Map<string, Promise<void>>()
   /** tasks this seed has fetched or is fetching; re-registered so a restarted scheduler knows them again */
   private readonly seeded = new Map<string, TaskStore>()
+  /** tasks made from local files (cache import); this peer is their only source, so it re-publishes them */
+  private readonly imported = new Map<string, TaskStore>()
   readonly uploadedByTask = new Map<string, number>()
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
@@ -265,6 +268,59 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.seeding.set(req.taskId, run)
   }
 
+  /**
+   * Cache import: a local file becomes a task this peer holds whole, cut, hashed and stored
+   * by the seed's pipeline (fetchFromSource), and announced to the scheduler with its
+   * manifest, which a scheduler started with `--allow-import` accepts for a task nobody
+   * else has a manifest for. Other peers then download it by the same request, P2P.
+   */
+  async importFile (path: string, req: TaskRequest): Promise<TaskStore> {
+    const taskId = taskIdFor(req)
+    if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    const log = this.log.child({ task: taskId })
+    const run = (async () => {
+      const store = await this.store.open(taskId, req.url)
+      const backend = localFileBackend(path)
+      const { contentLength } = await backend.stat(req.url, {})
+      if (store.initialised && store.contentLength !== contentLength) throw new InvalidRequestError(`task ${taskId} already holds ${store.contentLength} bytes; ${path} has ${contentLength} (delete it first)`)
+      await fetchFromSource({
+        backend,
+        url: req.url,
+        headers: {},
+        store,
+        hasher: this.hasher,
+        log,
+        pieceLength: req.pieceLength,
+        onMeta: (contentLength, pieceLength) => { this.scheduler?.send({ meta: { taskId, contentLength, pieceLength, url: req.url } }) },
+        onPiece: (index, digest) => {
+          this.scheduler?.send({ pieces: { taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
+        }
+      })
+      this.imported.set(taskId, store)
+      await this.publishImport(store)
+      log.info({ bytes: store.contentLength }, 'imported')
+      return store
+    })()
+    this.seeding.set(taskId, run.then(() => {}, () => {}))
+    try { return await run } finally { this.seeding.delete(taskId) }
+  }
+
+  /** Cache delete: the task's pieces leave this peer and the scheduler stops offering it as a parent. */
+  async removeTask (taskId: string): Promise<boolean> {
+    if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    const had = (await this.store.get(taskId)) != null
+    this.imported.delete(taskId)
+    this.seeded.delete(taskId)
+    this.forget(taskId)
+    await this.store.remove(taskId)
+    return had
+  }
+
+  private async publishImport (store: TaskStore): Promise<void> {
+    await this.publishManifest(store)
+    this.scheduler?.send({ finished: { taskId: store.taskId, success: true, error: '' } })
+  }
+
   private async publishManifest (store: TaskStore): Promise<void> {
     if (!store.initialised) return
     this.scheduler?.send({ meta: { taskId: store.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: store.url } })
@@ -278,6 +334,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   /** After a (re)connect a seed re-publishes the manifests it holds. */
   private async republish (): Promise<void> {
+    for (const store of this.imported.values()) await this.publishImport(store)
     if (this.init.seed !== true) return
     for (const id of await this.store.list()) {
       const store = await this.store.get(id)

@@ -4,3 +4,4 @@ export { fetchFromSource, missingRuns, type SourceFetchInit } from './source-fet
 export { exportTo, verifyFileDigest, type ExportOptions } from './export.js'
 export { createNode, loadOrCreateKey, listenAddrs, CONNECTION_MANAGER, type NodeInit } from './node.js'
 export { waitForMeta, waitForPiece } from './piece-waiter.js'
+export { localFileBackend } from './import.js'
