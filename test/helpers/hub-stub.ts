@@ -24,6 +24,11 @@ export interface HubStubInit {
   token?: string
   /** hub and CDN speak HTTPS with this certificate (PEM) */
   tls?: { cert: string, key: string }
+  /**
+   * the CDN's host in redirects @default '127.0.0.1'. huggingface_hub follows a redirect
+   * to the hub's own host itself, so a CDN standing for another host needs another name
+   */
+  cdnHost?: string
 }
 
 /**
@@ -47,7 +52,7 @@ export class HubStub {
     this.cdn = serve((req, res) => { this.onCdn(req, res).catch(() => res.destroy()) })
     const scheme = this.init.tls != null ? 'https' : 'http'
     this.hubUrl = await listen(this.hub, scheme)
-    this.cdnUrl = await listen(this.cdn, scheme)
+    this.cdnUrl = (await listen(this.cdn, scheme)).replace('127.0.0.1', this.init.cdnHost ?? '127.0.0.1')
   }
 
   async stop (): Promise<void> {
