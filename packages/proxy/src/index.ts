@@ -10,6 +10,7 @@ export { ProxyServer } from './proxy-server.js'
 export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
 export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit, HijackInit }
+export { HttpsHijack } from './hijack.js'
 export { CertificateAuthority, CA_CERT_FILE, CA_KEY_FILE, type CaFiles } from './ca.js'
 
 export interface ProxyComponents {
