@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeRandomFile, sha256File } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/bench/distribute'
+import { fetchJson } from '@damselfly/testkit'
 import { damselfly } from '../helpers/cli.js'
 import { metric } from '../helpers/metrics.js'
 
