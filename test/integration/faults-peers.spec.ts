@@ -6,7 +6,7 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
-import { waitFor, waitForProgress, storedPieces, sleep, keepLogsOnFailure } from '../helpers/faults.js'
+import { waitFor, waitForProgress, storedPieces, keepLogsOnFailure } from '../helpers/faults.js'
 
 const MiB = 1024 * 1024
 const SIZE = 24 * MiB + 777
@@ -125,7 +125,8 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, dataDir: join(dir, 'lab-down') })
     const eps = lab.endpoints!
     await lab.killScheduler()
-    await sleep(300)
+    // the peer has noticed: it reports not ready once its scheduler session is gone
+    await waitFor('the peer to lose its scheduler', async () => (await fetch(`${eps.peers[0].api}/readyz`)).status === 503, 20_000)
     const r = await getVia(eps.peers[0].api, `${origin.url}/sched-down.bin`, join(dir, 'down.bin'), GET_ARGS)
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.bytesFromOrigin, SIZE)
@@ -139,8 +140,8 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     const peer = eps.peers[0]
     const first = getVia(peer.api, url, join(dir, 'resume.bin'), GET_ARGS)
     await waitForProgress(peer.api, 8 * MiB)
-    // give the store's delayed bookkeeping flush a moment, as a daemon that crashes later would have
-    await sleep(400)
+    // the store's bookkeeping is flushed a little after the pieces: wait until disk records some, as a daemon that crashes later would have
+    await waitFor('verified pieces on disk', async () => ([...(await storedPieces(peer.dataDir)).values()][0] ?? 0) >= 4, 20_000)
     const restarted = await lab.restartPeer(peer.pid)
     const r0 = await first
     assert.equal(r0.ok, false, 'the first get cannot have succeeded: its daemon was killed')

@@ -7,7 +7,7 @@ import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/testkit'
+import { fetchJson, waitFor } from '@damselfly/testkit'
 import { ownerOf } from '@damselfly/scheduler-client'
 
 describe('preheat and several schedulers', function () {
@@ -69,12 +69,10 @@ describe('preheat and several schedulers', function () {
       assert.equal(job.peers.length, 1)
       const poolB = eps.peers.filter((p) => p.pool === 'edge-b').map((p) => p.id)
       assert.ok(poolB.includes(job.peers[0]), 'the preheated peer is in edge-b')
-      let status: any
-      for (let i = 0; i < 100; i++) {
-        status = await fetchJson(`${owner}/api/v1/preheat/${job.id}`)
-        if (status.state === 'succeeded' || status.state === 'failed') break
-        await new Promise((resolve) => setTimeout(resolve, 200))
-      }
+      const status = await waitFor('the preheat job to end', async () => {
+        const s = await fetchJson<any>(`${owner}/api/v1/preheat/${job.id}`)
+        return (s.state === 'succeeded' || s.state === 'failed') && s
+      }, 20_000, 100)
       assert.equal(status.state, 'succeeded', JSON.stringify(status))
       assert.equal(status.peers[0].done, true)
       const originBytes = o2.bytesServed

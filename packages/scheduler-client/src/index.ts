@@ -32,11 +32,15 @@ export interface SchedulerClientEvents {
   preheat: [SeedRequest]
   connected: []
   disconnected: [Error | undefined]
+  /** the first connection attempt ended, either way */
+  attempted: []
 }
 
 /** What a download needs from its scheduler session(s). */
 export interface SchedulerLink extends Pick<EventEmitter<SchedulerClientEvents>, 'on' | 'off'> {
   readonly connected: boolean
+  /** every session has been tried once (several schedulers: only then is a task's owner known) @default true */
+  readonly settled?: boolean
   waitConnected: (timeoutMs: number) => Promise<void>
   send: (msg: Partial<PeerMessage>) => boolean
 }
@@ -53,6 +57,8 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
   private backoff: number
   private retryTimer?: NodeJS.Timeout
   schedulerId?: string
+  /** the first connection attempt has ended (connected or failed) */
+  attempted = false
 
   get url (): string { return this.init.url }
 
@@ -132,6 +138,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
         throw err
       } finally {
         this.connecting = undefined
+        if (!this.attempted) { this.attempted = true; this.emit('attempted') }
       }
     })()
     return await this.connecting

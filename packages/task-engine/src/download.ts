@@ -119,9 +119,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     const store = this.c.store
     if (store.complete) { this.succeed(); return await this.done.promise }
     const sched = this.c.scheduler
-    if (sched != null && !sched.connected) {
-      await sched.waitConnected(this.init.schedulerWaitMs ?? 3000).catch(() => {})
-    }
+    // also when one session is up: with several schedulers, the task's owner is known once all were tried
+    if (sched != null && !(sched.connected && sched.settled !== false)) await sched.waitConnected(this.init.schedulerWaitMs ?? 3000).catch(() => {})
     if (sched?.connected === true) {
       sched.on('update', this.onUpdate)
       sched.on('connected', this.onReconnect)

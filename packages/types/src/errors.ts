@@ -88,12 +88,6 @@ export class StorageError extends DamselflyError {
   override readonly status = 507
 }
 
-export class TaskFailedError extends DamselflyError {
-  override readonly name = 'TaskFailedError'
-  readonly code = 'ERR_TASK_FAILED'
-  override readonly status = 502
-}
-
 export class DownloadTimeoutError extends DamselflyError {
   override readonly name = 'DownloadTimeoutError'
   readonly code = 'ERR_DOWNLOAD_TIMEOUT'
