@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
@@ -86,7 +87,11 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
           maxTunnels: c.proxyMaxTunnels,
           idleTimeoutMs: c.proxyIdleTimeout,
           registry: { mirror: c.registryMirror, insecure: c.insecureRegistry, allow: c.allowRegistry },
-          huggingFace: { endpoint: c.hfEndpoint }
+          huggingFace: { endpoint: c.hfEndpoint },
+          upstream: { ca: c.caFile != null ? readFileSync(c.caFile, 'utf8') : undefined },
+          hijackHttps: (c.hijackHttps?.length ?? 0) > 0
+            ? { hosts: c.hijackHttps!, dataDir: resolve(c.dataDir), ca: c.caCert != null && c.caKey != null ? { certPath: resolve(c.caCert), keyPath: resolve(c.caKey) } : undefined }
+            : undefined
         }
       : undefined,
     gc: {
@@ -199,6 +204,7 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+const collectList = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)]
 
 function addProxyOptions (cmd: Command, port: number): void {
   cmd
@@ -212,4 +218,7 @@ function addProxyOptions (cmd: Command, port: number): void {
     .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
     .addOption(new Option('--allow-registry <host:port>', 'a registry clients may name with X-Dragonfly-Registry or ?ns= (repeatable; the mirror and --insecure-registry ones always may)').argParser(collect))
     .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
+    .addOption(new Option('--hijack-https <host[:port]>', 'intercept HTTPS (CONNECT) to this host with the proxy\'s CA so its GETs can go through P2P (repeatable or comma-separated; * = every host)').argParser(collectList).env('DAMSELFLY_HIJACK_HTTPS'))
+    .addOption(new Option('--ca-cert <path>', 'PEM certificate of the CA that signs intercepted hosts\' certificates (default: <data-dir>/ca.crt, made on first use)').env('DAMSELFLY_CA_CERT'))
+    .addOption(new Option('--ca-key <path>', 'PEM private key of --ca-cert').env('DAMSELFLY_CA_KEY'))
 }

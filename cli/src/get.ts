@@ -174,7 +174,7 @@ async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
  * The local API's token: DAMSELFLY_API_TOKEN, else the `api-token` file in the daemon's data
  * dir (`--data-dir`, DAMSELFLY_DATA_DIR, the default peer data dir), when this user may read it.
  */
-async function apiToken (opts: GetOptions): Promise<string | undefined> {
+export async function apiToken (opts: { dataDir?: string }): Promise<string | undefined> {
   const env = process.env.DAMSELFLY_API_TOKEN
   if (env != null && env !== '') return env
   return await readApiToken(opts.dataDir ?? process.env.DAMSELFLY_DATA_DIR ?? defaultPeerDataDir())

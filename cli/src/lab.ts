@@ -56,7 +56,7 @@ export interface LabEndpoints {
   schedulers: Array<{ url: string, pid: number, peerId: string }>
   /** `apiToken`: what each local API wants as `Authorization: Bearer …` (DAMSELFLY_API_TOKEN for `damselfly get`) */
   seeds: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, metrics: string, dataDir: string }>
-  peers: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, proxy: string | null, metrics: string, dataDir: string }>
+  peers: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, proxy: string | null, metrics: string, dataDir: string, caCert: string | null }>
   dataDir: string
   logs: string
 }
@@ -119,7 +119,7 @@ export class Lab {
         scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics`, adminToken: this.adminToken },
         schedulers: scheds.map((x) => ({ url: String(x.url), pid: x.pid, peerId: String(x.peerId) })),
         seeds: await Promise.all(seeds.map(async (s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), apiToken: await tokenOf(s), metrics: String(s.metrics), dataDir: String(s.dataDir) }))),
-        peers: await Promise.all(peers.map(async (p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), apiToken: await tokenOf(p), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir) }))),
+        peers: await Promise.all(peers.map(async (p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), apiToken: await tokenOf(p), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir), caCert: (p.caCert as string | null) ?? null }))),
         dataDir: this.dir,
         logs
       }

@@ -34,6 +34,7 @@ export function schedulerCommand (): Command {
     .addOption(new Option('--admin-token <token>', 'bearer token for preheat (default: the cluster token; with neither, preheat is refused)').env('DAMSELFLY_ADMIN_TOKEN'))
     .addOption(new Option('--key-file <path>', 'where the scheduler\'s libp2p identity is kept (peers pin its peer id: --scheduler http://host:8002/p2p/<peerId>)').env('DAMSELFLY_SCHEDULER_KEY_FILE'))
     .addOption(new Option('--dev', 'development / lab mode: without a seed token, any peer may claim to be a seed').env('DAMSELFLY_DEV'))
+    .option('--allow-import', 'let peers publish tasks made from local files (damselfly cache import) that no one else has a manifest for; the importer becomes that task\'s seed')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
@@ -50,7 +51,8 @@ export function schedulerCommand (): Command {
         allowSeeds: c.allowSeed,
         adminToken: c.adminToken,
         dev: c.dev,
-        keyFile: resolve(c.keyFile ?? join(homedir(), '.damselfly', 'scheduler', 'scheduler.key'))
+        keyFile: resolve(c.keyFile ?? join(homedir(), '.damselfly', 'scheduler', 'scheduler.key')),
+        swarm: { allowImport: c.allowImport }
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

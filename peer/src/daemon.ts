@@ -4,7 +4,8 @@ import { CacheGc } from '@damselfly/storage'
 import { buildLocalApi } from './local-api.js'
 import { ensureApiToken } from './api-token.js'
 import { buildMetrics, type DaemonMetrics, type ProxyResult } from './metrics.js'
-import { createProxy, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
+import { join } from 'node:path'
+import { createProxy, CA_CERT_FILE, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
 import type { FastifyInstance } from 'fastify'
 
 export interface DaemonGcInit {
@@ -46,6 +47,8 @@ export interface DaemonEndpoints {
   metrics: string
   /** the HTTP proxy's URL, null when this daemon runs none */
   proxy: string | null
+  /** the CA certificate (PEM file) clients trust for intercepted HTTPS hosts; null without interception */
+  caCert: string | null
   pool: string
   seed: boolean
   dataDir: string
@@ -109,6 +112,7 @@ export class Daemon {
       api,
       metrics: `${metrics}/metrics`,
       proxy: this.proxy?.url ?? null,
+      caCert: this.proxy?.hijack != null ? (this.init.proxy?.hijackHttps?.ca?.certPath ?? join(this.init.dataDir, CA_CERT_FILE)) : null,
       pool: this.init.labels?.pool ?? 'default',
       seed: this.isSeed,
       dataDir: this.init.dataDir,

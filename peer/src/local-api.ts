@@ -1,8 +1,10 @@
 import { createReadStream } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
+import { isAbsolute } from 'node:path'
 import { DamselflyError, errorInfo, InvalidRequestError, UnauthorizedError, type ProgressEvent, type TaskRequest, type TaskStats } from '@damselfly/types'
 import { bearerMatches, redactUrl, taskIdFor } from '@damselfly/utils'
 import { exportTarget, exportTo, type PeerEngine } from '@damselfly/task-engine'
+import type { TaskStore } from '@damselfly/storage'
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -73,6 +75,35 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     return await reply.type('application/octet-stream').header('content-length', d.store.contentLength).send(createReadStream(d.store.dataPath))
   })
 
+  // cache import / stat / delete (dfcache): the file is read by the daemon, on its host, from under its export roots
+  app.post<{ Body: { path?: string, url?: string, pieceLength?: number } }>('/api/v1/cache/import', async (req, reply) => {
+    const b = req.body
+    if (b == null || typeof b.path !== 'string' || !isAbsolute(b.path) || typeof b.url !== 'string' || b.url === '') {
+      return await reply.code(400).send({ error: errorInfo(new InvalidRequestError('body must be JSON with an absolute path and a url')) })
+    }
+    // the daemon reads the file as its own user and serves it to the swarm: only files under its export roots (never /etc/…)
+    const path = await exportTarget(b.path, roots)
+    try {
+      const store = await engine.importFile(path, { url: b.url, pieceLength: b.pieceLength })
+      return cacheStat(store)
+    } catch (err) {
+      return await reply.code(err instanceof InvalidRequestError ? 400 : 500).send({ error: errorInfo(err) })
+    }
+  })
+  app.get<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    const store = await engine.store.get(req.params.id)
+    if (store == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    return cacheStat(store)
+  })
+  app.delete<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    try {
+      if (!await engine.removeTask(req.params.id)) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    } catch (err) {
+      return await reply.code(409).send({ error: errorInfo(err) })
+    }
+    return await reply.code(204).send()
+  })
+
   app.post<{ Body: DownloadBody }>('/api/v1/download', async (req, reply) => {
     const body = req.body
     if (body == null || typeof body.url !== 'string' || body.url === '') throw new InvalidRequestError('body must be JSON with a url')
@@ -115,4 +146,16 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     return reply
   })
   return app
+}
+
+function cacheStat (store: TaskStore): Record<string, unknown> {
+  return {
+    taskId: store.taskId,
+    url: store.url,
+    contentLength: store.initialised ? store.contentLength : -1,
+    pieceLength: store.initialised ? store.pieceLength : 0,
+    pieceCount: store.initialised ? store.pieceCount : 0,
+    piecesDone: store.initialised ? store.bitfield.cardinality : 0,
+    complete: store.complete
+  }
 }

@@ -29,6 +29,7 @@ export const ENV_VARS: Record<Role, Record<string, EnvVar>> = {
     DAMSELFLY_TOKEN: { path: ['token'], kind: 'string' },
     DAMSELFLY_ALLOW_PEERS: { path: ['allowPeer'], kind: 'list' },
     DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
+    DAMSELFLY_ALLOW_IMPORT: { path: ['allowImport'], kind: 'boolean' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL
   },
   seed: daemonEnv(),
@@ -63,6 +64,9 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL,
     DAMSELFLY_PROXY_PORT: { path: ['proxyPort'], kind: 'number' },
     DAMSELFLY_REGISTRY_MIRROR: { path: ['registryMirror'], kind: 'string' },
+    DAMSELFLY_HIJACK_HTTPS: { path: ['hijackHttps'], kind: 'list' },
+    DAMSELFLY_CA_CERT: { path: ['caCert'], kind: 'string' },
+    DAMSELFLY_CA_KEY: { path: ['caKey'], kind: 'string' },
     // the ecosystem's own names first, so ours (later) win when both are set
     HF_ENDPOINT: { path: ['hfEndpoint'], kind: 'string' },
     DAMSELFLY_HF_ENDPOINT: { path: ['hfEndpoint'], kind: 'string' },

@@ -27,6 +27,8 @@ export const schedulerConfigSchema = z.object({
   seedToken: z.string().optional(),
   /** peer ids allowed to act as seed peers without the seed token */
   allowSeed: z.array(z.string()).default([]),
+  /** cache import: a peer may publish the manifest of a task nobody else has one for (and becomes that task's seed) */
+  allowImport: z.boolean().default(false),
   /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */
   adminToken: secret.optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -109,6 +111,11 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     registryMirror: z.url().optional(),
     insecureRegistry: z.array(z.string().min(1)).optional(),
     hfEndpoint: z.url().optional(),
+    /** HTTPS interception: `CONNECT`s to these hosts (`host`, `host:port`, `*`) are terminated with the proxy's CA */
+    hijackHttps: z.array(z.string().regex(/^(\*|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[^\s:/\[\]]+(:\d{1,5})?|[0-9a-fA-F:.]+)$/, 'host, host:port or *').min(1)).optional(),
+    /** the interception CA (certificate and key, PEM); default: ca.crt / ca.key in dataDir, made on first use */
+    caCert: z.string().min(1).optional(),
+    caKey: z.string().min(1).optional(),
     /** origins: PEM CA bundle, S3, Hugging Face and OCI registry credentials */
     caFile: z.string().min(1).optional(),
     s3Endpoint: z.url().optional(),
@@ -127,7 +134,7 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     originAllowPrivate: z.array(z.string().min(1)).default([]),
     /** peers: registries a client may name with X-Dragonfly-Registry or ?ns= besides the mirror and insecure registries */
     allowRegistry: z.array(z.string().min(1)).default([])
-  }).strict() as unknown as z.ZodType<DaemonConfigShape>
+  }).strict().refine((c) => (c.caCert == null) === (c.caKey == null), { message: 'caCert and caKey go together', path: ['caKey'] }) as unknown as z.ZodType<DaemonConfigShape>
 }
 
 export type SchedulerConfig = z.output<typeof schedulerConfigSchema>
@@ -169,6 +176,9 @@ export interface DaemonConfigShape {
   registryMirror?: string
   insecureRegistry?: string[]
   hfEndpoint?: string
+  hijackHttps?: string[]
+  caCert?: string
+  caKey?: string
   caFile?: string
   s3Endpoint?: string
   s3Region?: string

@@ -4,12 +4,15 @@ import type { TaskDownloader } from './serve-task.js'
 import type { RegistryInit } from './registry.js'
 import type { HuggingFaceInit } from './hugging-face.js'
 import type { UpstreamInit } from './upstream.js'
+import type { HijackInit } from './hijack.js'
 
 export { ProxyServer } from './proxy-server.js'
 export { DestinationPolicy, addressClass, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
 export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
-export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit }
+export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit, HijackInit }
+export { HttpsHijack } from './hijack.js'
+export { CertificateAuthority, CA_CERT_FILE, CA_KEY_FILE, type CaFiles } from './ca.js'
 
 export interface ProxyComponents {
   /** the peer engine: every P2P answer is one of its tasks */
@@ -48,6 +51,8 @@ export interface ProxyInit {
   registry?: RegistryInit
   huggingFace?: HuggingFaceInit
   upstream?: UpstreamInit
+  /** HTTPS interception: `CONNECT`s to these hosts are terminated with the proxy's CA; none by default */
+  hijackHttps?: HijackInit
 }
 
 export function createProxy (components: ProxyComponents, init: ProxyInit = {}): ProxyServer {

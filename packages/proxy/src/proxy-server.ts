@@ -9,6 +9,7 @@ import { HuggingFaceEndpoint } from './hugging-face.js'
 import { RegistryMirror } from './registry.js'
 import { serveTask, servedByP2P } from './serve-task.js'
 import { Upstream, defaultPort } from './upstream.js'
+import { HttpsHijack, hijackedUrl } from './hijack.js'
 import type { ProxyComponents, ProxyInit } from './index.js'
 import type { Duplex } from 'node:stream'
 
@@ -26,6 +27,8 @@ export class ProxyServer {
   private readonly tunnels = new Set<Socket>()
   /** where forward requests, tunnels and upstream requests may go */
   readonly policy: DestinationPolicy
+  /** HTTPS interception for the hosts listed in `hijackHttps` */
+  readonly hijack?: HttpsHijack
   url = ''
 
   constructor (private readonly c: ProxyComponents, private readonly init: ProxyInit = {}) {
@@ -39,9 +42,11 @@ export class ProxyServer {
     this.registry = new RegistryMirror(parts, init.registry)
     this.hf = new HuggingFaceEndpoint(parts, init.huggingFace)
     this.rules = (init.rules ?? DEFAULT_RULES).map((r) => new RegExp(r))
+    if ((init.hijackHttps?.hosts.length ?? 0) > 0) this.hijack = new HttpsHijack(c, init.hijackHttps!)
   }
 
   async start (): Promise<void> {
+    await this.hijack?.start()
     const server = createServer((req, res) => { this.route(req, res) })
     server.on('connect', (req: IncomingMessage, socket: Duplex, head: Buffer) => { this.tunnel(req, socket as Socket, head) })
     // P2P answers may wait for a piece longer than node's default request timeout allows, so the
@@ -64,6 +69,7 @@ export class ProxyServer {
 
   async stop (): Promise<void> {
     for (const s of this.tunnels) s.destroy()
+    this.hijack?.stop()
     this.server?.closeAllConnections()
     await new Promise<void>((resolve) => { if (this.server == null) resolve(); else this.server.close(() => { resolve() }) })
     await this.upstream.close()
@@ -89,6 +95,8 @@ export class ProxyServer {
 
   private async dispatch (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const raw = req.url ?? '/'
+    const hijacked = this.hijack?.originOf(req.socket)
+    if (hijacked != null) { await this.forward(req, res, hijackedUrl(raw, hijacked)); return }
     if (/^https?:\/\//i.test(raw)) { await this.forward(req, res, new URL(raw)); return }
     const url = new URL(raw, 'http://proxy')
     if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) { await this.registry.handle(req, res, url); return }
@@ -107,7 +115,7 @@ export class ProxyServer {
     await this.upstream.relay(req, res, target, { headers: upstreamHeaders(req) })
   }
 
-  /** `CONNECT host:port`: bytes piped both ways untouched (TLS stays end to end). */
+  /** `CONNECT host:port`: intercepted for hijacked hosts, otherwise bytes piped both ways untouched (TLS stays end to end). */
   private tunnel (req: IncomingMessage, client: Socket, head: Buffer): void {
     const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(req.url ?? '')
     if (m == null || Number(m[2]) < 1 || Number(m[2]) > 65535) { client.end(statusLine(400, 'Bad Request', 'CONNECT needs host:port')); return }
@@ -122,6 +130,8 @@ export class ProxyServer {
     client.once('close', () => { this.tunnels.delete(client) })
     this.policy.check(m[1], Number(m[2])).then((address) => {
       if (client.destroyed) { this.tunnels.delete(client); return }
+      // a listed host is terminated here (the destination rules above hold for it too) and served like a forward request
+      if (this.hijack?.matches(m[1], Number(m[2])) === true) { this.tunnels.delete(client); this.hijack.intercept(client, head, m[1], Number(m[2]), this.server!); return }
       this.open(req, client, head, address, Number(m[2]))
     }, (err) => {
       this.tunnels.delete(client)

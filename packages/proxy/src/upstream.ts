@@ -1,4 +1,5 @@
 import { pipeline } from 'node:stream/promises'
+import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
 import { redactUrl } from '@damselfly/utils'
@@ -11,6 +12,8 @@ export interface UpstreamInit {
   idleTimeoutMs?: number
   /** @default 64 */
   connections?: number
+  /** PEM CA bundle trusted for https upstreams in addition to the system roots (`--ca-file`) */
+  ca?: string
 }
 
 export interface UpstreamAnswer {
@@ -35,7 +38,15 @@ export class Upstream {
   constructor (init: UpstreamInit = {}, private readonly policy?: DestinationPolicy) {
     const idle = init.idleTimeoutMs ?? 60_000
     // names resolve only to addresses the policy allows, and connections go to those (no rebinding)
-    this.dispatcher = new Agent({ connections: init.connections ?? 64, headersTimeout: idle, bodyTimeout: idle, connect: policy != null ? { lookup: policy.lookup } : undefined })
+    this.dispatcher = new Agent({
+      connections: init.connections ?? 64,
+      headersTimeout: idle,
+      bodyTimeout: idle,
+      connect: {
+        ...(policy != null ? { lookup: policy.lookup } : {}),
+        ...(init.ca != null ? { ca: [...rootCertificates, init.ca] } : {})
+      }
+    })
   }
 
   /** Relays the client's request to `target` and the answer back, streaming both bodies. */

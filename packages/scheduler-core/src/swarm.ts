@@ -37,6 +37,14 @@ export interface SwarmInit {
    * @default false
    */
   trustTaskIds?: boolean
+  /**
+   * cache import: a registered peer may publish the manifest of a task nobody has a
+   * manifest for and no seed is fetching, and so becomes that task's seed (not a seed
+   * peer: it is trusted for no other task). Any cluster member can then name content
+   * before its origin is asked, so it is off unless the operator wants imports.
+   * @default false
+   */
+  allowImport?: boolean
   /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -149,6 +157,7 @@ export class Swarm {
   private readonly allowCycles: boolean
   private readonly seedGraceMs: number
   private readonly trustTaskIds: boolean
+  private readonly allowImport: boolean
   private readonly startedAt: number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
@@ -177,6 +186,7 @@ export class Swarm {
     this.now = init.now ?? Date.now
     this.seedGraceMs = init.seedGraceMs ?? DEFAULT_SEED_GRACE_MS
     this.trustTaskIds = init.trustTaskIds ?? false
+    this.allowImport = init.allowImport ?? false
     this.startedAt = this.now()
   }
 
@@ -480,8 +490,15 @@ export class Swarm {
   }
 
   private onMeta (peer: PeerRecord, meta: TaskMeta): void {
-    const task = this.tasks.get(meta.taskId)
+    let task = this.tasks.get(meta.taskId)
+    if (task == null && this.allowImport) task = this.ensureTask(meta.taskId, meta.url, [], meta.pieceLength, '')
     if (task == null) return
+    // a cache import: the importer becomes this task's seed, and only this task's
+    if (!this.trustedForManifest(task, peer) && this.allowImport && task.contentLength < 0 && task.seedState === 'none') {
+      task.seedPeer = peer.id
+      task.seedState = 'running'
+      this.join(task, peer.id, false)
+    }
     // geometry is part of the manifest: only the task's seed or a designated back-to-source peer may set it
     if (!this.trustedForManifest(task, peer)) return
     this.setGeometry(task, meta.contentLength, meta.pieceLength)
@@ -489,7 +506,7 @@ export class Swarm {
   }
 
   private trustedForManifest (task: TaskRecord, peer: PeerRecord): boolean {
-    return peer.seed || task.members.get(peer.id)?.backToSource === true
+    return peer.seed || task.seedPeer === peer.id || task.members.get(peer.id)?.backToSource === true
   }
 
   private onPieces (peer: PeerRecord, r: PieceReport): void {

@@ -5,10 +5,13 @@ import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { taskIdFor, withTimeout, redactUrl, type Logger } from '@damselfly/utils'
-import { errorInfo, DownloadTimeoutError } from '@damselfly/types'
+import { errorInfo, DownloadTimeoutError, InvalidRequestError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
 import { OriginPolicy, AccessCache, checkAccess, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
+import { fetchFromSource } from './source-fetcher.js'
+import { localFileBackend } from './import.js'
+import { TaskReporter } from './task-reporter.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
 import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
@@ -140,6 +143,9 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   scheduler?: SchedulerRing
   private readonly downloads = new Map<string, Download>()
   private seeder?: Seeder
+  /** tasks made from local files (cache import); this peer is their only source, so it re-publishes them */
+  private readonly imported = new Map<string, TaskStore>()
+  private readonly importing = new Set<string>()
   readonly uploadedByTask = new Map<string, number>()
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
@@ -215,6 +221,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       policy: this.policy
     })
     if (this.scheduler != null) {
+      this.scheduler.on('connected', () => { for (const store of this.imported.values()) this.publishImport(store) })
       const seeder = this.seeder
       if (seeder != null) {
         this.scheduler.on('seed', (req) => { seeder.seed(req) })
@@ -307,7 +314,61 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   /** Tasks a running download holds (never evicted). */
   isDownloading (taskId: string): boolean {
-    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeder?.isSeeding(taskId) === true
+    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeder?.isSeeding(taskId) === true || this.importing.has(taskId)
+  }
+
+  /**
+   * Cache import: a local file becomes a task this peer holds whole, cut, hashed and stored
+   * by the pipeline a seed uses for an origin (fetchFromSource), and announced with its
+   * manifest, which a scheduler started with `--allow-import` accepts for a task nobody
+   * else has a manifest for. Other peers then download it by the same request, P2P.
+   */
+  async importFile (path: string, req: TaskRequest): Promise<TaskStore> {
+    const taskId = taskIdFor(req)
+    if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    this.importing.add(taskId)
+    const log = this.log.child({ task: taskId })
+    const report = new TaskReporter(this.scheduler, taskId)
+    try {
+      const store = await this.store.open(taskId, req.url)
+      const backend = localFileBackend(path)
+      const { contentLength } = await backend.stat(req.url, {})
+      if (store.initialised && store.contentLength !== contentLength) throw new InvalidRequestError(`task ${taskId} already holds ${store.contentLength} bytes; ${path} has ${contentLength} (delete it first)`)
+      await fetchFromSource({
+        backend,
+        url: req.url,
+        headers: {},
+        store,
+        hasher: this.hasher,
+        log,
+        pieceLength: req.pieceLength,
+        onMeta: () => { report.meta(store, req.url) },
+        onPiece: (index, digest) => { report.piece(index, digest) }
+      })
+      this.imported.set(taskId, store)
+      this.publishImport(store)
+      log.info({ bytes: store.contentLength }, 'imported')
+      return store
+    } finally {
+      this.importing.delete(taskId)
+    }
+  }
+
+  /** Cache delete: the task's pieces leave this peer and the scheduler stops offering it as a parent. */
+  async removeTask (taskId: string): Promise<boolean> {
+    if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    const had = (await this.store.get(taskId)) != null
+    this.imported.delete(taskId)
+    this.forget(taskId)
+    await this.store.remove(taskId)
+    return had
+  }
+
+  /** the whole manifest (pieces on disk from an earlier run included), then done */
+  private publishImport (store: TaskStore): void {
+    const report = new TaskReporter(this.scheduler, store.taskId)
+    report.manifest(store)
+    report.finished()
   }
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
@@ -326,6 +387,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     // without the seeded tasks, a restarted scheduler would drop the manifest the seed re-publishes
     const stores = new Map<string, TaskStore>()
     for (const s of this.seeder?.held() ?? []) stores.set(s.taskId, s)
+    for (const s of this.imported.values()) stores.set(s.taskId, s)
     for (const d of this.downloads.values()) stores.set(d.taskId, d.store)
     for (const [taskId, s] of stores) {
       if (!s.initialised) continue

@@ -7,3 +7,4 @@ export { exportTo, exportStream, exportTarget, verifyFileDigest, type ExportOpti
 export { createNode, loadOrCreateKey, listenAddrs, CONNECTION_MANAGER, type NodeInit } from './node.js'
 export { waitForMeta, waitForPiece } from './piece-waiter.js'
 export { OriginPolicy, AccessCache, checkAccess, isPrivateAddress, originKey, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
+export { localFileBackend } from './import.js'
