@@ -1,9 +1,9 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { lengthPrefixed, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, FrameReader, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { raceSignal } from 'race-signal'
-import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
+import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
 import { streamLink, type PieceLink } from './piece-link.js'
 import { openDataLink, type DataChannelMode } from './data-channel.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -29,7 +29,16 @@ export interface PieceClientInit {
    * @default 'off'
    */
   dataChannel?: DataChannelMode
+  /**
+   * this peer's node pool: pieces from a parent in another pool cross the WAN
+   * and travel encrypted (a TLS data channel, else Noise-encrypted libp2p
+   * streams), never over a plain TCP channel (DESIGN.md, trust model)
+   */
+  pool?: string
 }
+
+/** a bitfield of the largest task the scheduler accepts (MAX_PIECES bits) fits easily */
+const MAX_HAVE_BYTES = 1 << 20
 
 /** a parent that could not give us a data channel is asked again after this long */
 const DATA_RETRY_MS = 60_000
@@ -149,13 +158,31 @@ export class PieceClient {
   }
 
   /**
+   * Which pieces of `taskId` a peer holds, asked of it directly (HAVE_PROTOCOL):
+   * how pool members keep finding each other's pieces while the scheduler is
+   * unreachable. Resolves with its bitfield bytes (empty: it has no such task).
+   */
+  async have (peer: Parent, taskId: string, signal: AbortSignal): Promise<Uint8Array> {
+    const stream = await this.node.dialProtocol(addrsOf(peer), HAVE_PROTOCOL, { signal })
+    try {
+      stream.send(lengthPrefixed(PieceRequest.encode({ taskId, index: 0 })))
+      const frame = await raceSignal(new FrameReader(stream, MAX_HAVE_BYTES).readFrame(MAX_HAVE_BYTES), signal)
+      if (frame == null) throw new ProtocolError(`${peer.peerId} closed the have stream without an answer`)
+      return frame.subarray()
+    } finally {
+      await stream.close().catch(() => { stream.abort(new Error('closing')) })
+    }
+  }
+
+  /**
    * A channel to `parent`. Concurrent fetches share one opening, so it is not tied to any one of
    * them: a fetch that is cancelled (an endgame loser) stops waiting, and the opening goes on for
    * the others. (Tied to the first fetch's signal, its cancellation failed every fetch waiting on
    * the same opening, and the parent was then served over libp2p streams for a minute.)
    */
   private async channelFor (parent: Parent, signal?: AbortSignal): Promise<Channel> {
-    const mode = this.init.dataChannel ?? 'off'
+    const crossPool = this.init.pool != null && parent.pool != null && parent.pool !== this.init.pool
+    const mode = crossPool && this.init.dataChannel === 'tcp' ? 'off' : this.init.dataChannel ?? 'off'
     if (mode !== 'off' && (this.noData.get(parent.peerId) ?? 0) < Date.now()) {
       try {
         return await raceSignal(this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), mode, openSignal())), signal)
@@ -212,7 +239,7 @@ export class PieceClient {
   }
 }
 
-interface Parent { peerId: string, addrs: string[] }
+interface Parent { peerId: string, addrs: string[], pool?: string }
 
 function addrsOf (parent: Parent): Multiaddr[] {
   const addrs = parent.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${parent.peerId}`))

@@ -36,6 +36,8 @@ export interface DownloadComponents {
   pieces: PieceClient
   scheduler?: SchedulerLink
   log: Logger
+  /** this peer's node pool: parents the scheduler names in it are remembered for edge autonomy */
+  pool?: string
 }
 
 interface ParentState {
@@ -43,6 +45,7 @@ interface ParentState {
   addrs: string[]
   have: Bitfield
   seed: boolean
+  pool?: string
   inflight: number
   failures: number
   lastFailureAt: number
@@ -59,6 +62,11 @@ export interface DownloadEvents {
 }
 
 const ENDGAME_COPIES = 2
+/** without a piece for this long (or without a scheduler session), ask the pool members we know directly */
+const ASK_POOL_AFTER_MS = 3000
+/** pool members asked at most, and how long each may take to answer */
+const ASK_POOL_MAX = 16
+const ASK_POOL_TIMEOUT_MS = 2000
 
 /**
  * One task being downloaded by a peer: pieces pulled from the parents the
@@ -81,6 +89,15 @@ export class Download extends EventEmitter<DownloadEvents> {
   private stallTimer?: NodeJS.Timeout
   private readonly maxInflight: number
   private readonly perParent: number
+  /**
+   * Edge autonomy: every member of our own pool the scheduler ever named as a
+   * parent. When the scheduler goes quiet (the pool's WAN link is cut) we ask
+   * these directly which pieces they hold, and keep downloading from them.
+   */
+  private readonly poolMembers = new Map<string, string[]>()
+  private askingPool = false
+  private quietSpell = false
+  private askedPoolAt = 0
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
@@ -163,17 +180,19 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
+    this.quietSpell = false
     if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
       seen.add(p.peerId)
+      if (this.c.pool != null && p.pool === this.c.pool && !p.seed) this.poolMembers.set(p.peerId, p.addrs)
       const size = store.pieceCount
       const existing = this.parents.get(p.peerId)
       if (existing != null) {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, pool: p.pool !== '' ? p.pool : undefined, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
       }
     }
     for (const id of [...this.parents.keys()]) {
@@ -215,11 +234,13 @@ export class Download extends EventEmitter<DownloadEvents> {
     let bestRarity = Infinity
     let ties = 0
     let endgameCandidate = -1
+    const crossPool = this.c.pool != null && parent.pool != null && parent.pool !== this.c.pool
     for (const i of parent.have.indexes()) {
       if (store.hasPiece(i) || this.manifest[i] == null) continue
       const reqs = this.inflight.get(i)
       if (reqs != null) {
-        if (reqs.length < ENDGAME_COPIES && !reqs.some((r) => r.parent === parent.peerId)) endgameCandidate = i
+        // a second copy across the WAN costs the pool's link what it saves in time: endgame races stay in the pool
+        if (reqs.length < ENDGAME_COPIES && !reqs.some((r) => r.parent === parent.peerId) && !crossPool) endgameCandidate = i
         continue
       }
       let rarity = 0
@@ -315,12 +336,41 @@ export class Download extends EventEmitter<DownloadEvents> {
   private checkStall (): void {
     if (this.settled || this.backToSource) return
     const idle = Date.now() - this.lastProgress
+    if ((this.c.scheduler?.connected !== true || idle > ASK_POOL_AFTER_MS) && this.poolMembers.size > 0) this.askPool()
     // going to the origin is the scheduler's call while it is reachable; a peer
     // decides alone only when it is cut off, or after a much longer silence
     const limit = (this.init.stallMs ?? 15_000) * (this.c.scheduler?.connected === true ? 4 : 1)
     if (idle > limit) {
       this.goBackToSource(`no piece for ${idle} ms from ${this.parents.size} parents`)
     }
+  }
+
+  /**
+   * Asks the pool members we know which pieces they hold (HAVE_PROTOCOL) and
+   * makes those that answer our parents, with what they really hold. Runs at
+   * most once a second; the scheduler's next update (when it is back) replaces
+   * these parents with its own plan again.
+   */
+  private askPool (): void {
+    if (this.askingPool || Date.now() - this.askedPoolAt < 1000 || !this.c.store.initialised) return
+    this.askingPool = true
+    this.askedPoolAt = Date.now()
+    const members = [...this.poolMembers].slice(0, ASK_POOL_MAX)
+    Promise.all(members.map(async ([peerId, addrs]) => {
+      const bytes = await this.c.pieces.have({ peerId, addrs }, this.taskId, AbortSignal.timeout(ASK_POOL_TIMEOUT_MS)).catch(() => undefined)
+      if (bytes == null || bytes.byteLength === 0 || this.settled) return 0
+      const have = new Bitfield(this.c.store.pieceCount, bytes)
+      const p = this.parents.get(peerId)
+      if (p != null) p.have = have
+      else this.parents.set(peerId, { peerId, addrs, have, seed: false, pool: this.c.pool, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
+      return 1
+    })).then((answers) => {
+      const n = answers.reduce<number>((a, b) => a + b, 0)
+      // once per quiet spell; the scheduler's next update ends it
+      if (this.quietSpell) return
+      this.quietSpell = true
+      this.c.log.info({ task: this.taskId, asked: members.length, answered: n, schedulerConnected: this.c.scheduler?.connected === true }, 'scheduler quiet: asked pool members for their pieces')
+    }).catch(() => {}).finally(() => { this.askingPool = false; this.pump() })
   }
 
   private goBackToSource (reason: string): void {

@@ -130,7 +130,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       }
     })
     await this.server.start()
-    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel })
+    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel, pool: this.init.labels?.pool ?? 'default' })
     if ((this.init.schedulerUrls?.length ?? 0) > 0) {
       this.scheduler = new SchedulerRing(this.node, {
         urls: this.init.schedulerUrls!,
@@ -173,7 +173,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         backend: () => this.backends.forUrl(req.url),
         pieces: this.pieces,
         scheduler: this.scheduler,
-        log: this.log
+        log: this.log,
+        pool: this.init.labels?.pool ?? 'default'
       }, this.init.download)
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
