@@ -59,7 +59,7 @@ export interface EdgeSummary {
   floorSeconds: number
   date: string
   results: Record<string, SystemResult>
-  autonomy?: { pool: string, cutAfterSeconds: number, finishedWithoutCloud: boolean, lastSeconds: number, allVerified: boolean, originBytesWhileCut: number, wanBytesPerPool: Record<string, number>, rejoined: boolean, error?: string }
+  autonomy?: { pool: string, cutAfterSeconds: number, missingPiecesAtCut?: Record<string, number>, finishedWithoutCloud: boolean, lastSeconds: number, allVerified: boolean, originBytesWhileCut: number, wanBytesPerPool: Record<string, number>, rejoined: boolean, error?: string }
   leaderFailover?: { pool: string, killedAfterSeconds: number, wanBytesPerPool: Record<string, number>, lastSeconds: number, allVerified: boolean, error?: string }
 }
 
@@ -275,6 +275,38 @@ async function poll<T> (f: () => Promise<T | undefined>, ms: number): Promise<T 
   return undefined
 }
 
+const WATCHER = `
+const [sched, dev, ...ids] = process.argv.slice(1)
+const { execFileSync } = require('node:child_process')
+const tick = async () => {
+  const tasks = await fetch(sched + '/api/v1/tasks').then((r) => r.json()).catch(() => [])
+  const t = tasks[0]
+  const ours = (t?.peers ?? []).filter((m) => ids.includes(m.id))
+  if (t != null && t.pieceCount > 0 && ours.some((m) => m.pieces === t.pieceCount)) {
+    execFileSync('ip', ['link', 'set', 'dev', dev, 'down'])
+    const missing = Object.fromEntries(ids.map((id) => [id.slice(-8), t.pieceCount - (ours.find((m) => m.id === id)?.pieces ?? 0)]))
+    process.stdout.write(JSON.stringify({ missing }) + '\\n')
+    process.exit(0)
+  }
+  setTimeout(tick, 50)
+}
+tick()
+`
+
+/** Downs `pool`'s WAN link as soon as the scheduler sees one of `ids` holding every piece; what the others still missed then. */
+async function cutWhenFull (wan: WanLab, eps: LabEndpoints, pool: string, ids: string[]): Promise<{ missing: Record<string, number> }> {
+  const child = spawn('ip', ['netns', 'exec', wan.cloudNetns, process.execPath, '-e', WATCHER, eps.scheduler.url, wan.pool(pool).cloudDev, ...ids], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout!.on('data', (d) => { out += String(d) })
+  const timer = setTimeout(() => child.kill(), 600_000)
+  const code = await exited(child)
+  clearTimeout(timer)
+  if (code !== 0) throw new Error(`no peer of ${pool} got the whole file`)
+  // the pool's own end goes down too, as when a WAN line is cut
+  await wan.setLink(pool, false)
+  return JSON.parse(out.trim())
+}
+
 async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy']>> {
   const pool = ctx.opts.pools[0]
   const { lab, eps, wan, hub, url } = await damselflyLab(ctx, 'autonomy')
@@ -289,17 +321,14 @@ async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy
       return { s, cut: p.pool === pool && !restored }
     })
     const settled = Promise.all(gets)
-    // cut the pool's link once one of its peers holds the whole file
-    const full = await poll(async () => {
-      const t = await taskView(wan, eps)
-      return t != null && t.pieceCount > 0 && t.peers.some((m) => inPool.has(m.id) && m.pieces === t.pieceCount) ? true : undefined
-    }, 600_000)
-    if (full == null) throw new Error(`no peer of ${pool} got the whole file`)
+    // cut the pool's link the moment one of its peers holds the whole file: a watcher inside the
+    // cloud namespace polls the scheduler every 50 ms and downs the link itself (from here, every
+    // look into the lab is a process start, too slow to catch the pool's other peers mid-download)
+    const cut = await cutWhenFull(wan, eps, pool, [...inPool])
     // the origin goes away too: nothing may fall back to it
     await hub.stop().catch(() => 0)
-    await wan.setLink(pool, false)
     const cutAfterSeconds = (performance.now() - t0) / 1000
-    ctx.log(`autonomy: cut ${pool}'s WAN link at ${cutAfterSeconds.toFixed(2)} s`)
+    ctx.log(`autonomy: cut ${pool}'s WAN link at ${cutAfterSeconds.toFixed(2)} s; its other peers were missing ${JSON.stringify(cut.missing)} pieces`)
     const results = await settled
     const finishedWithoutCloud = results.every((r, i) => eps.peers[i].pool !== pool || (r.s != null && r.cut))
     const wanBytesPerPool = minus(await wanRx(wan), rx0)
@@ -314,6 +343,7 @@ async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy
     return {
       pool,
       cutAfterSeconds: round(cutAfterSeconds),
+      missingPiecesAtCut: cut.missing,
       finishedWithoutCloud,
       lastSeconds: round(Math.max(...ok)),
       allVerified: ok.length === outputs.length && await allMatch(outputs, ctx.sha256),

@@ -217,7 +217,8 @@ export class Download extends EventEmitter<DownloadEvents> {
       progressed = false
       for (const parent of parents) {
         if (active >= limit) break
-        if (parent.inflight >= this.perParent) continue
+        // across the WAN a piece in flight is slow to finish, and lost half-sent if we die: fewer at once
+        if (parent.inflight >= (this.crossPool(parent) ? Math.min(2, this.perParent) : this.perParent)) continue
         const index = this.pickPiece(parent, parents)
         if (index < 0) continue
         this.fetchPiece(parent, index)
@@ -227,6 +228,11 @@ export class Download extends EventEmitter<DownloadEvents> {
     }
   }
 
+  /** a parent in another node pool: its pieces cross the WAN */
+  private crossPool (parent: ParentState): boolean {
+    return this.c.pool != null && parent.pool != null && parent.pool !== this.c.pool
+  }
+
   /** Rarest piece among the parents that this parent has and we still need. */
   private pickPiece (parent: ParentState, parents: ParentState[]): number {
     const store = this.c.store
@@ -234,7 +240,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     let bestRarity = Infinity
     let ties = 0
     let endgameCandidate = -1
-    const crossPool = this.c.pool != null && parent.pool != null && parent.pool !== this.c.pool
+    const crossPool = this.crossPool(parent)
     for (const i of parent.have.indexes()) {
       if (store.hasPiece(i) || this.manifest[i] == null) continue
       const reqs = this.inflight.get(i)
