@@ -9,12 +9,12 @@
 // cloud) and `leaderFailover` (the peer fetching across the WAN for its pool
 // is SIGKILLed halfway; the pool must still take about one copy over its link).
 // Needs root and iproute2; WAN bytes come from the links' own counters.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
 import { mkdtemp, mkdir, rm, writeFile, readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseArgs, promisify } from 'node:util'
 import { writeRandomFile, sha256File } from '@damselfly/testkit'
 import { startLab, WanLab, wanLabUnavailable, parseTcRate, CLOUD_ADDR, type Lab, type LabEndpoints } from '@damselfly/cli'
 import { bittorrent, type SwarmConfig } from './systems.js'
@@ -170,11 +170,9 @@ async function runBittorrent (ctx: Ctx): Promise<SystemResult> {
         cloud: wan.exec(wan.cloudNetns, []),
         peer: (i) => wan.exec(wan.pool(poolOf(ctx, i)).netns, []),
         waitForPort: async (port) => {
-          for (let i = 0; i < 100; i++) {
-            if (await wan.fetchText(wan.cloudNetns, `http://${CLOUD_ADDR}:${port}/stats`).then(() => true, () => false)) return
-            await new Promise((resolve) => setTimeout(resolve, 100))
-          }
-          throw new Error(`nothing listens on ${CLOUD_ADDR}:${port}`)
+          // a TCP connect from inside the cloud namespace, retried there for up to 10 s
+          const script = `const net = require('node:net'); const until = Date.now() + 10000; const t = () => { const s = net.connect(${port}, '${CLOUD_ADDR}'); s.once('connect', () => { s.destroy(); process.exit(0) }); s.once('error', () => { if (Date.now() > until) process.exit(1); setTimeout(t, 100) }) }; t()`
+          await promisify(execFile)('ip', ['netns', 'exec', wan.cloudNetns, process.execPath, '-e', script]).catch(() => { throw new Error(`nothing listens on ${CLOUD_ADDR}:${port}`) })
         }
       }
     }
@@ -276,14 +274,17 @@ async function poll<T> (f: () => Promise<T | undefined>, ms: number): Promise<T 
 }
 
 const WATCHER = `
-const [sched, dev, ...ids] = process.argv.slice(1)
+const [sched, dev, mode, ...ids] = process.argv.slice(1)
 const { execFileSync } = require('node:child_process')
 const tick = async () => {
   const tasks = await fetch(sched + '/api/v1/tasks').then((r) => r.json()).catch(() => [])
   const t = tasks[0]
   const ours = (t?.peers ?? []).filter((m) => ids.includes(m.id))
-  if (t != null && t.pieceCount > 0 && ours.some((m) => m.pieces === t.pieceCount)) {
-    execFileSync('ip', ['link', 'set', 'dev', dev, 'down'])
+  const hit = t != null && t.pieceCount > 0 && (mode === 'full'
+    ? ours.some((m) => m.pieces === t.pieceCount)
+    : ids.every((id) => ours.some((m) => m.id === id && m.pieces > 0)))
+  if (hit) {
+    if (dev !== '-') execFileSync('ip', ['link', 'set', 'dev', dev, 'down'])
     const missing = Object.fromEntries(ids.map((id) => [id.slice(-8), t.pieceCount - (ours.find((m) => m.id === id)?.pieces ?? 0)]))
     process.stdout.write(JSON.stringify({ missing }) + '\\n')
     process.exit(0)
@@ -293,17 +294,22 @@ const tick = async () => {
 tick()
 `
 
-/** Downs `pool`'s WAN link as soon as the scheduler sees one of `ids` holding every piece; what the others still missed then. */
-async function cutWhenFull (wan: WanLab, eps: LabEndpoints, pool: string, ids: string[]): Promise<{ missing: Record<string, number> }> {
-  const child = spawn('ip', ['netns', 'exec', wan.cloudNetns, process.execPath, '-e', WATCHER, eps.scheduler.url, wan.pool(pool).cloudDev, ...ids], { stdio: ['ignore', 'pipe', 'inherit'] })
+/**
+ * Waits, polling the scheduler every 50 ms from inside the cloud namespace, until one of `ids`
+ * holds every piece (`full`) or each of them holds some (`started`); then downs `pool`'s WAN link
+ * at once when `cut` (from here every look into the lab is a process start: too slow). Resolves
+ * with what each of `ids` still missed.
+ */
+async function watch (wan: WanLab, eps: LabEndpoints, pool: string, ids: string[], mode: 'full' | 'started', cut: boolean): Promise<{ missing: Record<string, number> }> {
+  const child = spawn('ip', ['netns', 'exec', wan.cloudNetns, process.execPath, '-e', WATCHER, eps.scheduler.url, cut ? wan.pool(pool).cloudDev : '-', mode, ...ids], { stdio: ['ignore', 'pipe', 'inherit'] })
   let out = ''
   child.stdout!.on('data', (d) => { out += String(d) })
   const timer = setTimeout(() => child.kill(), 600_000)
   const code = await exited(child)
   clearTimeout(timer)
-  if (code !== 0) throw new Error(`no peer of ${pool} got the whole file`)
+  if (code !== 0) throw new Error(`${pool}: never ${mode}`)
   // the pool's own end goes down too, as when a WAN line is cut
-  await wan.setLink(pool, false)
+  if (cut) await wan.setLink(pool, false)
   return JSON.parse(out.trim())
 }
 
@@ -312,19 +318,24 @@ async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy
   const { lab, eps, wan, hub, url } = await damselflyLab(ctx, 'autonomy')
   try {
     const outputs = eps.peers.map((_, i) => join(ctx.dir, `autonomy-${i}.bin`))
-    const inPool = new Set(eps.peers.filter((p) => p.pool === pool).map((p) => p.id))
+    const inPool = eps.peers.filter((p) => p.pool === pool)
+    const [first, ...rest] = inPool
     const rx0 = await wanRx(wan)
     const t0 = performance.now()
     let restored = false
-    const gets = eps.peers.map(async (p, i) => {
+    const get = async (i: number): Promise<{ s: number | undefined, cut: boolean }> => {
+      const p = eps.peers[i]
       const s = await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log)
       return { s, cut: p.pool === pool && !restored }
-    })
-    const settled = Promise.all(gets)
-    // cut the pool's link the moment one of its peers holds the whole file: a watcher inside the
-    // cloud namespace polls the scheduler every 50 ms and downs the link itself (from here, every
-    // look into the lab is a process start, too slow to catch the pool's other peers mid-download)
-    const cut = await cutWhenFull(wan, eps, pool, [...inPool])
+    }
+    // the pool's other peers ask only once its first peer holds the whole file, and the link is cut
+    // as soon as each of them has its first piece: they have heard from the scheduler once (the
+    // manifest, a plan), and must fetch all the rest from the pool with the cloud unreachable
+    const gets = eps.peers.map((p, i) => rest.includes(p) ? undefined : get(i))
+    await watch(wan, eps, pool, [first.id], 'full', false)
+    for (const [i, p] of eps.peers.entries()) if (rest.includes(p)) gets[i] = get(i)
+    const settled = Promise.all(gets as Array<ReturnType<typeof get>>)
+    const cut = await watch(wan, eps, pool, rest.map((p) => p.id), 'started', true)
     // the origin goes away too: nothing may fall back to it
     await hub.stop().catch(() => 0)
     const cutAfterSeconds = (performance.now() - t0) / 1000
@@ -337,7 +348,7 @@ async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy
     // the cut pool's peers register again once the cloud is back (normal scheduling resumes)
     const rejoined = await poll(async () => {
       const peers = JSON.parse(await wan.fetchText(wan.cloudNetns, `${eps.scheduler.url}/api/v1/peers`).catch(() => '[]')) as Array<{ id: string }>
-      return [...inPool].every((id) => peers.some((p) => p.id === id)) ? true : undefined
+      return inPool.every((m) => peers.some((p) => p.id === m.id)) ? true : undefined
     }, 60_000) === true
     const ok = results.map((r) => r.s).filter((s): s is number => s != null)
     return {

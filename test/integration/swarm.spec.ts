@@ -63,16 +63,20 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(tasks[0].contentLength, SIZE)
     assert.equal(tasks[0].seedState, 'done')
 
-    // between these separate processes every piece went over a (default: plain TCP) data channel, none over libp2p streams
+    // inside the peers' pool every piece went over a (default: plain TCP) data channel; the seed sits in
+    // the 'cloud' pool, and pieces crossing pools travel encrypted (Noise over libp2p streams), never in the clear
     const sum = await uploadedByTransport(eps)
-    assert.ok(sum('tcp') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}`)
-    assert.equal(sum('libp2p'), 0)
+    const seed = await uploadedByTransport({ ...eps, peers: [] })
+    assert.ok(sum('tcp') + sum('libp2p') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}, libp2p ${sum('libp2p')}`)
+    assert.ok(seed('libp2p') >= SIZE, `the seed sent ${seed('libp2p')} bytes over libp2p`)
+    assert.equal(seed('tcp'), 0, 'no piece left the seed\'s pool unencrypted')
+    assert.equal(sum('libp2p'), seed('libp2p'), 'peers of one pool used the TCP data channel among themselves')
     assert.equal(sum('tls'), 0)
 
     // the whole file fits the daemons' piece caches: every upload was served from memory, none read the disk again
     const lookups = await summed(eps, 'damselfly_piece_cache_lookups_total', 'result')
     assert.equal(lookups('miss'), 0)
-    assert.ok(lookups('hit') * tasks[0].pieceLength >= sum('tcp'), `cache hits ${lookups('hit')}`)
+    assert.ok(lookups('hit') * tasks[0].pieceLength >= sum('tcp') + sum('libp2p'), `cache hits ${lookups('hit')}`)
   })
 
   it('should serve a second request for the same content from the peer itself', async () => {

@@ -208,7 +208,9 @@ export class Download extends EventEmitter<DownloadEvents> {
     if (this.settled || this.backToSource || !store.initialised) return
     let active = 0
     for (const v of this.inflight.values()) active += v.length
-    const parents = [...this.parents.values()].filter((p) => !p.blocked)
+    // a parent whose connection just failed rests a second (the stall timer pumps again)
+    const now = Date.now()
+    const parents = [...this.parents.values()].filter((p) => !p.blocked && (p.failures === 0 || now - p.lastFailureAt > 1000))
     // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
     parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
     const limit = Math.min(this.maxInflight, Math.max(2, Math.floor((this.init.maxInflightBytes ?? 64 * 1024 * 1024) / store.pieceLength)))
@@ -243,6 +245,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     const crossPool = this.crossPool(parent)
     for (const i of parent.have.indexes()) {
       if (store.hasPiece(i) || this.manifest[i] == null) continue
+      // never across the WAN what a member of our own pool already holds (e.g. after the pool's fetcher died)
+      if (crossPool && parents.some((p) => !p.blocked && !this.crossPool(p) && p.have.get(i))) continue
       const reqs = this.inflight.get(i)
       if (reqs != null) {
         // a second copy across the WAN costs the pool's link what it saves in time: endgame races stay in the pool
@@ -309,13 +313,16 @@ export class Download extends EventEmitter<DownloadEvents> {
         const notFound = err.name === 'PieceNotFoundError'
         if (notFound) parent.have.clear(index)
         const now = Date.now()
-        if (mismatch || notFound || now - parent.lastFailureAt > 1000) parent.failures++
-        parent.lastFailureAt = now
+        // counted once a second, from the first failure of a burst (a parent that refuses connections fails
+        // every request in a millisecond: stamping each one kept the count at 1 and the retries spinning)
+        const counted = mismatch || notFound || now - parent.lastFailureAt > 1000
+        if (counted) { parent.failures++; parent.lastFailureAt = now }
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {
           parent.blocked = true
           this.c.pieces.drop(parent.peerId, err)
         }
+        if (!counted) return
         this.c.log.warn({ task: this.taskId, parent: parent.peerId, piece: index, err: err.message }, 'piece failed')
         this.c.scheduler?.send({
           failure: { taskId: this.taskId, parentId: parent.peerId, index, kind: failureKind(err), message: err.message.slice(0, 200) }
@@ -341,6 +348,7 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   private checkStall (): void {
     if (this.settled || this.backToSource) return
+    this.pump()
     const idle = Date.now() - this.lastProgress
     if ((this.c.scheduler?.connected !== true || idle > ASK_POOL_AFTER_MS) && this.poolMembers.size > 0) this.askPool()
     // going to the origin is the scheduler's call while it is reachable; a peer
