@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startOrigin, writeRandomFile, sha256File } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
-import { getVia, allMatch } from './distribute.js'
+import { getVia } from '@damselfly/cli'
+import { allMatch } from '@damselfly/testkit'
 
 const { values } = parseArgs({
   options: {

@@ -15,11 +15,10 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
-import { writeRandomFile, sha256File } from '@damselfly/testkit'
-import { startLab, WanLab, wanLabUnavailable, parseTcRate, CLOUD_ADDR, type Lab, type LabEndpoints } from '@damselfly/cli'
+import { writeRandomFile, sha256File, allMatch } from '@damselfly/testkit'
+import { startLab, WanLab, wanLabUnavailable, parseTcRate, CLOUD_ADDR, CLI, type Lab, type LabEndpoints } from '@damselfly/cli'
 import { bittorrent, type SwarmConfig } from './systems.js'
 import { totalCpuSecondsOf } from './proc.js'
-import { allMatch, here, CLI } from './distribute.js'
 import { swarmChart } from './chart.js'
 
 const MiB = 1024 * 1024
@@ -489,7 +488,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   process.once('SIGINT', () => process.exit(130))
   process.once('SIGTERM', () => process.exit(143))
   const summary = await runEdge(opts)
-  const saveTo = values.save ?? (values.quick ? undefined : join(here, '..', 'results'))
+  const saveTo = values.save ?? (values.quick ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
   if (saveTo != null) {
     await mkdir(saveTo, { recursive: true })
     const base = join(saveTo, `edge-${summary.date.slice(0, 10)}`)

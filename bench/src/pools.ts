@@ -7,8 +7,9 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { startOrigin, writeRandomFile, sha256File } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
-import { crossPoolBytes } from '@damselfly/scheduler'
-import { getVia, allMatch, fetchJson } from './distribute.js'
+import { crossPoolBytes } from '@damselfly/scheduler-core'
+import { getVia } from '@damselfly/cli'
+import { allMatch, fetchJson } from '@damselfly/testkit'
 
 export interface PoolsResult {
   fileBytes: number

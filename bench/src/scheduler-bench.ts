@@ -2,7 +2,7 @@
 // logic (Swarm) with simulated peers registering, announcing and reporting
 // pieces, and measures how fast it decides.
 import { parseArgs } from 'node:util'
-import { Swarm } from '@damselfly/scheduler'
+import { Swarm } from '@damselfly/scheduler-core'
 import { Bitfield } from '@damselfly/utils'
 import { prng } from '@damselfly/testkit'
 import type { PeerMessage, SchedulerMessage, TaskUpdate } from '@damselfly/proto'

@@ -6,11 +6,11 @@
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { writeRandomFile, sha256File } from '@damselfly/testkit'
+import { writeRandomFile, sha256File, allMatch } from '@damselfly/testkit'
 import { systems, type SwarmConfig } from './systems.js'
 import { reapedChildrenCpuSeconds } from './proc.js'
-import { allMatch, here } from './distribute.js'
 import { swarmChart } from './chart.js'
 
 const { values } = parseArgs({
@@ -116,7 +116,7 @@ const summary = {
   results
 }
 // full runs keep their numbers; quick (CI) runs only when asked to
-const saveTo = values.save ?? (values.quick ? undefined : join(here, '..', 'results'))
+const saveTo = values.save ?? (values.quick ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
 if (saveTo != null) {
   await mkdir(saveTo, { recursive: true })
   const base = join(saveTo, `swarm-${summary.date.slice(0, 10)}`)

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { startOrigin, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
-import { CLI } from './distribute.js'
+import { CLI } from '@damselfly/cli'
 import { peakRssOf, totalCpuSecondsOf, quietDisks, whenQuiet } from './proc.js'
 
 const run = promisify(execFile)

@@ -1,2 +1,3 @@
 export * from './scheduler.js'
 export * from './piece.js'
+export * from './constants.js'

@@ -1,6 +1,4 @@
-export { Swarm, crossPoolBytes, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
 export { SchedulerService, buildHttpApi, DECODE_LIMITS, type SchedulerInit } from './service.js'
-export * from './constants.js'
 export { buildSchedulerMetrics } from './metrics.js'
 export { DASHBOARD_HTML } from './dashboard.js'
 
@@ -9,4 +7,3 @@ import { SchedulerService, type SchedulerInit } from './service.js'
 export function createScheduler (init: SchedulerInit): SchedulerService {
   return new SchedulerService(init)
 }
-export { schedulerCommand } from './command.js'

@@ -1,5 +1,5 @@
 import { Registry, Gauge, collectDefaultMetrics } from 'prom-client'
-import type { Swarm } from './swarm.js'
+import type { Swarm } from '@damselfly/scheduler-core'
 
 /** The scheduler's Prometheus metrics, read from the swarm at scrape time (the swarm stays free of I/O). */
 export function buildSchedulerMetrics (swarm: Swarm): Registry {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { CLI } from '@damselfly/bench/distribute'
+import { CLI } from '@damselfly/cli'
 
 export interface CliRun {
   code: number

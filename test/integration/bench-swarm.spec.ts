@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict'
-import { execFile } from 'node:child_process'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
-// the bench entry, run the way `npm run bench -- swarm --quick --json` runs it (minus the build)
-const BENCH = join(dirname(fileURLToPath(import.meta.resolve('@damselfly/bench/distribute'))), 'index.js')
+import { runBench } from '../helpers/bench.js'
 
 describe('the swarm benchmark (quick)', function () {
   // about 30 s on an idle 2-core machine; the margin is for machines shared with other test runs
   this.timeout(90_000)
 
   it('should compare direct, BitTorrent and Damselfly and verify every copy', async () => {
-    const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, [BENCH, 'swarm', '--quick', '--json', '--peers', '3', '--size', String(32 * 1024 * 1024)], { timeout: 85_000 }, (err, out, errOut) => {
-        if (err != null && out.trim() === '') reject(new Error(`${err.message}\n${errOut.slice(-2000)}`))
-        else resolve(out)
-      })
-    })
-    const summary = JSON.parse(stdout.trim().split('\n').pop() ?? '')
+    const summary = await runBench(['swarm', '--quick', '--json', '--peers', '3', '--size', String(32 * 1024 * 1024)], 85_000)
     assert.equal(summary.scenario, 'swarm')
     assert.equal(summary.peers, 3)
     assert.equal(summary.fileBytes, 32 * 1024 * 1024)

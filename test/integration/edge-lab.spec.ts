@@ -3,9 +3,8 @@ import { execFile, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { readyLine } from '@damselfly/utils'
-import { cleanStaleWanLabs, WAN_LAB_PREFIX } from '@damselfly/cli'
-import { runEdge } from '@damselfly/bench/edge'
-import { CLI } from '@damselfly/bench/distribute'
+import { cleanStaleWanLabs, WAN_LAB_PREFIX, CLI } from '@damselfly/cli'
+import { runBench } from '../helpers/bench.js'
 
 const run = promisify(execFile)
 const MiB = 1024 * 1024
@@ -16,10 +15,20 @@ async function namespacesOf (pid: number): Promise<string[]> {
   return stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => n.startsWith(`${WAN_LAB_PREFIX}${pid}-`))
 }
 
-/** veths left in the host namespace by labs of `pid` */
-async function hostVethsOf (pid: number): Promise<string[]> {
+/** namespaces of WAN labs whose owner process is gone */
+async function orphanNamespaces (): Promise<string[]> {
+  const { stdout } = await run('ip', ['netns', 'list'])
+  return stdout.split('\n').map((l) => l.split(' ')[0]).filter((n) => {
+    const pid = Number(/^dfly-(\d+)-/.exec(n)?.[1] ?? NaN)
+    if (!Number.isInteger(pid)) return false
+    try { process.kill(pid, 0); return false } catch { return true }
+  })
+}
+
+/** veths the WAN lab made in the host namespace and did not move out (names `dfly<pid>c<n>` / `dfly<pid>p<n>`) */
+async function hostVeths (): Promise<string[]> {
   const { stdout } = await run('ip', ['-o', 'link', 'show', 'type', 'veth'])
-  return stdout.split('\n').filter((l) => l.includes(`dfly${pid}`))
+  return stdout.split('\n').filter((l) => /^\d+:\s+dfly\d+[cp]\d+/.test(l))
 }
 
 /** processes (other than us) whose command line names the damselfly CLI and `marker` */
@@ -48,24 +57,30 @@ describe('the WAN lab: edge pools in network namespaces behind rate-limited link
 
   it('should take about one copy per pool over its WAN link and let a pool cut off from the cloud finish', async () => {
     const size = 32 * MiB
-    const s = await runEdge({ pools: ['ta', 'tb'], peersPerPool: 2, fileBytes: size, wan: '50mbit', only: ['damselfly', 'autonomy'] })
+    // the edge bench as its own process, as `npm run bench -- edge` runs it: 2 pools × 2 peers behind 50 Mbit/s links
+    const s = await runBench(['edge', '--json', '--quick', '--pools', '2', '--peers-per-pool', '2', '--size', String(size), '--wan', '50mbit', '--only', 'damselfly,autonomy'], 280_000)
+    assert.equal(s.scenario, 'edge')
+    assert.equal(s.floorSeconds, Math.round(size / 6_250_000 * 100) / 100)
     const d = s.results.damselfly
     assert.equal(d.error, undefined)
     assert.equal(d.allVerified, true)
-    for (const pool of ['ta', 'tb']) {
+    assert.deepEqual(Object.keys(d.wanBytesPerPool).sort(), ['edge-a', 'edge-b'])
+    for (const [pool, bytes] of Object.entries<number>(d.wanBytesPerPool)) {
       // read from the link's own rx counter: the copy really crossed it (headers included), and only about once
-      const bytes = d.wanBytesPerPool[pool]
       assert.ok(bytes >= size && bytes <= 1.1 * size, `${pool} took ${bytes} bytes over its WAN link for a ${size}-byte file`)
     }
     assert.equal(d.crossPoolEncrypted, true)
-    const a = s.autonomy!
+    const a = s.autonomy
     assert.equal(a.error, undefined)
+    // the pool's other peer is cut off once it has its first piece; with 8 pieces on a fast LAN it may
+    // already hold more by the time the link is down, so how many it still missed is not asserted
+    assert.equal(typeof a.missingPiecesAtCut, 'object')
     assert.equal(a.finishedWithoutCloud, true, 'the cut pool finished before its link came back')
     assert.equal(a.allVerified, true)
     assert.equal(a.rejoined, true, 'the cut pool registered with the scheduler again once the link was back')
-    // everything torn down: no namespace, veth or lab process of ours left
-    assert.deepEqual(await namespacesOf(process.pid), [])
-    assert.deepEqual(await hostVethsOf(process.pid), [])
+    // everything torn down: no namespace, veth or lab process left behind
+    assert.deepEqual(await orphanNamespaces(), [])
+    assert.deepEqual(await hostVeths(), [])
     assert.deepEqual(await processesWith('damselfly-edge-'), [])
   })
 

@@ -7,7 +7,7 @@ import { promisify } from 'node:util'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { Bitfield, pieceCount, pieceRange } from '@damselfly/utils'
-import { getVia, CLI, type GetResult } from '@damselfly/bench/distribute'
+import { getVia, CLI, type GetResult } from '@damselfly/cli'
 import { keepLogsOnFailure } from '../helpers/faults.js'
 
 const run = promisify(execFile)

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { parseRange } from '@damselfly/utils'
-import { getVia } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
 import { keepLogsOnFailure } from '../helpers/faults.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
 import { waitFor, waitForProgress, storedPieces, sleep, keepLogsOnFailure } from '../helpers/faults.js'
 
 const MiB = 1024 * 1024

@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
-import { peerCommand } from '@damselfly/peer'
-import { seedCommand } from '@damselfly/seed-peer'
-import { schedulerCommand } from '@damselfly/scheduler'
+import { startLab, program, type Lab } from '@damselfly/cli'
 import { taskIdFor } from '@damselfly/utils'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { labLogs, keepLogsOnFailure } from '../helpers/faults.js'
 import type { ServerResponse } from 'node:http'
@@ -159,7 +157,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     for (const a of info.addrs as string[]) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
     for (const p of eps.peers) for (const a of (await fetchJson<any>(`${p.api}/api/v1/info`)).addrs as string[]) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
     // and the defaults themselves, not only what the lab passes
-    for (const cmd of [peerCommand(), seedCommand(), schedulerCommand()]) {
+    for (const cmd of program().commands.filter((c) => ['daemon', 'seed', 'scheduler'].includes(c.name()))) {
       for (const flag of ['--host', '--p2p-host']) {
         const opt = cmd.options.find((o) => o.long === flag)
         if (opt != null) assert.equal(opt.defaultValue, '127.0.0.1', `${cmd.name()} ${flag}`)

@@ -7,10 +7,8 @@ import { fileURLToPath } from 'node:url'
 import { request } from 'undici'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, CLI } from '@damselfly/bench/distribute'
+import { getVia, CLI, DFGET } from '@damselfly/cli'
 import { metric } from '../helpers/metrics.js'
-
-const DFGET = join(dirname(fileURLToPath(import.meta.resolve('@damselfly/cli'))), 'dfget.js')
 
 interface Run { code: number, stdout: string, stderr: string }
 /** Runs a bin as its own process, the way scripts call it. */
@@ -215,5 +213,55 @@ describe('operations: configuration files and damselfly config print', function 
     } finally {
       child.kill('SIGTERM')
     }
+  })
+})
+
+describe('damselfly get: per-request options reach the daemon', function () {
+  this.timeout(120_000)
+  let dir: string
+  let origin: Origin
+  let lab: Lab
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfly-opts-'))
+    await writeRandomFile(join(dir, 'blob.bin'), 8 * 1024 * 1024 + 5)
+    origin = await startOrigin({ files: { '/blob.bin': join(dir, 'blob.bin') } })
+    // no seed: the scheduler sends a task's first peer back to source
+    lab = await startLab({ peers: 1, seeds: 0, dataDir: join(dir, 'lab') })
+  })
+
+  after(async () => {
+    await lab?.stop()
+    await origin?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  const getJson = async (args: string[]): Promise<{ code: number, result: any }> => {
+    const r = await run(CLI, ['get', `${origin.url}/blob.bin`, '--json', '--no-progress', ...args])
+    return { code: r.code, result: JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') }
+  }
+
+  it('should refuse to go back to source with --disable-back-to-source through a daemon as without one, writing nothing', async () => {
+    const viaDaemon = await getJson(['-O', join(dir, 'a.bin'), '--disable-back-to-source', '--api', lab.endpoints!.peers[0].api])
+    const alone = await getJson(['-O', join(dir, 'b.bin'), '--disable-back-to-source', '--api', 'http://127.0.0.1:9'])
+    for (const [how, r] of [['daemon', viaDaemon], ['standalone', alone]] as const) {
+      assert.equal(r.code, 1, how)
+      assert.equal(r.result.mode, how)
+      assert.equal(r.result.error.name, 'BackToSourceDisabledError', `${how}: ${JSON.stringify(r.result)}`)
+    }
+    assert.equal(origin.bytesServed, 0)
+    assert.deepEqual((await readdir(dir)).filter((f) => /^[ab]\.bin/.test(f)), [])
+  })
+
+  it('should give up after --timeout through a daemon as without one, writing nothing', async () => {
+    // 1 ms: no download of 8 MiB through processes finishes that fast
+    const viaDaemon = await getJson(['-O', join(dir, 'c.bin'), '--timeout', '1', '--api', lab.endpoints!.peers[0].api])
+    const alone = await getJson(['-O', join(dir, 'd.bin'), '--timeout', '1', '--api', 'http://127.0.0.1:9'])
+    for (const [how, r] of [['daemon', viaDaemon], ['standalone', alone]] as const) {
+      assert.equal(r.code, 1, how)
+      assert.equal(r.result.mode, how)
+      assert.equal(r.result.error.name, 'DownloadTimeoutError', `${how}: ${JSON.stringify(r.result)}`)
+    }
+    assert.deepEqual((await readdir(dir)).filter((f) => /^[cd]\.bin/.test(f)), [])
   })
 })

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
 
 // page functions run in the browser, where `document` exists; the test tsconfig has no DOM lib
 declare const document: any

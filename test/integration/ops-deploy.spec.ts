@@ -255,12 +255,12 @@ describe('docker-compose.yml', () => {
     const df = await readFile(join(ROOT, 'Dockerfile'), 'utf8')
     assert.match(df, /^FROM node:22/m)
     assert.match(df, /RUN npm ci && npm run build/)
-    assert.match(df, /ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"packages\/cli\/dist\/src\/damselfly\.js"\]/)
+    assert.match(df, /ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"cli\/dist\/src\/damselfly\.js"\]/)
     // the image runs every role with the same V8 flags as the bin's shebang and the lab
     const entry = JSON.parse(/ENTRYPOINT (\[.*\])/.exec(df)![1]) as string[]
     assert.deepEqual(entry.slice(1, -1), NODE_FLAGS)
-    const shebang = (await readFile(join(ROOT, 'packages/cli/src/damselfly.ts'), 'utf8')).split('\n')[0]
+    const shebang = (await readFile(join(ROOT, 'cli/src/damselfly.ts'), 'utf8')).split('\n')[0]
     assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`)
-    assert.ok(existsSync(join(ROOT, 'packages/cli/dist/src/damselfly.js')))
+    assert.ok(existsSync(join(ROOT, 'cli/dist/src/damselfly.js')))
   })
 })

@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { request } from 'undici'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
 
 const MIB = 1024 * 1024
 

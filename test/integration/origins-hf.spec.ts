@@ -89,7 +89,7 @@ describe('origins: Hugging Face hub (hf://)', function () {
 
   it('should download a directory of a dataset with dfget -r', async () => {
     const out = join(dir, 'corpus')
-    const dfget = (await import('node:path')).join((await import('node:path')).dirname((await import('@damselfly/bench/distribute')).CLI), 'dfget.js')
+    const dfget = (await import('@damselfly/cli')).DFGET
     const { execFile } = await import('node:child_process')
     const code = await new Promise<number>((resolve) => {
       execFile(process.execPath, [dfget, '-r', 'hf://datasets/acme/corpus/data', '-O', out, '--endpoint', NO_DAEMON, '--no-progress'], { env: { ...process.env, ...env } }, (err) => { resolve(err == null ? 0 : 1) })

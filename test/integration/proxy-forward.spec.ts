@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/bench/distribute'
+import { fetchJson } from '@damselfly/testkit'
 import { clientOrSkip, run, which } from '../helpers/clients.js'
 import { request } from 'node:http'
 

@@ -6,7 +6,8 @@ import { request } from 'undici'
 import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, fetchJson } from '@damselfly/bench/distribute'
+import { getVia } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
 import { ownerOf } from '@damselfly/scheduler-client'
 
 describe('preheat and several schedulers', function () {

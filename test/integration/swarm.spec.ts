@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { getVia, fetchJson, type GetResult } from '@damselfly/bench/distribute'
+import { getVia, type GetResult } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
 import { metric } from '../helpers/metrics.js'
 
 /** A labelled metric summed over every peer and seed, by label value (each daemon must report it). */

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { PeerMessage, SchedulerMessage, PieceRequest, PieceResponse, PieceStatus, FailureKind, DataTicket } from '@damselfly/proto'
 import { decodeTicket } from '@damselfly/piece-exchange'
-import { DECODE_LIMITS, Swarm } from '@damselfly/scheduler'
+import { DECODE_LIMITS } from '@damselfly/scheduler'
+import { Swarm } from '@damselfly/scheduler-core'
 import { prng, mutate } from '../helpers/prng.js'
 
 const SEED = 0xd15e1f

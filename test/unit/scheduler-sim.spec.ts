@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { SwarmSim } from '@damselfly/testkit'
-import { crossPoolBytes } from '@damselfly/scheduler'
+import { crossPoolBytes } from '@damselfly/scheduler-core'
 
 const TASK = 'aa'.repeat(32)
 const PL = 4 * 1024 * 1024

@@ -87,7 +87,7 @@ let pooledBytes = 0
  * piece it reads ahead. A peer that only downloads pools no more than its in-flight window (64 MiB).
  * 32 MiB cost the swarm ~5 CPU s more (seed peer zeroing fresh pages) for the same peak RSS.
  */
-export const PIECE_POOL_MAX_BYTES = Number(process.env.DAMSELFLY_PIECE_POOL_BYTES ?? 128 * 1024 * 1024)
+export const PIECE_POOL_MAX_BYTES = 128 * 1024 * 1024
 
 /**
  * Whether shared WebAssembly memories can be had. V8 reserves a large address range for each,

@@ -1,12 +1,11 @@
 import { EventEmitter } from 'node:events'
 import { request } from 'undici'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PeerMessage, SchedulerMessage, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
+import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
 import { SchedulerUnavailableError, UnauthorizedError } from '@damselfly/types'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
-export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
 /** bitfields and digests of big tasks make updates large; anything past this is garbage */
 export const MAX_SCHEDULER_MESSAGE_BYTES = 8 * 1024 * 1024
 

@@ -4,6 +4,7 @@ import { FailureKind, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
 import { fetchFromSource } from './source-fetcher.js'
+import { TaskReporter } from './task-reporter.js'
 import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
@@ -98,6 +99,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   private askingPool = false
   private quietSpell = false
   private askedPoolAt = 0
+  private readonly report: TaskReporter
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
     super()
@@ -105,6 +107,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.setMaxListeners(0)
     this.maxInflight = init.maxInflight ?? 16
     this.perParent = init.perParent ?? 4
+    this.report = new TaskReporter(c.scheduler, taskId)
     this.stats = {
       taskId,
       url: request.url,
@@ -299,7 +302,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         else this.stats.bytesFromPeers += length
         this.emit('bytes', parent.seed ? 'seed' : 'peer', length)
         this.emit('piece', parent.seed ? 'seed' : 'peer', length, Date.now() - started)
-        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [], parentId: parent.peerId, costMs: Date.now() - started } })
+        this.report.piece(index, undefined, parent.peerId, Date.now() - started)
         this.onPieceStored()
       })
       .catch((err: Error) => {
@@ -409,7 +412,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       pieceLength: this.request.pieceLength,
       onMeta: () => {
         // designated back-to-source peers publish the manifest other peers verify against
-        this.c.scheduler?.send({ meta: { taskId: this.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: this.request.url } })
+        this.report.meta(store, this.request.url)
         this.stats.contentLength = store.contentLength
         this.stats.pieceLength = store.pieceLength
         this.stats.pieceCount = store.pieceCount
@@ -418,7 +421,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       onPiece: (index, digest, bytes) => {
         this.stats.bytesFromOrigin += bytes
         this.emit('bytes', 'origin', bytes)
-        this.c.scheduler?.send({ pieces: { taskId: this.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
+        this.report.piece(index, digest)
         this.onPieceStored()
       }
     }).then(() => { if (store.complete) this.succeed() }, (err) => { this.fail(err) })
@@ -432,7 +435,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.stats.finishedAt = Date.now()
     this.stats.piecesDone = this.c.store.bitfield.cardinality
     this.stats.bytesDone = this.c.store.bytesStored
-    this.c.scheduler?.send({ finished: { taskId: this.taskId, success: true, error: '' } })
+    this.report.finished()
     this.c.store.flush().then(() => { this.done.resolve() }, (err) => { this.done.reject(err) })
   }
 
@@ -444,7 +447,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.stats.error = errorInfo(err).message
     this.stats.finishedAt = Date.now()
     for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
-    this.c.scheduler?.send({ finished: { taskId: this.taskId, success: false, error: errorInfo(err).message.slice(0, 200) } })
+    this.report.finished(err)
     this.done.reject(err)
   }
 

@@ -4,12 +4,12 @@ import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, pieceRange, type Logger } from '@damselfly/utils'
-import { errorInfo } from '@damselfly/types'
+import { taskIdFor, withTimeout, type Logger } from '@damselfly/utils'
+import { errorInfo, DownloadTimeoutError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
-import { fetchFromSource } from './source-fetcher.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
+import type { SchedulerLink } from '@damselfly/scheduler-client'
 import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -29,8 +29,11 @@ export interface PeerEngineInit {
   /** cluster token presented to the scheduler */
   token?: string
   labels?: Partial<PeerLabels>
-  /** a seed peer fetches new tasks from the origin when the scheduler asks */
-  seed?: boolean
+  /**
+   * the seed role (seed-peer's `originSeeder()`): with one, this engine registers as a seed and
+   * fetches tasks from the origin when the scheduler asks
+   */
+  seeder?: SeederFactory
   /** @default 32 */
   uploadSlots?: number
   /**
@@ -58,6 +61,38 @@ export interface PeerEngineInit {
  */
 export const DEFAULT_PIECE_CACHE_BYTES = 64 * 1024 * 1024
 
+/** What the seed role gets from the engine it is composed into. */
+export interface SeederComponents {
+  store: PieceStore
+  hasher: Hasher
+  backends: Backends
+  scheduler?: SchedulerLink
+  log: Logger
+  /** origin bytes the seeder stored (the daemon's received-bytes metrics) */
+  onOriginBytes: (bytes: number) => void
+}
+
+/** The seed role as the engine sees it. */
+export interface Seeder {
+  /** the scheduler named this peer as the task's seed */
+  seed: (req: SeedRequest) => void
+  isSeeding: (taskId: string) => boolean
+  /** tasks seeded or being seeded, reported at (re)registration */
+  held: () => Iterable<TaskStore>
+  /** after a (re)connect: publish the manifests this seed holds */
+  republish: () => Promise<void>
+}
+
+export type SeederFactory = (components: SeederComponents) => Seeder
+
+/** What one caller asks of one download, beside the engine-wide `download` init. */
+export interface DownloadOptions {
+  /** fail instead of going to the origin when P2P cannot finish (applies to the download this request starts) */
+  disableBackToSource?: boolean
+  /** this caller gives up after this long with a DownloadTimeoutError (0 or unset: never); the download itself goes on for others */
+  timeoutMs?: number
+}
+
 export interface EngineEvents {
   upload: [taskId: string, peerId: string, bytes: number]
   piece: [source: 'seed' | 'peer', bytes: number, ms: number]
@@ -78,9 +113,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   private pieces!: PieceClient
   scheduler?: SchedulerRing
   private readonly downloads = new Map<string, Download>()
-  private readonly seeding = new Map<string, Promise<void>>()
-  /** tasks this seed has fetched or is fetching; re-registered so a restarted scheduler knows them again */
-  private readonly seeded = new Map<string, TaskStore>()
+  private seeder?: Seeder
   readonly uploadedByTask = new Map<string, number>()
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
@@ -137,9 +170,22 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log: this.log,
         register: () => this.registration()
       })
-      this.scheduler.on('seed', (req) => { this.seedTask(req) })
       this.scheduler.on('preheat', (req) => { this.preheatTask(req) })
-      this.scheduler.on('connected', () => { this.republish().catch((err) => this.log.warn({ err: err.message }, 'republish failed')) })
+    }
+    this.seeder = this.init.seeder?.({
+      store: this.store,
+      hasher: this.hasher,
+      backends: this.backends,
+      scheduler: this.scheduler,
+      log: this.log,
+      onOriginBytes: (n) => { this.received.origin += n }
+    })
+    if (this.scheduler != null) {
+      const seeder = this.seeder
+      if (seeder != null) {
+        this.scheduler.on('seed', (req) => { seeder.seed(req) })
+        this.scheduler.on('connected', () => { seeder.republish().catch((err) => this.log.warn({ err: err.message }, 'republish failed')) })
+      }
       await this.scheduler.start()
     }
   }
@@ -156,7 +202,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   /** Downloads a task (joining one already running); resolves with its store when complete. */
-  async download (req: TaskRequest, onStarted?: (d: Download) => void): Promise<{ store: TaskStore, stats: TaskStats }> {
+  async download (req: TaskRequest, onStarted?: (d: Download) => void, opts: DownloadOptions = {}): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
     let d = this.downloads.get(taskId)
     if (d?.stats.state === 'succeeded' && d.store.complete) {
@@ -175,7 +221,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         scheduler: this.scheduler,
         log: this.log,
         pool: this.init.labels?.pool ?? 'default'
-      }, this.init.download)
+      }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
       const release = this.store.pin(taskId)
@@ -191,7 +237,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       }, (err) => { log.warn({ task: taskId, err: errorInfo(err) }, 'download failed') })
     }
     onStarted?.(d)
-    await d.finished
+    await withTimeout(d.finished, opts.timeoutMs, () => new DownloadTimeoutError(`download did not finish within ${opts.timeoutMs} ms`))
     return { store: await this.store.open(taskId, req.url), stats: d.stats }
   }
 
@@ -213,7 +259,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   /** Tasks a running download holds (never evicted). */
   isDownloading (taskId: string): boolean {
-    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeding.has(taskId)
+    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeder?.isSeeding(taskId) === true
   }
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
@@ -228,68 +274,11 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.download(request).catch((err) => { this.log.warn({ task: req.taskId, err: errorInfo(err) }, 'preheat failed') })
   }
 
-  /** Seed role: fetch a task from the origin and publish its manifest piece by piece. */
-  private seedTask (req: SeedRequest): void {
-    if (this.init.seed !== true || this.seeding.has(req.taskId)) return
-    const log = this.log.child({ task: req.taskId })
-    const run = (async () => {
-      const store = await this.store.open(req.taskId, req.url)
-      this.seeded.set(req.taskId, store)
-      const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
-      log.info('seeding from origin')
-      const started = Date.now()
-      await fetchFromSource({
-        backend: this.backends.forUrl(req.url),
-        url: req.url,
-        headers,
-        store,
-        hasher: this.hasher,
-        log,
-        pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined,
-        onMeta: (contentLength, pieceLength) => {
-          this.scheduler?.send({ meta: { taskId: req.taskId, contentLength, pieceLength, url: req.url } })
-        },
-        onPiece: (index, digest) => {
-          // seeding bypasses Download, so its origin bytes are counted here for the metrics
-          if (store.initialised) this.received.origin += pieceRange(index, store.contentLength, store.pieceLength).length
-          this.scheduler?.send({ pieces: { taskId: req.taskId, indexes: [index], digests: [{ index, digest: digest as Uint8Array<ArrayBuffer> }], parentId: '', costMs: 0 } })
-        }
-      })
-      // pieces already on disk from an earlier run were not reported above
-      await this.publishManifest(store)
-      this.scheduler?.send({ finished: { taskId: req.taskId, success: true, error: '' } })
-      log.info({ ms: Date.now() - started, bytes: store.contentLength }, 'seeded')
-    })().catch((err) => {
-      log.error({ err: errorInfo(err) }, 'seeding failed')
-      this.scheduler?.send({ finished: { taskId: req.taskId, success: false, error: errorInfo(err).message.slice(0, 200) } })
-    }).finally(() => { this.seeding.delete(req.taskId) })
-    this.seeding.set(req.taskId, run)
-  }
-
-  private async publishManifest (store: TaskStore): Promise<void> {
-    if (!store.initialised) return
-    this.scheduler?.send({ meta: { taskId: store.taskId, contentLength: store.contentLength, pieceLength: store.pieceLength, url: store.url } })
-    const digests = []
-    for (const i of store.bitfield.indexes()) {
-      const d = store.digest(i)
-      if (d != null) digests.push({ index: i, digest: d as Uint8Array<ArrayBuffer> })
-    }
-    if (digests.length > 0) this.scheduler?.send({ pieces: { taskId: store.taskId, indexes: digests.map((d) => d.index), digests, parentId: '', costMs: 0 } })
-  }
-
-  /** After a (re)connect a seed re-publishes the manifests it holds. */
-  private async republish (): Promise<void> {
-    if (this.init.seed !== true) return
-    for (const id of await this.store.list()) {
-      const store = await this.store.get(id)
-      if (store != null) await this.publishManifest(store)
-    }
-  }
-
   private registration (): Register {
     const tasks: TaskState[] = []
     // without the seeded tasks, a restarted scheduler would drop the manifest the seed re-publishes
-    const stores = new Map<string, TaskStore>(this.seeded)
+    const stores = new Map<string, TaskStore>()
+    for (const s of this.seeder?.held() ?? []) stores.set(s.taskId, s)
     for (const d of this.downloads.values()) stores.set(d.taskId, d.store)
     for (const [taskId, s] of stores) {
       if (!s.initialised) continue
@@ -305,7 +294,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       pool: this.init.labels?.pool ?? 'default',
       idc: this.init.labels?.idc ?? '',
       hostname: this.init.labels?.hostname ?? '',
-      seed: this.init.seed === true,
+      seed: this.seeder != null,
       uploadSlots: this.init.uploadSlots ?? 32,
       token: this.init.token ?? '',
       tasks

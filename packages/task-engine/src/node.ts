@@ -10,7 +10,9 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 /** bytes a socket buffers before send() reports backpressure */
-export const SOCKET_HIGH_WATER_MARK = Number(process.env.DAMSELFLY_SOCKET_HWM ?? 4 * 1024 * 1024)
+export const SOCKET_HIGH_WATER_MARK = 4 * 1024 * 1024
+/** largest yamux receive window a stream grows to */
+export const MAX_STREAM_WINDOW = 8 * 1024 * 1024
 
 /**
  * libp2p's defaults are tuned for the public internet: at most 5 inbound
@@ -79,7 +81,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
-      streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: Number(process.env.DAMSELFLY_YAMUX_WINDOW ?? 8 * 1024 * 1024), maxReadBufferLength: 256 * 1024 * 1024 }
+      streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: MAX_STREAM_WINDOW, maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: CONNECTION_MANAGER,
     start: false

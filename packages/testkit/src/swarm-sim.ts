@@ -1,7 +1,7 @@
-import { Swarm, type SwarmInit } from '@damselfly/scheduler'
+import { Swarm, type SwarmInit } from '@damselfly/scheduler-core'
 import { Bitfield, pieceCount } from '@damselfly/utils'
 import { FailureKind, type SchedulerMessage, type TaskUpdate, type PeerMessage } from '@damselfly/proto'
-import type { Send } from '@damselfly/scheduler'
+import type { Send } from '@damselfly/scheduler-core'
 
 /** A clock the simulation advances by hand, so every run is identical. */
 export class FakeClock {

@@ -9,7 +9,7 @@ export const REDACT_PATHS = [
   'token', 'secret', 'password', '*.token', '*.secret', '*.password', 'secretAccessKey', '*.secretAccessKey'
 ]
 
-export function createLogger (name: string, level = process.env.DAMSELFLY_LOG_LEVEL ?? 'info'): Logger {
+export function createLogger (name: string, level = 'info'): Logger {
   return pino({
     name,
     level,

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Command, Option } from 'commander'
-import { untilSignal, readyLine } from '@damselfly/utils'
+import { readyLine } from '@damselfly/utils'
+import { untilSignal } from './signals.js'
 import { WanLab, CLOUD_ADDR, wanLabUnavailable, parseTcRate } from './wan-lab.js'
 
 /** node flags every role runs with, as the `damselfly` bin's shebang sets them */
@@ -61,7 +61,7 @@ export interface LabEndpoints {
   wan?: { rate: string, rateBytesPerSec: number, cloudNetns: string, cloudAddr: string, pools: Array<{ name: string, netns: string, addr: string }> }
 }
 
-const CLI = fileURLToPath(new URL('./damselfly.js', import.meta.url))
+import { CLI } from './run-cli.js'
 
 /**
  * A whole cluster on loopback: scheduler, seed peers and peers, each its own

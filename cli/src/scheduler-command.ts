@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
-import { createLogger, untilSignal } from '@damselfly/utils'
+import { createLogger } from '@damselfly/utils'
+import { createScheduler } from '@damselfly/scheduler'
+import { untilSignal } from './signals.js'
 import { loadConfig, flagsFrom, ConfigError, type SchedulerConfig } from '@damselfly/config'
-import { createScheduler } from './index.js'
 
 /** Reads `--config` (or DAMSELFLY_CONFIG), layers env and flags over it; exits 2 on invalid config. */
 function loadSchedulerConfig (cmd: Command): SchedulerConfig {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander'
 import { loadConfig, maskSecrets, toYaml, ConfigError, ROLES, type Role } from '@damselfly/config'
-import { defaultDataDir } from '@damselfly/daemon'
+import { defaultDataDir } from './daemon-command.js'
 
 /** `damselfly config print`: the configuration a daemon of that role would start with, secrets masked. */
 export function configCommand (): Command {

@@ -25,7 +25,5 @@ export const DEFAULT_MAX_BACK_TO_SOURCE = 1
 export const DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL = 2
 /** a parent whose average piece cost exceeds this multiple of the task's median is an outlier */
 export const SLOW_PARENT_FACTOR = 3
-export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
-export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 /** pieces per task the scheduler tracks at most (4 Mi pieces: 256 TiB at 64 MiB, 16 TiB at 4 MiB) */
 export const MAX_PIECES = 1 << 22

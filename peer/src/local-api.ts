@@ -51,9 +51,8 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     try { taskId = taskIdFor(request) } catch (err) { return await reply.code(400).send({ error: errorInfo(err) }) }
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' })
     const write = (e: ProgressEvent): void => { if (!reply.raw.destroyed) reply.raw.write(JSON.stringify(e) + '\n') }
-    let timer: NodeJS.Timeout | undefined
     try {
-      const { store, stats } = await withTimeout(engine.download(request, (d) => {
+      const { store, stats } = await engine.download(request, (d) => {
         write({ type: 'started', taskId, contentLength: d.stats.contentLength, pieceLength: d.stats.pieceLength })
         // progress at most every 100 ms; the download itself does not wait for slow API clients
         let last = 0
@@ -65,24 +64,15 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
         }
         d.on('progress', onProgress)
         d.finished.finally(() => d.off('progress', onProgress)).catch(() => {})
-      }), body.timeoutMs, (t) => { timer = t })
+      }, { disableBackToSource: body.disableBackToSource, timeoutMs: body.timeoutMs })
       let output: string | undefined
       if (body.output != null && body.output !== '') output = await exportTo(store.dataPath, body.output, { digest: body.digest, hardLink: body.hardLink })
       write({ type: 'done', taskId, stats, output })
     } catch (err) {
       write({ type: 'error', taskId, error: errorInfo(err) })
-    } finally {
-      clearTimeout(timer)
     }
     reply.raw.end()
     return reply
   })
   return app
-}
-
-async function withTimeout<T> (p: Promise<T>, ms: number | undefined, onTimer: (t: NodeJS.Timeout) => void): Promise<T> {
-  if (ms == null || ms <= 0) return await p
-  return await Promise.race([p, new Promise<never>((_resolve, reject) => {
-    onTimer(setTimeout(() => { reject(Object.assign(new Error(`download did not finish within ${ms} ms`), { name: 'DownloadTimeoutError', code: 'ERR_DOWNLOAD_TIMEOUT' })) }, ms))
-  })])
 }

@@ -72,6 +72,8 @@ export class Daemon {
     })
   }
 
+  private get isSeed (): boolean { return this.init.seeder != null }
+
   /** Counter hook for the proxy: call once per request it handled. */
   countProxyRequest (result: ProxyResult, method?: string): void {
     this.metrics?.countProxyRequest(result, method)
@@ -83,7 +85,7 @@ export class Daemon {
     const info = (): Record<string, unknown> => ({ ...this.endpoints, scheduler: this.engine.scheduler?.connected ?? null, cache: { ...this.gc.usage, quota: this.gc.quotaBytes } })
     this.api = buildLocalApi(this.engine, info)
     const api = await this.api.listen({ host: this.init.api?.host ?? '127.0.0.1', port: this.init.api?.port ?? 65002 })
-    this.metrics = buildMetrics(this.engine, this.init.seed === true ? 'seed-peer' : 'peer', { gc: this.gc, ready })
+    this.metrics = buildMetrics(this.engine, this.isSeed ? 'seed-peer' : 'peer', { gc: this.gc, ready })
     const metrics = await this.metrics.app.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
     if (this.init.proxy != null) {
       this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }), onRequest: (result, method) => { this.countProxyRequest(result, method) } }, this.init.proxy)
@@ -98,7 +100,7 @@ export class Daemon {
       metrics: `${metrics}/metrics`,
       proxy: this.proxy?.url ?? null,
       pool: this.init.labels?.pool ?? 'default',
-      seed: this.init.seed === true,
+      seed: this.isSeed,
       dataDir: this.init.dataDir,
       pid: process.pid
     }

@@ -3,8 +3,8 @@ import type { IncomingMessage } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { addBackendOptions, backendsInitFrom, type BackendFlags } from '@damselfly/daemon/backend-options'
-import { errorInfo, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
+import { addBackendOptions, backendsInitFrom, type BackendFlags } from './backend-options.js'
+import { errorInfo, DownloadTimeoutError, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
 // not `import … from 'node:http'`: node's ESM facade of a builtin reads every export, and
 // node:http's lazy WebSocket/EventSource getters then load node's internal undici, zlib and web
@@ -250,9 +250,14 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     await store.start()
     await hasher.start()
     const ts = await store.open(taskId, req.url)
-    const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get') : silentLogger()
-    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength })
+    const log = process.env.DAMSELFLY_LOG_LEVEL != null ? createLogger('get', process.env.DAMSELFLY_LOG_LEVEL) : silentLogger()
+    // --timeout: the same DownloadTimeoutError a daemon gives, and nothing exported after it
+    const signal = (opts.timeout ?? 0) > 0 ? AbortSignal.timeout(opts.timeout!) : undefined
+    const timedOut = (): never => { throw new DownloadTimeoutError(`download did not finish within ${opts.timeout!} ms`) }
+    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength, signal })
+      .catch((err) => { if (signal?.aborted === true) timedOut(); throw err })
     await ts.flush()
+    if (signal?.aborted === true) timedOut()
     await exportTo(ts.dataPath, output, { digest: req.digest ?? stat?.digest })
     return {
       type: 'done',

@@ -3,9 +3,11 @@ import { resolve } from 'node:path'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
-import { Daemon, type DaemonInit } from './daemon.js'
+import { Daemon, type DaemonInit } from '@damselfly/peer'
+import { originSeeder } from '@damselfly/seed-peer'
 import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
 import { addBackendOptions, backendsInitFrom } from './backend-options.js'
+import { untilSignal } from './signals.js'
 import type { BackendsInit } from '@damselfly/backend'
 
 export interface DaemonCommandDefaults {
@@ -39,6 +41,7 @@ export function defaultDataDir (role: Role): string {
 
 /** Turns the validated config into the daemon's typed init (the only place config shape meets library shape). */
 export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withProxy = !seed, env: NodeJS.ProcessEnv = process.env): DaemonInit {
+  // the seed role is composed in here, the one place that knows which role a process plays
   return {
     dataDir: resolve(c.dataDir),
     directIo: c.directIo,
@@ -47,7 +50,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
     schedulerUrls: c.scheduler.length > 0 ? c.scheduler : undefined,
     // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
     token: seed && c.seedToken != null ? c.seedToken : c.token,
-    seed,
+    seeder: seed ? originSeeder() : undefined,
     download: { stallMs: c.stallTimeout },
     pieceTimeoutMs: c.pieceTimeout,
     uploadIdleTimeoutMs: c.uploadIdleTimeout,
@@ -91,8 +94,44 @@ function withOriginLimits (b: BackendsInit, idleTimeoutMs: number, maxRetries: n
   return { ...b, http: { ...b.http, idleTimeoutMs, maxRetries } }
 }
 
+/** What `damselfly daemon` and `damselfly seed` differ in: the seed role, default ports and pool. */
+export const ROLES: Record<'peer' | 'seed', DaemonCommandDefaults> = {
+  peer: {
+    name: 'daemon',
+    description: 'run a peer daemon: downloads for local clients, uploads to other peers',
+    seed: false,
+    apiPort: 65002,
+    metricsPort: 65003,
+    p2pPort: 65000,
+    dataPort: 65004,
+    proxyPort: 65001,
+    pool: 'default',
+    examples: '  damselfly daemon --scheduler http://scheduler:8002 --pool edge-a\n  damselfly daemon --scheduler http://scheduler:8002 --proxy-port 65001 --registry-mirror https://registry-1.docker.io\n  DAMSELFLY_SCHEDULER=http://127.0.0.1:8002 damselfly daemon --data-dir /var/lib/damselfly\n'
+  },
+  seed: {
+    name: 'seed',
+    description: 'run a seed peer: pulls content from the origin once, cuts and hashes pieces, serves them',
+    seed: true,
+    apiPort: 65012,
+    metricsPort: 65013,
+    p2pPort: 65010,
+    dataPort: 65014,
+    pool: 'cloud',
+    examples: '  damselfly seed --scheduler http://scheduler:8002\n  damselfly seed --scheduler http://127.0.0.1:8002 --data-dir /var/lib/damselfly-seed --pool cloud\n'
+  }
+}
+
+/** `damselfly daemon` / `damselfly seed`: runs the role until SIGINT/SIGTERM. */
+export function roleCommand (role: 'peer' | 'seed'): Command {
+  return daemonCommand(ROLES[role], async (daemon, opts) => {
+    const endpoints = await daemon.start()
+    if (opts.json === true) process.stdout.write(JSON.stringify({ role, ...endpoints }) + '\n')
+    await untilSignal(async () => { await daemon.stop() })
+  })
+}
+
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
-export function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
+function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
   const role: Role = d.seed ? 'seed' : 'peer'
   const cmd = new Command(d.name)
     .description(d.description)

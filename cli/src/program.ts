@@ -1,8 +1,7 @@
 import type { Command } from 'commander'
 import { baseProgram } from './base-program.js'
-import { schedulerCommand } from '@damselfly/scheduler'
-import { peerCommand } from '@damselfly/peer'
-import { seedCommand } from '@damselfly/seed-peer'
+import { schedulerCommand } from './scheduler-command.js'
+import { roleCommand } from './daemon-command.js'
 import { getCommand } from './get.js'
 import { labCommand } from './lab.js'
 import { configCommand } from './config-command.js'
@@ -11,8 +10,8 @@ import { dfinitCommand } from './dfinit.js'
 export function program (): Command {
   return baseProgram(
     schedulerCommand(),
-    seedCommand(),
-    peerCommand(),
+    roleCommand('seed'),
+    roleCommand('peer'),
     getCommand(),
     labCommand(),
     configCommand(),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Dragonfly's dfget flags, so existing scripts keep working.
 import { Command, Option, InvalidArgumentError } from 'commander'
-import { addBackendOptions } from '@damselfly/daemon/backend-options'
+import { addBackendOptions } from './backend-options.js'
 import { runGet } from './get.js'
 import { exitTwoOnUsageError } from './base-program.js'
 

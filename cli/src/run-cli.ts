@@ -1,0 +1,28 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+
+/** the `damselfly` entry, for running the CLI as its own process the way a user does (lab, bench, tests) */
+export const CLI = fileURLToPath(new URL('./damselfly.js', import.meta.url))
+/** the `dfget` entry beside it */
+export const DFGET = fileURLToPath(new URL('./dfget.js', import.meta.url))
+
+/** What `damselfly get --json` prints. */
+export interface GetResult {
+  ok: boolean
+  seconds: number
+  bytesFromOrigin: number
+  bytesFromSeed: number
+  bytesFromPeers: number
+  output: string
+  error?: { message: string }
+}
+
+/** Runs `damselfly get` against one peer's API as a separate process and returns its JSON result line. */
+export async function getVia (api: string, url: string, output: string, extra: string[] = []): Promise<GetResult> {
+  return await new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, 'get', url, '-O', output, '--api', api, '--json', ...extra], { timeout: 600_000 }, (err, stdout, stderr) => {
+      const line = stdout.trim().split('\n').pop() ?? ''
+      try { resolve(JSON.parse(line)) } catch { reject(err ?? new Error(`damselfly get printed no result: ${stderr}`)) }
+    })
+  })
+}

@@ -1,7 +1,0 @@
-export { Daemon, type DaemonInit, type DaemonEndpoints } from './daemon.js'
-export { buildLocalApi, type DownloadBody } from './local-api.js'
-export { buildMetrics } from './metrics.js'
-export { daemonCommand, loadRoleConfig, daemonInit, defaultDataDir, type DaemonCommandDefaults } from './command.js'
-export { type DaemonGcInit } from './daemon.js'
-export { type DaemonMetrics, type ProxyResult, type MetricsInit } from './metrics.js'
-export { addBackendOptions, backendsInitFrom, type BackendFlags } from './backend-options.js'

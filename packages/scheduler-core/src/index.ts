@@ -1,0 +1,2 @@
+export { Swarm, crossPoolBytes, type SwarmInit, type PeerRecord, type TaskRecord, type Send } from './swarm.js'
+export * from './constants.js'
