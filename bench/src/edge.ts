@@ -99,8 +99,9 @@ async function startHub (wan: WanLab, dir: string): Promise<{ url: string, stop:
 }
 
 /** `damselfly get` inside a namespace; resolves with seconds since t0, or undefined when it failed. */
-function getIn (netns: string, args: string[], t0: number, log: (s: string) => void): Promise<number | undefined> {
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, CLI, 'get', ...args, '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] })
+function getIn (netns: string, args: string[], t0: number, log: (s: string) => void, apiToken?: string): Promise<number | undefined> {
+  const env = apiToken != null ? { ...process.env, DAMSELFLY_API_TOKEN: apiToken } : process.env
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, CLI, 'get', ...args, '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'], env })
   let out = ''
   child.stdout!.on('data', (d) => { out += String(d) })
   child.stderr!.on('data', (d) => { out += String(d) })
@@ -232,7 +233,7 @@ async function runDamselfly (ctx: Ctx): Promise<SystemResult> {
     const cpu0 = await totalCpuSecondsOf(pids)
     const io0 = await ioBytesOf(eps.scheduler.pid)
     const t0 = performance.now()
-    const secs = await Promise.all(eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log)))
+    const secs = await Promise.all(eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken)))
     const wanBytesPerPool = minus(await wanRx(wan), rx0)
     const cpuSeconds = await totalCpuSecondsOf(pids) - cpu0
     const schedIo = await ioBytesOf(eps.scheduler.pid) - io0
@@ -324,7 +325,7 @@ async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy
     let restored = false
     const get = async (i: number): Promise<{ s: number | undefined, cut: boolean }> => {
       const p = eps.peers[i]
-      const s = await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log)
+      const s = await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken)
       return { s, cut: p.pool === pool && !restored }
     }
     // the pool's other peers ask only once its first peer holds the whole file, and the link is cut
@@ -376,7 +377,7 @@ async function runLeaderFailover (ctx: Ctx): Promise<NonNullable<EdgeSummary['le
     const ids = new Map(eps.peers.map((p) => [p.id, p]))
     const rx0 = await wanRx(wan)
     const t0 = performance.now()
-    const gets = eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log))
+    const gets = eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken))
     const all = Promise.all(gets)
     // the pool's fetcher across the WAN: a member of the pool with a parent outside it, once half a copy has crossed
     const leader = await poll(async () => {

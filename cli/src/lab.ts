@@ -3,11 +3,12 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { readyLine } from '@damselfly/utils'
 import { untilSignal } from './signals.js'
 import { WanLab, CLOUD_ADDR, wanLabUnavailable, parseTcRate } from './wan-lab.js'
+import { readApiToken } from '@damselfly/peer/api-token'
 
 /** node flags every role runs with, as the `damselfly` bin's shebang sets them */
 export const NODE_FLAGS = ['--heap-growing-percent=300', '--max-semi-space-size=8']
@@ -38,6 +39,15 @@ export interface LabOptions {
    * syntax, e.g. `200mbit`); needs root and iproute2 (see wan-lab.ts)
    */
   wan?: string
+  /**
+   * destinations the peers' proxies may reach although loopback or private (`--proxy-allow`):
+   * a lab's origins listen on 127.0.0.1, which a proxy refuses by default
+   */
+  proxyAllow?: string[]
+  /** directories the peers' local APIs may write outputs under (`--export-root`); none: clients write them */
+  exportRoots?: string[]
+  /** token for the scheduler's preheat route @default a random token per lab */
+  adminToken?: string
 }
 
 export interface LabProcess {
@@ -47,11 +57,13 @@ export interface LabProcess {
 }
 
 export interface LabEndpoints {
-  scheduler: { url: string, pid: number, peerId: string, dashboard: string, metrics: string }
+  /** `adminToken`: what preheat wants as `Authorization: Bearer …` */
+  scheduler: { url: string, pid: number, peerId: string, dashboard: string, metrics: string, adminToken: string }
   /** all schedulers (the first is also `scheduler`) */
   schedulers: Array<{ url: string, pid: number, peerId: string }>
-  seeds: Array<{ id: string, pid: number, pool: string, api: string, metrics: string, dataDir: string, netns?: string }>
-  peers: Array<{ id: string, pid: number, pool: string, api: string, proxy: string | null, metrics: string, dataDir: string, netns?: string }>
+  /** `apiToken`: what each local API wants as `Authorization: Bearer …` (DAMSELFLY_API_TOKEN for `damselfly get`) */
+  seeds: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, metrics: string, dataDir: string, netns?: string }>
+  peers: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, proxy: string | null, metrics: string, dataDir: string, netns?: string }>
   dataDir: string
   logs: string
   /**
@@ -73,6 +85,7 @@ export class Lab {
   private dir = ''
   private stopped = false
   private schedulerArgs: string[] = []
+  private adminToken = ''
   /** how each role was started, by pid, so it can be started again */
   private readonly argsByPid = new Map<number, { name: string, args: string[], netns?: string }>()
   /** the namespaces and shaped links of a WAN lab */
@@ -94,34 +107,41 @@ export class Lab {
       const common = this.opts.token != null ? ['--token', this.opts.token] : []
       // seeds publish the manifests everyone verifies against, so even a lab does not let any peer claim to be one
       const seedToken = this.opts.seedToken ?? randomBytes(16).toString('hex')
-      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, ...common, ...(wan != null ? ['--host', CLOUD_ADDR] : []), ...(this.opts.schedulerArgs ?? [])]
+      this.adminToken = this.opts.adminToken ?? randomBytes(16).toString('hex')
+      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, '--admin-token', this.adminToken, ...common, ...(wan != null ? ['--host', CLOUD_ADDR] : []), ...(this.opts.schedulerArgs ?? [])]
+      // each scheduler keeps its identity in the lab's dir, so a restarted one is the same peer id
       const scheds = await Promise.all(Array.from({ length: this.opts.schedulers ?? 1 }, async (_, i) =>
-        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--port', '0'], cloudNetns)))
+        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--key-file', this.keyFile(i), '--port', '0'], cloudNetns)))
       const sched = scheds[0]
-      const schedulerUrls = scheds.map((x) => String(x.url)).join(',')
+      // peers pin the identity each scheduler reported when it started
+      const schedulerUrls = scheds.map((x) => `${String(x.url)}/p2p/${String(x.peerId)}`).join(',')
       const seedsN = this.opts.seeds ?? 1
       const pools = this.opts.pools ?? ['default']
       // in a WAN lab libp2p and the data channel listen on the namespace's address; the local API and metrics stay on its loopback
       const p2pHost = (pool: string): string[] => wan == null ? [] : ['--p2p-host', pool === 'cloud' ? CLOUD_ADDR : wan.pool(pool).addr]
       const daemonArgs = (kind: string, i: number, pool: string): string[] => [
         kind, '--scheduler', schedulerUrls, '--data-dir', join(this.dir, `${kind}-${i}`), '--pool', pool,
-        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--data-port', '0', '--json', ...common, ...p2pHost(pool)
+        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--data-port', '0', '--json', ...common, ...p2pHost(pool),
+        ...(this.opts.exportRoots ?? []).flatMap((r) => ['--export-root', r])
       ]
+      // the lab's origins are on loopback: its seeds may fetch from there (a real seed may not)
+      const loopback = ['--origin-allow-private', '127.0.0.1', '--origin-allow-private', 'localhost', ...(wan != null ? ['--origin-allow-private', CLOUD_ADDR] : [])]
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
-        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...(this.opts.seedArgs ?? [])], cloudNetns)))
+        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...loopback, ...(this.opts.seedArgs ?? [])], cloudNetns)))
       // a few at a time: a dozen Node processes booting at once on a small machine time each other out
       const peers: LabProcess[] = []
       for (let i = 0; i < this.opts.peers; i += 4) {
         peers.push(...await Promise.all(Array.from({ length: Math.min(4, this.opts.peers - i) }, async (_, k) => {
           const pool = this.opts.peerPools?.[i + k] ?? pools[(i + k) % pools.length]
-          return await this.spawn(`peer-${i + k}`, [...daemonArgs('daemon', i + k, pool), '--proxy-port', '0', ...(this.opts.peerArgs ?? [])], wan?.pool(pool).netns)
+          const allow = (this.opts.proxyAllow ?? []).flatMap((a) => ['--proxy-allow', a])
+          return await this.spawn(`peer-${i + k}`, [...daemonArgs('daemon', i + k, pool), '--proxy-port', '0', ...allow, ...(this.opts.peerArgs ?? [])], wan?.pool(pool).netns)
         })))
       }
       this.endpoints = {
-        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` },
+        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics`, adminToken: this.adminToken },
         schedulers: scheds.map((x) => ({ url: String(x.url), pid: x.pid, peerId: String(x.peerId) })),
-        seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir), ...(s.netns != null ? { netns: s.netns as string } : {}) })),
-        peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir), ...(p.netns != null ? { netns: p.netns as string } : {}) })),
+        seeds: await Promise.all(seeds.map(async (s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), apiToken: await tokenOf(s), metrics: String(s.metrics), dataDir: String(s.dataDir), ...(s.netns != null ? { netns: s.netns as string } : {}) }))),
+        peers: await Promise.all(peers.map(async (p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), apiToken: await tokenOf(p), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir), ...(p.netns != null ? { netns: p.netns as string } : {}) }))),
         dataDir: this.dir,
         logs,
         ...(wan != null ? { wan: { rate: wan.init.wan, rateBytesPerSec: wan.rateBytesPerSec, cloudNetns: wan.cloudNetns, cloudAddr: CLOUD_ADDR, pools: wan.pools.map(({ name, netns, addr }) => ({ name, netns, addr })) } } : {})
@@ -165,9 +185,9 @@ export class Lab {
     if (eps == null) throw new Error('lab not started')
     const port = new URL(eps.scheduler.url).port
     const n = this.children.length
-    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--port', port], this.wan?.cloudNetns)
+    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--key-file', this.keyFile(0), '--port', port], this.wan?.cloudNetns)
     const oldPid = eps.scheduler.pid
-    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` }
+    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics`, adminToken: this.adminToken }
     const i = eps.schedulers.findIndex((x) => x.pid === oldPid)
     if (i >= 0) eps.schedulers[i] = { url: eps.scheduler.url, pid: eps.scheduler.pid, peerId: eps.scheduler.peerId }
     return eps.scheduler
@@ -190,9 +210,11 @@ export class Lab {
     }
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
     const p = await this.spawn(`${started.name}-${this.children.length}`, started.args, started.netns)
-    Object.assign(entry, { pid: p.pid, api: String(p.api), metrics: String(p.metrics), id: String(p.id) })
+    Object.assign(entry, { pid: p.pid, api: String(p.api), apiToken: await tokenOf(p), metrics: String(p.metrics), id: String(p.id) })
     return entry as LabEndpoints['peers'][number]
   }
+
+  private keyFile (i: number): string { return join(this.dir, `scheduler-${i}.key`) }
 
   /** Starts one role (inside `netns` when given) and waits for its ready line. */
   private async spawn (name: string, args: string[], netns?: string): Promise<LabProcess> {
@@ -240,6 +262,13 @@ export class Lab {
   }
 }
 
+/** The local API token a daemon made in its data dir at start (the lab runs as the same user). */
+async function tokenOf (p: LabProcess): Promise<string> {
+  const t = await readApiToken(String(p.dataDir))
+  if (t == null) throw new Error(`${String(p.role)} ${p.pid}: no api-token in ${String(p.dataDir)}`)
+  return t
+}
+
 export async function startLab (opts: LabOptions): Promise<Lab> {
   const lab = new Lab(opts)
   await lab.start()
@@ -257,6 +286,8 @@ export function labCommand (): Command {
     .option('--data-dir <dir>', 'keep everything here (default: a temporary directory removed on exit)')
     .option('--keep', 'keep the temporary data directory on exit')
     .option('--token <token>', 'cluster token for the whole lab')
+    .option('--proxy-allow <host[:port]...>', 'destinations the peers\' proxies may reach although loopback or private (e.g. a local origin 127.0.0.1:8080)')
+    .option('--export-root <dir...>', 'directories the peers\' local APIs may write outputs under')
     .option('--json', 'print the endpoints as one JSON line (the default prints it too, with a hint)')
     .addHelpText('after', '\nExamples:\n  damselfly lab --peers 3 --json\n  damselfly lab --peers 8 --pools edge-a,edge-b\n  damselfly lab --pools a,b,c --peers 4 --wan 200mbit   # as root: 3 pools x 4 peers behind 200 Mbit/s links\n')
     .action(async (opts) => {
@@ -267,7 +298,7 @@ export function labCommand (): Command {
         try { parseTcRate(String(opts.wan)) } catch (err: any) { process.stderr.write(`damselfly lab: ${err.message as string}\n`); process.exit(2) }
       }
       const peers = opts.wan != null ? opts.peers * pools.length : opts.peers
-      const lab = new Lab({ peers, seeds: opts.seeds, schedulers: opts.schedulers, pools, dataDir: opts.dataDir, keep: opts.keep, token: opts.token, wan: opts.wan })
+      const lab = new Lab({ peers, seeds: opts.seeds, schedulers: opts.schedulers, pools, dataDir: opts.dataDir, keep: opts.keep, token: opts.token, wan: opts.wan, proxyAllow: opts.proxyAllow, exportRoots: opts.exportRoot?.map((r: string) => resolve(r)) })
       // Ctrl-C while starting (namespaces half made) still tears everything down
       const early = (): void => { lab.stop().finally(() => process.exit(130)) }
       process.once('SIGINT', early)
@@ -279,7 +310,7 @@ export function labCommand (): Command {
       if (opts.json !== true) {
         const p = endpoints.peers[0]
         const run = p?.netns != null ? `ip netns exec ${p.netns} ` : ''
-        process.stderr.write(`lab running (logs in ${endpoints.logs}); dashboard: ${run !== '' ? `(from ${endpoints.wan?.cloudNetns ?? ''}) ` : ''}${endpoints.scheduler.dashboard}\ntry:\n  ${run}damselfly get <url> -O /tmp/out --api ${p?.api}\nCtrl-C stops everything${endpoints.wan != null ? ' and removes the namespaces' : ''}.\n`)
+        process.stderr.write(`lab running (logs in ${endpoints.logs}); dashboard: ${run !== '' ? `(from ${endpoints.wan?.cloudNetns ?? ''}) ` : ''}${endpoints.scheduler.dashboard}\ntry:\n  ${run}DAMSELFLY_API_TOKEN=${p?.apiToken} damselfly get <url> -O /tmp/out --api ${p?.api}\nCtrl-C stops everything${endpoints.wan != null ? ' and removes the namespaces' : ''}.\n`)
       }
       await untilSignal(async () => { await lab.stop() })
     })

@@ -17,3 +17,8 @@ export const DEFAULT_UPLOAD_BUFFER_BYTES = 128 * 1024 * 1024
  * the task, answer the holder's bitfield (empty: no such task)
  */
 export const HAVE_PROTOCOL = '/damselfly/have/1.0.0'
+/**
+ * share of the upload budget one requesting peer may hold: a slow reader on many streams
+ * cannot take it all (a quarter of 128 MiB is 8 pieces of 4 MiB: two streams with their read-ahead)
+ */
+export const UPLOAD_SHARE_PER_PEER = 0.25

@@ -1,6 +1,10 @@
 /** Dragonfly's dfdaemon proxy port, so existing containerd / HF_ENDPOINT configurations keep working. */
 export const DEFAULT_PROXY_PORT = 65001
 
+export const DEFAULT_MAX_TUNNELS = 256
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000
+export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000
+
 export const DEFAULT_HF_ENDPOINT = 'https://huggingface.co'
 
 /**

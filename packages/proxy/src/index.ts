@@ -6,6 +6,7 @@ import type { HuggingFaceInit } from './hugging-face.js'
 import type { UpstreamInit } from './upstream.js'
 
 export { ProxyServer } from './proxy-server.js'
+export { DestinationPolicy, addressClass, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
 export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
 export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit }
@@ -29,6 +30,21 @@ export interface ProxyInit {
    * @default DEFAULT_RULES (registry blobs, .safetensors/.bin/.gguf/.tar/.gz/.zst)
    */
   rules?: string[]
+  /**
+   * destinations reachable although loopback, link-local, private or unspecified:
+   * `host[:port]`, `[v6][:port]`, a CIDR or `*.suffix` (the registry mirror and the
+   * Hugging Face endpoint configured here are always allowed)
+   * @default []
+   */
+  allow?: string[]
+  /** this daemon's other listeners (API, metrics, libp2p): never a destination, whatever `allow` says short of naming the exact port */
+  ownPorts?: number[]
+  /** CONNECT tunnels open at once; more are answered 503 @default 256 */
+  maxTunnels?: number
+  /** a tunnel or client connection idle (no bytes either way) this long is closed @default 120000 */
+  idleTimeoutMs?: number
+  /** a client must send its request head within this @default 30000 */
+  headersTimeoutMs?: number
   registry?: RegistryInit
   huggingFace?: HuggingFaceInit
   upstream?: UpstreamInit

@@ -4,10 +4,11 @@ import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, withTimeout, type Logger } from '@damselfly/utils'
+import { taskIdFor, withTimeout, redactUrl, type Logger } from '@damselfly/utils'
 import { errorInfo, DownloadTimeoutError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
+import { OriginPolicy, AccessCache, checkAccess, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
 import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
@@ -26,8 +27,25 @@ export interface PeerEngineInit {
   pieceCacheBytes?: number
   /** scheduler HTTP URLs (tasks spread over them by consistent hashing); none = standalone (every task from the origin) */
   schedulerUrls?: string[]
-  /** cluster token presented to the scheduler */
+  /** token presented to the scheduler (the seed token for seeds) */
   token?: string
+  /** the cluster token: libp2p becomes a private network keyed by it (see clusterPsk) */
+  clusterToken?: string
+  /**
+   * scheduler peer ids this peer trusts, by scheduler URL (pinned: `http://host:8002/p2p/<id>`);
+   * a scheduler with another identity is refused
+   */
+  schedulerPeerIds?: Record<string, string>
+  /** development / lab mode: an unpinned scheduler's identity is taken from its plain-HTTP /api/v1/info */
+  dev?: boolean
+  /** seeds: which origins they may use their own credentials for, and which private addresses they may fetch */
+  originPolicy?: OriginPolicyInit
+  /**
+   * check with the origin, with each requester's own credentials, that it may read a task
+   * before serving it from P2P (see checkAccess)
+   * @default true
+   */
+  checkAccess?: boolean
   labels?: Partial<PeerLabels>
   /**
    * the seed role (seed-peer's `originSeeder()`): with one, this engine registers as a seed and
@@ -70,6 +88,10 @@ export interface SeederComponents {
   log: Logger
   /** origin bytes the seeder stored (the daemon's received-bytes metrics) */
   onOriginBytes: (bytes: number) => void
+  /** the same origins without this daemon's own credentials: for tasks others asked for */
+  anonymousBackends: Backends
+  /** which origins the seed may fetch for others, and with whose credentials */
+  policy: OriginPolicy
 }
 
 /** The seed role as the engine sees it. */
@@ -109,6 +131,10 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   readonly store: PieceStore
   readonly hasher: Hasher
   readonly backends: Backends
+  /** the same origins without this daemon's own credentials: what a seed uses for others' tasks */
+  private readonly anonymousBackends: Backends
+  private readonly policy: OriginPolicy
+  private readonly access = new AccessCache()
   private server!: PieceServer
   private pieces!: PieceClient
   scheduler?: SchedulerRing
@@ -131,10 +157,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.store = new PieceStore({ dataDir: init.dataDir, directIo: init.directIo, cache: this.pieceCache })
     this.hasher = createHasher({ threads: init.hasherThreads ?? 1 })
     this.backends = createBackends(init.backends)
+    this.anonymousBackends = createBackends(withoutOwnCredentials(init.backends))
+    this.policy = new OriginPolicy(init.originPolicy)
   }
 
   get peerId (): string { return this.node.peerId.toString() }
-  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tcp' }
+  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tls' }
   /** the data channel's port, when this peer serves one */
   get dataPort (): number | undefined { return this.server?.dataPort }
   get addrs (): string[] { return listenAddrs(this.node) }
@@ -142,7 +170,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async start (): Promise<void> {
     await this.store.start()
     await this.hasher.start()
-    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
+    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir, clusterToken: this.init.clusterToken })
     await this.node.start()
     this.log = this.init.log.child({ peer: this.peerId })
     this.server = new PieceServer(this.node, {
@@ -153,6 +181,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       alloc: allocPieceBuffer,
       release: (buf) => { this.pieceCache.release(buf) },
       dataChannel: this.dataChannel === 'off' ? undefined : { mode: this.dataChannel, host: this.init.p2p?.host, port: this.init.p2p?.dataPort },
+      // with a scheduler, pieces go only to peers it admitted to the task (signed grants)
+      trustedSchedulers: (this.init.schedulerUrls?.length ?? 0) > 0 ? () => this.scheduler?.trustedIds ?? new Set() : undefined,
       onUpload: (taskId, peer, bytes, transport) => {
         this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
         this.uploaded += bytes
@@ -167,6 +197,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     if ((this.init.schedulerUrls?.length ?? 0) > 0) {
       this.scheduler = new SchedulerRing(this.node, {
         urls: this.init.schedulerUrls!,
+        peerIds: this.init.schedulerPeerIds,
+        dev: this.init.dev,
         log: this.log,
         register: () => this.registration()
       })
@@ -178,7 +210,9 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       backends: this.backends,
       scheduler: this.scheduler,
       log: this.log,
-      onOriginBytes: (n) => { this.received.origin += n }
+      onOriginBytes: (n) => { this.received.origin += n },
+      anonymousBackends: this.anonymousBackends,
+      policy: this.policy
     })
     if (this.scheduler != null) {
       const seeder = this.seeder
@@ -199,11 +233,15 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     await this.store.stop()
     await this.hasher.stop()
     await this.backends.close()
+    await this.anonymousBackends.close()
   }
 
   /** Downloads a task (joining one already running); resolves with its store when complete. */
   async download (req: TaskRequest, onStarted?: (d: Download) => void, opts: DownloadOptions = {}): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
+    // a content-addressed swarm must never widen access: whoever asks proves, with their own
+    // credentials, that the canonical origin lets them read this URL, whatever this peer holds
+    if (this.init.checkAccess !== false) await this.authorize(req)
     let d = this.downloads.get(taskId)
     if (d?.stats.state === 'succeeded' && d.store.complete) {
       // already here: this request moved no bytes
@@ -220,7 +258,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         pieces: this.pieces,
         scheduler: this.scheduler,
         log: this.log,
-        pool: this.init.labels?.pool ?? 'default'
+        pool: this.init.labels?.pool ?? 'default',
+        discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
@@ -230,7 +269,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
       const log = this.log
-      log.info({ task: taskId, url: req.url.split('?')[0] }, 'download started')
+      log.info({ task: taskId, url: redactUrl(req.url) }, 'download started')
       d.finished.then(() => {
         const s = d!.stats
         log.info({ task: taskId, bytes: s.contentLength, fromOrigin: s.bytesFromOrigin, fromSeed: s.bytesFromSeed, fromPeers: s.bytesFromPeers }, 'download finished')
@@ -239,6 +278,16 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     onStarted?.(d)
     await withTimeout(d.finished, opts.timeoutMs, () => new DownloadTimeoutError(`download did not finish within ${opts.timeoutMs} ms`))
     return { store: await this.store.open(taskId, req.url), stats: d.stats }
+  }
+
+  /** Throws the origin's refusal when the requester's credentials may not read `req.url`. */
+  async authorize (req: TaskRequest): Promise<void> {
+    const key = this.access.key(req)
+    if (this.access.has(key)) return
+    let backend
+    try { backend = this.backends.forUrl(req.url) } catch { return }
+    await checkAccess(backend, req)
+    this.access.add(key)
   }
 
   taskStats (): TaskStats[] {
@@ -264,8 +313,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
   private preheatTask (req: SeedRequest): void {
-    const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
-    const request: TaskRequest = { url: req.url, headers, pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined, digest: req.digest !== '' ? req.digest : undefined }
+    const request = requestOf(req)
     if (taskIdFor(request) !== req.taskId) {
       this.log.warn({ task: req.taskId }, 'preheat request does not match its task id; ignored')
       return
@@ -299,5 +347,19 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       token: this.init.token ?? '',
       tasks
     }
+  }
+}
+
+/** The task request a scheduler's seed / preheat message describes (its task id is recomputed from it). */
+export function requestOf (req: SeedRequest): TaskRequest {
+  return {
+    url: req.url,
+    headers: Object.fromEntries(req.headers.map((h) => [h.name, h.value])),
+    pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined,
+    digest: req.digest !== '' ? req.digest : undefined,
+    tag: req.tag !== '' ? req.tag : undefined,
+    application: req.application !== '' ? req.application : undefined,
+    filteredQueryParams: req.filteredQueryParams.length > 0 ? req.filteredQueryParams : undefined,
+    range: req.range !== '' ? req.range : undefined
   }
 }
