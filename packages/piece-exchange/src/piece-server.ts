@@ -1,13 +1,13 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { lengthPrefixed, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, FrameReader, type Logger } from '@damselfly/utils'
 import { PieceTimeoutError } from '@damselfly/types'
-import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES, UPLOAD_SHARE_PER_PEER } from './constants.js'
+import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES, UPLOAD_SHARE_PER_PEER } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
 import { checkGrant } from './grant.js'
 import { streamLink, type PieceLink } from './piece-link.js'
 import { DataChannelServer, type DataChannelKind } from './data-channel.js'
 import type { PieceLookup, UploadListener } from './index.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 
 export interface PieceServerInit {
   lookup: PieceLookup
@@ -69,6 +69,9 @@ export class PieceServer {
     await this.node.handle(PIECE_PROTOCOL, (stream, connection) => {
       this.serve(streamLink(stream, connection, REQUEST_READER_BYTES), connection.remotePeer.toString())
     }, { maxInboundStreams: maxInbound })
+    await this.node.handle(HAVE_PROTOCOL, (stream) => {
+      this.answerHave(stream).catch((err) => { stream.abort(err) })
+    }, { maxInboundStreams: 16 })
     if (this.init.dataChannel != null) {
       this.data = new DataChannelServer(this.node, {
         ...this.init.dataChannel,
@@ -83,6 +86,16 @@ export class PieceServer {
   async stop (): Promise<void> {
     await this.data?.stop()
     await this.node.unhandle(PIECE_PROTOCOL)
+    await this.node.unhandle(HAVE_PROTOCOL)
+  }
+
+  /** One question, one answer: the bitfield of the named task (empty when we have none of it). */
+  private async answerHave (stream: Stream): Promise<void> {
+    const frame = await new FrameReader(stream, MAX_REQUEST_BYTES).readFrame(MAX_REQUEST_BYTES)
+    if (frame == null) { stream.abort(new Error('no request')); return }
+    const store = await this.init.lookup(PieceRequest.decode(frame).taskId)
+    stream.send(lengthPrefixed(store?.bitfield?.bytes ?? new Uint8Array(0)))
+    await stream.close()
   }
 
   private serve (link: PieceLink, peer: string): void {

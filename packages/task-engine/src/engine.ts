@@ -265,6 +265,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         pieces: this.pieces,
         scheduler: this.scheduler,
         log: this.log,
+        pool: this.init.labels?.pool ?? 'default',
         discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
       this.downloads.set(taskId, d)
