@@ -194,7 +194,7 @@ async function runBittorrent (ctx: Ctx): Promise<SystemResult> {
 
 /** A Damselfly WAN lab with the origin in its cloud namespace. */
 async function damselflyLab (ctx: Ctx, name: string): Promise<{ lab: Lab, eps: LabEndpoints, wan: WanLab, hub: Awaited<ReturnType<typeof startHub>>, url: string }> {
-  const lab = await startLab({ peers: peerCount(ctx), pools: ctx.opts.pools, wan: ctx.opts.wan, dataDir: join(ctx.dir, name), logLevel: 'info' })
+  const lab = await startLab({ peers: peerCount(ctx), pools: ctx.opts.pools, wan: ctx.opts.wan, dataDir: join(ctx.dir, name), logLevel: 'info', keep: process.env.DAMSELFLY_KEEP === '1' })
   try {
     const wan = lab.wan!
     const hub = await startHub(wan, ctx.fileDir)
@@ -444,7 +444,7 @@ export async function runEdge (opts: EdgeOptions): Promise<EdgeSummary> {
       }
       const r = summary.results[name]
       log(`${name}: ${r.error ?? r.skipped ?? `last ${r.lastSeconds} s (${(r.lastSeconds / summary.floorSeconds).toFixed(2)}x floor), p50 ${r.p50Seconds} s, WAN per pool ${Object.values(r.wanBytesPerPool).map((b) => (b / opts.fileBytes).toFixed(3)).join(' ')} copies, verified ${String(r.allVerified)}`}`)
-      await rm(join(dir, name), { recursive: true, force: true })
+      if (process.env.DAMSELFLY_KEEP !== '1') await rm(join(dir, name), { recursive: true, force: true })
     }
     if (opts.only == null || opts.only.includes('autonomy')) {
       log('autonomy: running …')

@@ -108,7 +108,7 @@ export class Lab {
       // seeds publish the manifests everyone verifies against, so even a lab does not let any peer claim to be one
       const seedToken = this.opts.seedToken ?? randomBytes(16).toString('hex')
       this.adminToken = this.opts.adminToken ?? randomBytes(16).toString('hex')
-      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, '--admin-token', this.adminToken, ...common, ...(wan != null ? ['--host', CLOUD_ADDR] : []), ...(this.opts.schedulerArgs ?? [])]
+      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, '--admin-token', this.adminToken, ...common, ...(wan != null ? ['--host', CLOUD_ADDR, '--p2p-host', CLOUD_ADDR] : []), ...(this.opts.schedulerArgs ?? [])]
       // each scheduler keeps its identity in the lab's dir, so a restarted one is the same peer id
       const scheds = await Promise.all(Array.from({ length: this.opts.schedulers ?? 1 }, async (_, i) =>
         await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--key-file', this.keyFile(i), '--port', '0'], cloudNetns)))
