@@ -1,4 +1,7 @@
 import { z } from 'zod'
+import { parseBytes } from '@damselfly/utils'
+
+export { parseBytes }
 
 export type Role = 'scheduler' | 'seed' | 'peer'
 export const ROLES: readonly Role[] = ['scheduler', 'seed', 'peer']
@@ -140,11 +143,3 @@ export function schemaFor (role: Role, defaults: RoleDefaults): z.ZodType {
   }
 }
 
-/** Parses "512MiB", "20GiB", "1.5GB" or a number into bytes (binary units for both spellings, as disks are sized). */
-export function parseBytes (v: number | string): number {
-  if (typeof v === 'number') return v
-  const m = /^(\d+(?:\.\d+)?)\s*([KMGT])?i?B?$/i.exec(v.trim())
-  if (m == null) throw new Error(`invalid size ${JSON.stringify(v)}`)
-  const exp = m[2] == null ? 0 : 'KMGT'.indexOf(m[2].toUpperCase()) + 1
-  return Math.round(Number(m[1]) * 1024 ** exp)
-}

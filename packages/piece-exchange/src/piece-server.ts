@@ -1,5 +1,6 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { lengthPrefixed, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, LIMIT_CHUNK_BYTES, type Logger, type RateLimiter } from '@damselfly/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { PieceTimeoutError } from '@damselfly/types'
 import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
@@ -36,6 +37,12 @@ export interface PieceServerInit {
    * always served over libp2p streams too, for clients without one
    */
   dataChannel?: { mode: DataChannelKind, host?: string, port?: number }
+  /**
+   * upload limit shared by every link, data channel or libp2p stream: while it is limited, piece
+   * bodies leave in LIMIT_CHUNK_BYTES slices, each after its tokens (answer headers and
+   * not-found answers are never held back)
+   */
+  rateLimit?: RateLimiter
 }
 
 /** pieces read from disk ahead of the one being sent, per link */
@@ -154,7 +161,22 @@ export class PieceServer {
       return
     }
     const head = lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.OK, length: job.buf.byteLength }))
-    await link.sendPiece(head, job.buf, this.init.release)
+    const limit = this.init.rateLimit
+    if (limit?.limited !== true) {
+      // unlimited: counted all the same, so the current upload rate is known
+      void limit?.take(job.buf.byteLength)
+      await link.sendPiece(head, job.buf, this.init.release)
+      return
+    }
+    const body = job.buf
+    const release = this.init.release
+    for (let off = 0; off < body.byteLength; off += LIMIT_CHUNK_BYTES) {
+      const slice = body.subarray(off, Math.min(body.byteLength, off + LIMIT_CHUNK_BYTES))
+      await limit.take(slice.byteLength)
+      const last = off + slice.byteLength >= body.byteLength
+      // the piece's buffer goes back once its last slice has left (the slices leave in order)
+      await link.sendPiece(off === 0 ? head : new Uint8ArrayList(), slice, last && release != null ? () => { release(body) } : undefined)
+    }
   }
 }
 

@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events'
-import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
+import { Bitfield, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
 import { FailureKind, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
-import { fetchFromSource } from './source-fetcher.js'
 import { TaskReporter } from './task-reporter.js'
-import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
+import type { TaskRequest, TaskStats, Hasher, Backend, ObjectStat } from '@damselfly/types'
+import { fetchFromSource, type SourceFetchInit } from './source-fetcher.js'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient } from '@damselfly/piece-exchange'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
@@ -37,6 +37,10 @@ export interface DownloadComponents {
   pieces: PieceClient
   scheduler?: SchedulerLink
   log: Logger
+  /** rate limits every piece from a parent is drawn from (this peer's download limit, this request's) */
+  limiters?: RateLimiter[]
+  /** back-to-source, through the engine's origin limits (rate, concurrency) @default fetchFromSource, unlimited */
+  fetchSource?: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
 }
 
 interface ParentState {
@@ -245,8 +249,13 @@ export class Download extends EventEmitter<DownloadEvents> {
     reqs.push({ parent: parent.peerId, ctl, started: Date.now() })
     this.inflight.set(index, reqs)
     parent.inflight++
-    const started = Date.now()
-    this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal)
+    let started = Date.now()
+    this.withTokens(length, ctl.signal)
+      .then(async () => {
+        // the piece's cost (reported to the scheduler) starts when it is asked for, not while it waits for tokens
+        started = Date.now()
+        return await this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal)
+      })
       .then(async (buf) => {
         const { digest, buf: back } = await this.c.hasher.hash(buf)
         if (this.settled || store.hasPiece(index)) return
@@ -306,6 +315,19 @@ export class Download extends EventEmitter<DownloadEvents> {
       })
   }
 
+  /** requests waiting for rate-limit tokens: time spent so is not a stall */
+  private waitingForTokens = 0
+
+  /**
+   * Takes a piece's worth of tokens before it is asked for: the parent then sends at most what
+   * the limits allow (Dragonfly's client does the same per piece). A piece's request is the one
+   * place P2P download bytes are decided, for data channels and libp2p streams alike.
+   */
+  private async withTokens (length: number, signal: AbortSignal): Promise<void> {
+    this.waitingForTokens++
+    try { await takeAll(this.c.limiters ?? [], length, signal) } finally { this.waitingForTokens-- }
+  }
+
   private onPieceStored (): void {
     const store = this.c.store
     this.lastProgress = Date.now()
@@ -317,6 +339,8 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   private checkStall (): void {
     if (this.settled || this.backToSource) return
+    // a download held back by a rate limit is slow on purpose, not stalled
+    if (this.waitingForTokens > 0) this.lastProgress = Date.now()
     const idle = Date.now() - this.lastProgress
     // going to the origin is the scheduler's call while it is reachable; a peer
     // decides alone only when it is cut off, or after a much longer silence
@@ -338,7 +362,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.backToSource = true
     for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
     const store = this.c.store
-    fetchFromSource({
+    const fetchSource = this.c.fetchSource ?? fetchFromSource
+    fetchSource({
       backend: this.c.backend(),
       url: this.request.url,
       headers: this.request.headers ?? {},
