@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { addBackendOptions, backendsInitFrom, type BackendFlags } from './backend-options.js'
+// the units module alone: the whole utils package would load pino and BLAKE3 at every start
+import { parseRate } from '@damselfly/utils/units'
 import { errorInfo, DownloadTimeoutError, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
 // not `import … from 'node:http'`: node's ESM facade of a builtin reads every export, and
@@ -27,6 +29,8 @@ export interface GetOptions extends BackendFlags {
   pieceLength?: number
   timeout?: number
   disableBackToSource?: boolean
+  /** bytes/s for this download (each file's, with -r), from peers and the origin together; 0 = unlimited */
+  limitRate?: number
   progress?: boolean
   /** false: copy out of the daemon cache instead of hard-linking @default true */
   hardLink?: boolean
@@ -171,7 +175,7 @@ async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
 async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
   let res
   try {
-    res = await postJson(new URL('/api/v1/download', api), { ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink }, DAEMON_HEADERS_TIMEOUT_MS)
+    res = await postJson(new URL('/api/v1/download', api), { ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink, rateLimit: opts.limitRate }, DAEMON_HEADERS_TIMEOUT_MS)
   } catch (err: any) {
     if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNTIMEOUT'].includes(err.code)) return undefined
     throw err
@@ -237,7 +241,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     return { type: 'error', error: { name: 'BackToSourceDisabledError', code: 'ERR_BACK_TO_SOURCE_DISABLED', message: 'no daemon reachable and back-to-source is disabled' } }
   }
   // loaded here so that the common case, a download through the daemon, starts fast
-  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }, { createBackends }, { createLogger, silentLogger, taskIdFor, initBlake3 }] = await Promise.all([
+  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }, { createBackends }, { createLogger, silentLogger, taskIdFor, initBlake3, RateLimiter }] = await Promise.all([
     import('@damselfly/hasher'), import('@damselfly/storage'), import('@damselfly/task-engine'), import('@damselfly/backend'), import('@damselfly/utils')
   ])
   await initBlake3()
@@ -254,7 +258,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     // --timeout: the same DownloadTimeoutError a daemon gives, and nothing exported after it
     const signal = (opts.timeout ?? 0) > 0 ? AbortSignal.timeout(opts.timeout!) : undefined
     const timedOut = (): never => { throw new DownloadTimeoutError(`download did not finish within ${opts.timeout!} ms`) }
-    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength, signal })
+    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength, signal, limiters: (opts.limitRate ?? 0) > 0 ? [new RateLimiter(opts.limitRate)] : undefined })
       .catch((err) => { if (signal?.aborted === true) timedOut(); throw err })
     await ts.flush()
     if (signal?.aborted === true) timedOut()
@@ -285,6 +289,11 @@ function positiveInteger (v: string): number {
   return n
 }
 
+/** commander parser for a rate flag: bytes/s as parseRate reads them, a usage error otherwise */
+export function rateArg (v: string): number {
+  try { return parseRate(v) } catch (err: any) { throw new InvalidArgumentError(err.message) }
+}
+
 export function getCommand (): Command {
   return addBackendOptions(new Command('get'))
     .description('download a URL through the local peer daemon (standalone from the origin when no daemon answers)')
@@ -299,6 +308,7 @@ export function getCommand (): Command {
     .option('--piece-length <bytes>', 'fixed piece length', positiveInteger)
     .option('--timeout <ms>', 'give up after this long', positiveInteger)
     .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
+    .option('--limit-rate <rate>', 'bytes/s for this download, from peers and the origin together, e.g. 20MiB (curl\'s flag; 0 = unlimited)', rateArg)
     .option('--no-progress', 'no progress bar')
     .option('--no-hard-link', 'copy the file out of the daemon\'s cache instead of hard-linking it (use when you will modify the output in place)')
     .option('--standalone', 'do not use a daemon, download from the origin in this process')

@@ -1,13 +1,15 @@
 import { z } from 'zod'
-import { parseBytes } from '@damselfly/utils'
+import { parseBytes, parseRate } from '@damselfly/utils'
 
-export { parseBytes }
+export { parseBytes, parseRate }
 
 export type Role = 'scheduler' | 'seed' | 'peer'
 export const ROLES: readonly Role[] = ['scheduler', 'seed', 'peer']
 
 const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
+/** bytes per second: a number, or a size with an optional /s ("10MiB", "800KiB/s"); 0 = unlimited */
+const rate = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?(\/s)?$/i, 'a rate like 10MiB, 800KiB/s or a number of bytes per second')])
 const bytes = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/i, 'a size like 512MiB, 20GiB or a number of bytes')])
 
 export const schedulerConfigSchema = z.object({
@@ -72,6 +74,16 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     /** memory for the pieces most recently stored or sent, so a swarm's requests for a fresh piece skip the disk; 0 = off */
     pieceCache: bytes.default('64MiB'),
     uploadSlots: z.number().int().positive().default(32),
+    /** piece bytes/s sent to other peers, all tasks together; 0 = unlimited (changeable at run time: PUT /api/v1/limits) */
+    uploadRate: rate.default(0),
+    /** bytes/s received from parents and the origin together; 0 = unlimited */
+    downloadRate: rate.default(0),
+    /** bytes/s from the origin, all tasks together; 0 = unlimited */
+    backToSourceRate: rate.default(0),
+    /** bytes/s from the origin for any one task; 0 = unlimited */
+    backToSourceTaskRate: rate.default(0),
+    /** tasks reading the origin at once; 0 = unlimited */
+    backToSourceConcurrency: z.number().int().nonnegative().default(0),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** the peer's HTTP proxy (peers only) */
@@ -115,6 +127,11 @@ export interface DaemonConfigShape {
   directIo: boolean
   pieceCache: number | string
   uploadSlots: number
+  uploadRate: number | string
+  downloadRate: number | string
+  backToSourceRate: number | string
+  backToSourceTaskRate: number | string
+  backToSourceConcurrency: number
   hasherThreads?: number
   logLevel: string
   proxyPort: number

@@ -199,6 +199,11 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     return { upload: this.limiters.upload.waitSeconds, download: this.limiters.download.waitSeconds, back_to_source: this.limiters.back_to_source.waitSeconds, task }
   }
 
+  /** Bytes/s each direction moved over the last few seconds. */
+  currentRates (): Record<Exclude<LimitDirection, 'task'>, number> {
+    return { upload: this.limiters.upload.currentRate(), download: this.limiters.download.currentRate(), back_to_source: this.limiters.back_to_source.currentRate() }
+  }
+
   /** Origin tasks waiting for a back-to-source slot, and those reading the origin now. */
   get sourceQueueStats (): { waiting: number, running: number } { return { waiting: this.sourceQueue.size, running: this.sourceQueue.pending } }
 
