@@ -70,6 +70,8 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       s3Region: c.s3Region,
       hfEndpoint: c.hfEndpoint,
       hfToken: c.hfToken,
+      modelscopeEndpoint: c.modelscopeEndpoint,
+      modelscopeToken: c.modelscopeToken,
       registryUser: c.registryUser,
       registryPassword: c.registryPassword,
       insecureRegistry: c.insecureRegistry

@@ -64,6 +64,8 @@ function daemonEnv (): Record<string, EnvVar> {
     HF_ENDPOINT: { path: ['hfEndpoint'], kind: 'string' },
     DAMSELFLY_HF_ENDPOINT: { path: ['hfEndpoint'], kind: 'string' },
     HF_TOKEN: { path: ['hfToken'], kind: 'string' },
+    DAMSELFLY_MODELSCOPE_ENDPOINT: { path: ['modelscopeEndpoint'], kind: 'string' },
+    MODELSCOPE_API_TOKEN: { path: ['modelscopeToken'], kind: 'string' },
     DAMSELFLY_REGISTRY_USER: { path: ['registryUser'], kind: 'string' },
     DAMSELFLY_REGISTRY_PASSWORD: { path: ['registryPassword'], kind: 'string' },
     DAMSELFLY_GC_QUOTA: { path: ['gc', 'quota'], kind: 'string' },

@@ -97,6 +97,8 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     s3Endpoint: z.url().optional(),
     s3Region: z.string().min(1).optional(),
     hfToken: z.string().optional(),
+    modelscopeEndpoint: z.url().optional(),
+    modelscopeToken: z.string().optional(),
     registryUser: z.string().optional(),
     registryPassword: z.string().optional(),
     gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
@@ -143,6 +145,8 @@ export interface DaemonConfigShape {
   s3Endpoint?: string
   s3Region?: string
   hfToken?: string
+  modelscopeEndpoint?: string
+  modelscopeToken?: string
   registryUser?: string
   registryPassword?: string
   gc: GcConfig
