@@ -2,7 +2,7 @@ import { Command, Option } from 'commander'
 import { createLogger } from '@damselfly/utils'
 import { createScheduler } from '@damselfly/scheduler'
 import { untilSignal } from './signals.js'
-import { loadConfig, flagsFrom, ConfigError, type SchedulerConfig } from '@damselfly/config'
+import { loadConfig, flagsFrom, parseRate, ConfigError, type SchedulerConfig } from '@damselfly/config'
 
 /** Reads `--config` (or DAMSELFLY_CONFIG), layers env and flags over it; exits 2 on invalid config. */
 function loadSchedulerConfig (cmd: Command): SchedulerConfig {
@@ -28,6 +28,7 @@ export function schedulerCommand (): Command {
     .option('--allow-peer <id...>', 'only these libp2p peer ids may register')
     .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
     .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
+    .addOption(new Option('--pool-wan-budget <rate>', 'bytes/s each node pool may take in and send out across pools, e.g. 50MiB (0 = unlimited): plans stop offering parents from another pool while a pool is at its budget').env('DAMSELFLY_POOL_WAN_BUDGET'))
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
@@ -41,7 +42,8 @@ export function schedulerCommand (): Command {
         token: c.token,
         allowPeers: c.allowPeer,
         seedToken: c.seedToken,
-        allowSeeds: c.allowSeed
+        allowSeeds: c.allowSeed,
+        swarm: { poolWanBudget: parseRate(c.poolWanBudget) }
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

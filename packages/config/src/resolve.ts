@@ -27,6 +27,7 @@ export const ENV_VARS: Record<Role, Record<string, EnvVar>> = {
     DAMSELFLY_TOKEN: { path: ['token'], kind: 'string' },
     DAMSELFLY_ALLOW_PEERS: { path: ['allowPeer'], kind: 'list' },
     DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
+    DAMSELFLY_POOL_WAN_BUDGET: { path: ['poolWanBudget'], kind: 'string' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL
   },
   seed: daemonEnv(),

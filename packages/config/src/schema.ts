@@ -8,10 +8,10 @@ export const ROLES: readonly Role[] = ['scheduler', 'seed', 'peer']
 
 const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
-/** bytes per second: a number, or a size with an optional /s ("10MiB", "800KiB/s"); 0 = unlimited */
-const rate = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?(\/s)?$/i, 'a rate like 10MiB, 800KiB/s or a number of bytes per second')])
 const bytes = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/i, 'a size like 512MiB, 20GiB or a number of bytes')])
 
+/** bytes per second: a number, or a size with an optional /s ("10MiB", "800KiB/s"); 0 = unlimited */
+const rate = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?(\/s)?$/i, 'a rate like 10MiB, 800KiB/s or a number of bytes per second')])
 export const schedulerConfigSchema = z.object({
   host: host.default('127.0.0.1'),
   port: port.default(8002),
@@ -24,6 +24,8 @@ export const schedulerConfigSchema = z.object({
   seedToken: z.string().optional(),
   /** peer ids allowed to act as seed peers without the seed token */
   allowSeed: z.array(z.string()).default([]),
+  /** bytes/s each node pool may take in and send out across pools (the WAN); 0 = unlimited */
+  poolWanBudget: rate.default(0),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')
 }).strict()
 

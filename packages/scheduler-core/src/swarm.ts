@@ -4,6 +4,7 @@ import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
   DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES
 } from './constants.js'
+import { PoolBudget } from './pool-budget.js'
 
 export interface SwarmInit {
   /** @default 6 */
@@ -30,6 +31,8 @@ export interface SwarmInit {
   allowCycles?: boolean
   /** @default 5000 */
   seedGraceMs?: number
+  /** bytes/s each node pool may take in and send out across pools (see PoolBudget); 0 = unlimited @default 0 */
+  poolWanBudget?: number
   /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -137,6 +140,8 @@ export class Swarm {
   backToSourceDecisions = 0
   /** wall time of the last plan computation, for the benchmark */
   lastDecisionMs = 0
+  readonly poolBudget: PoolBudget
+  private readonly budgetRetries = new Set<string>()
 
   constructor (init: SwarmInit = {}) {
     this.maxParents = init.maxParents ?? DEFAULT_MAX_PARENTS
@@ -151,6 +156,7 @@ export class Swarm {
     this.now = init.now ?? Date.now
     this.seedGraceMs = init.seedGraceMs ?? DEFAULT_SEED_GRACE_MS
     this.startedAt = this.now()
+    this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now)
   }
 
   private get inSeedGrace (): boolean { return this.now() - this.startedAt < this.seedGraceMs }
@@ -434,6 +440,7 @@ export class Swarm {
     if (bytes <= 0) return
     const edge = `${from}>${to}`
     task.bytesByEdge.set(edge, (task.bytesByEdge.get(edge) ?? 0) + bytes)
+    this.poolBudget.add(from, to, bytes)
   }
 
   private onFailure (peer: PeerRecord, f: PieceFailure): void {
@@ -574,6 +581,7 @@ export class Swarm {
       if (p == null) continue
       const samePool = p.pool === peer.pool
       if (!samePool && !mayCross) continue
+      if (!samePool && !this.poolBudget.allows(p.pool, peer.pool)) { this.retryWhenBudgetFrees(task, m.peerId); continue }
       const isRunningSeed = task.seedPeer === c.peerId && task.seedState === 'running'
       const isSourcing = c.backToSource && !c.done
       if (!isRunningSeed && !isSourcing && !c.have.hasAnyMissingIn(m.have)) continue
@@ -655,6 +663,17 @@ export class Swarm {
     if (costs.length < 3) return 0
     costs.sort((a, b) => a - b)
     return costs[Math.floor(costs.length / 2)]
+  }
+
+  /** A member refused a cross-pool parent for the WAN budget is planned again once some of it frees up. */
+  private retryWhenBudgetFrees (task: TaskRecord, peerId: string): void {
+    const key = `${task.id}/${peerId}`
+    if (this.budgetRetries.has(key)) return
+    this.budgetRetries.add(key)
+    this.setTimer(() => {
+      this.budgetRetries.delete(key)
+      if (this.tasks.get(task.id) === task) this.markDirty(task, peerId)
+    }, this.poolBudget.retryMs)
   }
 
   /** The first few downloaders of a pool (by join time) fetch across pools; seeds always may. */
