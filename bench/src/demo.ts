@@ -28,12 +28,12 @@ await writeRandomFile(file, size)
 const sha = await sha256File(file)
 const origin = await startOrigin({ files: { '/artifact.bin': file } })
 say(`origin ${origin.url}/artifact.bin; starting lab with ${peers} peers …`)
-const lab = await startLab({ peers, dataDir: join(dir, 'lab') })
+const lab = await startLab({ peers, dataDir: join(dir, 'lab'), exportRoots: [dir] })
 const eps = lab.endpoints!
 let code = 0
 try {
   const started = Date.now()
-  const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, `${origin.url}/artifact.bin`, join(dir, `out-${i}.bin`))))
+  const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, `${origin.url}/artifact.bin`, join(dir, `out-${i}.bin`))))
   const seconds = (Date.now() - started) / 1000
   const allVerified = results.every((r) => r.ok) && await allMatch(results.map((_, i) => join(dir, `out-${i}.bin`)), sha)
   const sum = (k: 'bytesFromOrigin' | 'bytesFromSeed' | 'bytesFromPeers'): number => results.reduce((a, r) => a + (r[k] ?? 0), 0)

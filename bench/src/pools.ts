@@ -25,13 +25,13 @@ export async function runPools (perPool: number, size: number, pools = ['edge-a'
   await writeRandomFile(file, size)
   const sha = await sha256File(file)
   const origin = await startOrigin({ files: { '/model.bin': file } })
-  const lab = await startLab({ peers: perPool * pools.length, pools, dataDir: join(dir, 'lab') })
+  const lab = await startLab({ peers: perPool * pools.length, pools, dataDir: join(dir, 'lab'), exportRoots: [dir] })
   try {
     const eps = lab.endpoints!
     const url = `${origin.url}/model.bin`
     const started = Date.now()
     const outs = eps.peers.map((_, i) => join(dir, `out-${i}.bin`))
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, outs[i])))
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, outs[i])))
     const seconds = (Date.now() - started) / 1000
     const tasks = await fetchJson<Array<{ bytesByEdge: Record<string, number> }>>(`${eps.scheduler.url}/api/v1/tasks`)
     const edges = tasks[0]?.bytesByEdge ?? {}

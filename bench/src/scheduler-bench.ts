@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util'
 import { Swarm } from '@damselfly/scheduler-core'
 import { Bitfield } from '@damselfly/utils'
 import { prng } from '@damselfly/testkit'
-import type { PeerMessage, SchedulerMessage, TaskUpdate } from '@damselfly/proto'
+import { NO_TASK_KEY_PARTS, type PeerMessage, type SchedulerMessage, type TaskUpdate } from '@damselfly/proto'
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, peers: { type: 'string' }, tasks: { type: 'string' }, pieces: { type: 'string', default: '32' } } })
 const PEERS = Number(values.peers ?? (values.quick ? 1000 : 10_000))
@@ -18,7 +18,7 @@ const rand = prng(42)
 
 const latencies: number[] = []
 const plans = new Map<string, TaskUpdate>()
-const swarm = new Swarm({ setTimer: () => undefined })
+const swarm = new Swarm({ setTimer: () => undefined, trustTaskIds: true })
 const send = (id: string) => (msg: Partial<SchedulerMessage>): void => {
   if (msg.update != null) { latencies.push(swarm.lastDecisionMs); plans.set(`${id}/${msg.update.taskId}`, msg.update) }
 }
@@ -36,7 +36,7 @@ for (let p = 0; p < PEERS; p++) {
   swarm.register(id, { addrs: ['/ip4/10.0.0.2/tcp/1'], pool: POOLS[p % POOLS.length], idc: '', hostname: id, seed: false, uploadSlots: 8, token: '', tasks: [] }, send(id))
   const t = p % TASKS
   members[t].push(id)
-  handle(id, { announce: { taskId: taskId(t), url: `http://origin/${t}`, headers: [], pieceLength: PL, digest: '' } })
+  handle(id, { announce: { taskId: taskId(t), url: `http://origin/${t}`, headers: [], pieceLength: PL, digest: '', ...NO_TASK_KEY_PARTS } })
 }
 swarm.flush()
 // seeds publish geometry and the full manifest

@@ -108,8 +108,9 @@ async function withOrigin<T> (cfg: SwarmConfig, f: (origin: Origin, url: string)
 }
 
 /** Runs `damselfly get` as its own process; resolves with seconds since `t0` when it exits. */
-function getProcess (args: string[], t0: number, pids: number[]): Promise<number> {
-  const child = spawn(process.execPath, [CLI, 'get', ...args, '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'] })
+function getProcess (args: string[], t0: number, pids: number[], apiToken?: string): Promise<number> {
+  const env = apiToken != null ? { ...process.env, DAMSELFLY_API_TOKEN: apiToken } : process.env
+  const child = spawn(process.execPath, [CLI, 'get', ...args, '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'], env })
   pids.push(child.pid!)
   let out = ''
   let err = ''
@@ -143,7 +144,8 @@ export const damselfly: SwarmSystem = {
       // one site: the seed peer sits in the peers' node pool, so every peer may fetch from it
       // (across pools the scheduler lets only a few fetchers per pool reach outside)
       const dataChannel = cfg.dataChannel ?? 'tcp'
-      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', dataChannel], peerArgs: ['--data-channel', dataChannel] })
+      // outputs under an export root: the daemons hard-link them from their caches, as in production
+      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), exportRoots: [cfg.dir], logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', dataChannel], peerArgs: ['--data-channel', dataChannel] })
       const eps = lab.endpoints!
       const daemonPids = eps.peers.map((p) => p.pid)
       const watch = new RssWatch(() => daemonPids)
@@ -156,7 +158,7 @@ export const damselfly: SwarmSystem = {
         const startupCpuSeconds = await settled(labPids)
         await quietDisks()
         const t0 = performance.now()
-        const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids)))
+        const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids, p.apiToken)))
         const sum = async (pids: number[]): Promise<number> => Math.round(await totalCpuSecondsOf(pids) * 100) / 100
         // by role, start-up included (it is subtracted from the total only)
         const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }

@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, parseRate, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
@@ -9,6 +10,8 @@ import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
 import { addBackendOptions, backendsInitFrom } from './backend-options.js'
 import { untilSignal } from './signals.js'
 import type { BackendsInit } from '@damselfly/backend'
+
+const LOOPBACK = '127.0.0.1'
 
 export interface DaemonCommandDefaults {
   name: string
@@ -50,6 +53,10 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
     schedulerUrls: c.scheduler.length > 0 ? c.scheduler : undefined,
     // a seed authenticates with its seed token, which the scheduler also accepts as cluster membership
     token: seed && c.seedToken != null ? c.seedToken : c.token,
+    clusterToken: c.token,
+    schedulerPeerIds: c.schedulerPeerId != null && c.scheduler.length === 1 ? { [c.scheduler[0]]: c.schedulerPeerId } : undefined,
+    dev: c.dev,
+    originPolicy: { ownCredentials: c.originCredentialsAllow, allowPrivate: c.originAllowPrivate },
     seeder: seed ? originSeeder() : undefined,
     download: { stallMs: c.stallTimeout },
     pieceTimeoutMs: c.pieceTimeout,
@@ -77,15 +84,23 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       insecureRegistry: c.insecureRegistry
     }, env), c.originTimeout, c.originRetries),
     p2p: { host: c.p2pHost, port: c.p2pPort, dataPort: c.dataPort, dataChannel: c.dataChannel },
-    api: { host: c.host, port: c.apiPort },
-    metrics: { host: c.host, port: c.metricsPort },
+    // `host` is the old single setting; each listener's own setting wins, and loopback is the default
+    api: { host: c.apiHost ?? c.host ?? LOOPBACK, port: c.apiPort, token: c.apiToken, exportRoots: c.exportRoots.map((r) => resolve(r)) },
+    metrics: { host: c.metricsHost ?? c.host ?? LOOPBACK, port: c.metricsPort },
     proxy: withProxy
       ? {
-          host: c.host,
+          host: c.proxyHost ?? c.host ?? LOOPBACK,
           port: c.proxyPort,
           rules: c.proxyRule,
-          registry: { mirror: c.registryMirror, insecure: c.insecureRegistry },
-          huggingFace: { endpoint: c.hfEndpoint }
+          allow: c.proxyAllow,
+          maxTunnels: c.proxyMaxTunnels,
+          idleTimeoutMs: c.proxyIdleTimeout,
+          registry: { mirror: c.registryMirror, insecure: c.insecureRegistry, allow: c.allowRegistry },
+          huggingFace: { endpoint: c.hfEndpoint },
+          upstream: { ca: c.caFile != null ? readFileSync(c.caFile, 'utf8') : undefined },
+          hijackHttps: (c.hijackHttps?.length ?? 0) > 0
+            ? { hosts: c.hijackHttps!, dataDir: resolve(c.dataDir), ca: c.caCert != null && c.caKey != null ? { certPath: resolve(c.caCert), keyPath: resolve(c.caKey) } : undefined }
+            : undefined
         }
       : undefined,
     gc: {
@@ -146,17 +161,24 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .description(d.description)
     .addOption(new Option('-c, --config <file>', `YAML config file for the ${role} role (flags > env > file > defaults)`).env('DAMSELFLY_CONFIG'))
     .addOption(new Option('--data-dir <dir>', 'where pieces and the peer identity are kept').default(defaultDataDir(role)).env('DAMSELFLY_DATA_DIR'))
-    .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated: tasks are spread over them by consistent hashing').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--scheduler <urls>', 'scheduler HTTP URL(s), comma-separated, each pinned to its identity: http://host:8002/p2p/<peerId> (tasks are spread over them by consistent hashing)').env('DAMSELFLY_SCHEDULER'))
+    .addOption(new Option('--scheduler-peer-id <id>', 'the scheduler\'s libp2p peer id (pins a single --scheduler URL given without /p2p/<id>)').env('DAMSELFLY_SCHEDULER_PEER_ID'))
+    .addOption(new Option('--dev', 'development / lab mode: trust an unpinned scheduler\'s identity from its plain-HTTP /api/v1/info').env('DAMSELFLY_DEV'))
+    .addOption(new Option('--origin-credentials-allow <origin>', 'seeds: an origin (host[:port], s3 bucket, hf owner; * = all) this seed may fetch with its own credentials (repeatable)').argParser(collect))
+    .addOption(new Option('--origin-allow-private <origin>', 'seeds: an origin on a loopback/private/link-local address this seed may fetch from (host or host:port; repeatable)').argParser(collect))
     .addOption(new Option('--token <token>', 'cluster token').env('DAMSELFLY_TOKEN'))
     .addOption(new Option('--pool <name>', 'node pool (region) of this host').default(d.pool).env('DAMSELFLY_POOL'))
     .addOption(new Option('--idc <name>', 'data centre / zone label').default('').env('DAMSELFLY_IDC'))
-    .addOption(new Option('--host <host>', 'address for the local API and metrics').default('127.0.0.1').env('DAMSELFLY_HOST'))
-    .addOption(new Option('--p2p-host <host>', 'address libp2p listens on').default('127.0.0.1').env('DAMSELFLY_P2P_HOST'))
+    .addOption(new Option('--host <host>', 'deprecated: sets --api-host, --metrics-host and --proxy-host together').env('DAMSELFLY_HOST'))
+    .addOption(new Option('--api-host <host>', 'address of the local API (keep it on loopback)').default(LOOPBACK).env('DAMSELFLY_API_HOST'))
+    .addOption(new Option('--metrics-host <host>', 'address of the Prometheus metrics listener').default(LOOPBACK).env('DAMSELFLY_METRICS_HOST'))
+    .addOption(new Option('--p2p-host <host>', 'address libp2p and the data channel listen on (the only listeners other hosts need)').default(LOOPBACK).env('DAMSELFLY_P2P_HOST'))
+    .addOption(new Option('--export-root <dir>', 'directory the local API may write outputs under (repeatable; none: clients write their outputs themselves)').argParser(collect))
     .addOption(new Option('--api-port <port>', 'local API port').default(d.apiPort).argParser(Number).env('DAMSELFLY_API_PORT'))
     .addOption(new Option('--metrics-port <port>', 'Prometheus metrics port').default(d.metricsPort).argParser(Number).env('DAMSELFLY_METRICS_PORT'))
     .addOption(new Option('--p2p-port <port>', 'libp2p port').default(d.p2pPort).argParser(Number).env('DAMSELFLY_P2P_PORT'))
     .addOption(new Option('--data-port <port>', 'data channel port (pieces over TLS/TCP beside libp2p, on --p2p-host)').default(d.dataPort).argParser(Number).env('DAMSELFLY_DATA_PORT'))
-    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tcp (unencrypted, BLAKE3-verified), tls (encrypted too; for networks where others must not read the content) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tcp').env('DAMSELFLY_DATA_CHANNEL'))
+    .addOption(new Option('--data-channel <mode>', 'how pieces travel: tls (encrypted; the default), tcp (plain TCP inside this node pool, BLAKE3-verified; TLS to other pools all the same) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tls').env('DAMSELFLY_DATA_CHANNEL'))
     .addOption(new Option('--no-direct-io', 'keep pieces in the page cache (buffered I/O) instead of O_DIRECT'))
     .addOption(new Option('--piece-cache <size>', 'memory for recent pieces, so uploads of a fresh piece skip the disk, e.g. 256MiB (0 = off; default 64MiB)').env('DAMSELFLY_PIECE_CACHE'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
@@ -184,6 +206,8 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
       const flags = flagsFrom(opts, (k) => cmd.getOptionValueSource(k), ['scheduler'])
       delete flags.gcQuota
       delete flags.gcTtl
+      // one flag per root on the command line, a list in the config; relative to where it is typed
+      if (flags.exportRoot != null) { flags.exportRoots = (flags.exportRoot as string[]).map((r) => resolve(r)); delete flags.exportRoot }
       const config = loadRoleConfig<DaemonConfig>(role, cmd, Object.keys(gc).length > 0 ? { ...flags, gc } : flags)
       await run(new Daemon(daemonInit(config, d.seed, d.name, d.proxyPort != null)), opts)
     })
@@ -194,12 +218,21 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
 }
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+const collectList = (v: string, prev: string[] = []): string[] => [...prev, ...v.split(',').map((s) => s.trim()).filter(Boolean)]
 
 function addProxyOptions (cmd: Command, port: number): void {
   cmd
+    .addOption(new Option('--proxy-host <host>', 'address of the HTTP proxy').default(LOOPBACK).env('DAMSELFLY_PROXY_HOST'))
     .addOption(new Option('--proxy-port <port>', 'HTTP proxy port (registry mirror, HF endpoint, HTTP_PROXY); 0 = any free port').default(port).argParser(Number).env('DAMSELFLY_PROXY_PORT'))
+    .addOption(new Option('--proxy-allow <host[:port]>', 'destination the proxy may reach although loopback, link-local or private: host[:port], [v6][:port], CIDR or *.suffix (repeatable)').argParser(collect))
+    .addOption(new Option('--proxy-max-tunnels <n>', 'CONNECT tunnels open at once').argParser(Number))
+    .addOption(new Option('--proxy-idle-timeout <ms>', 'close a tunnel or client connection idle this long').argParser(Number))
     .addOption(new Option('--proxy-rule <regex>', 'forward-proxied GETs whose origin+path match go through P2P (repeatable; replaces the defaults)').argParser(collect))
     .addOption(new Option('--registry-mirror <url>', 'upstream registry for /v2/ requests that name none (skopeo/podman mirrors)').env('DAMSELFLY_REGISTRY_MIRROR'))
     .addOption(new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect))
+    .addOption(new Option('--allow-registry <host:port>', 'a registry clients may name with X-Dragonfly-Registry or ?ns= (repeatable; the mirror and --insecure-registry ones always may)').argParser(collect))
     .addOption(new Option('--hf-endpoint <url>', 'Hugging Face hub behind <proxy>/hf').default(DEFAULT_HF_ENDPOINT).env('DAMSELFLY_HF_ENDPOINT'))
+    .addOption(new Option('--hijack-https <host[:port]>', 'intercept HTTPS (CONNECT) to this host with the proxy\'s CA so its GETs can go through P2P (repeatable or comma-separated; * = every host)').argParser(collectList).env('DAMSELFLY_HIJACK_HTTPS'))
+    .addOption(new Option('--ca-cert <path>', 'PEM certificate of the CA that signs intercepted hosts\' certificates (default: <data-dir>/ca.crt, made on first use)').env('DAMSELFLY_CA_CERT'))
+    .addOption(new Option('--ca-key <path>', 'PEM private key of --ca-cert').env('DAMSELFLY_CA_KEY'))
 }

@@ -21,6 +21,7 @@ const cmd = addBackendOptions(new Command('dfget'))
   .option('--no-progress')
   .option('-r, --recursive', 'download a directory tree (hf:// repos)')
   .addOption(new Option('--endpoint <url>', 'daemon API').env('DAMSELFLY_API'))
+  .addOption(new Option('--data-dir <dir>', 'daemon data dir whose api-token is presented (DAMSELFLY_API_TOKEN wins)').env('DAMSELFLY_DATA_DIR'))
   .option('--json', 'print one JSON line with the result on stdout')
   .addHelpText('after', `
 Examples:

@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { containerdHostsToml, DEFAULT_PROXY_PORT } from '@damselfly/proxy'
+import { homedir } from 'node:os'
+import { CertificateAuthority, containerdHostsToml, DEFAULT_PROXY_PORT } from '@damselfly/proxy'
 
 export interface DfinitOptions {
   registries: string[]
@@ -37,8 +38,18 @@ export function dfinitCommand (): Command {
     .addOption(new Option('--proxy <url>', 'the peer proxy').default(`http://127.0.0.1:${DEFAULT_PROXY_PORT}`))
     .addOption(new Option('--certs-dir <dir>', 'containerd\'s config_path').default('/etc/containerd/certs.d'))
     .option('--plain-http', 'reach the registries themselves over plain HTTP')
-    .addHelpText('after', '\nExamples:\n  damselfly dfinit --registry docker.io --registry ghcr.io\n  damselfly dfinit --registry 127.0.0.1:5000 --certs-dir /tmp/certs.d --proxy http://127.0.0.1:65001\n\ncontainerd must have, in /etc/containerd/config.toml:\n  [plugins."io.containerd.grpc.v1.cri".registry]\n    config_path = "/etc/containerd/certs.d"\n')
+    .option('--print-ca', 'print the peer proxy\'s HTTPS interception CA certificate (PEM) for a trust store, creating it in --data-dir if the peer has not yet')
+    .addOption(new Option('--data-dir <dir>', 'the peer\'s data dir, where its CA is kept').default(resolve(homedir(), '.damselfly', 'peer')).env('DAMSELFLY_DATA_DIR'))
+    .addOption(new Option('--ca-cert <path>', 'the CA the peer was given with --ca-cert (with --ca-key)').env('DAMSELFLY_CA_CERT'))
+    .addOption(new Option('--ca-key <path>', 'its private key').env('DAMSELFLY_CA_KEY'))
+    .addHelpText('after', '\nExamples:\n  damselfly dfinit --registry docker.io --registry ghcr.io\n  damselfly dfinit --registry 127.0.0.1:5000 --certs-dir /tmp/certs.d --proxy http://127.0.0.1:65001\n  damselfly dfinit --print-ca > /usr/local/share/ca-certificates/damselfly.crt && update-ca-certificates\n\ncontainerd must have, in /etc/containerd/config.toml:\n  [plugins."io.containerd.grpc.v1.cri".registry]\n    config_path = "/etc/containerd/certs.d"\n')
     .action(async (opts) => {
+      if (opts.printCa === true) {
+        const files = opts.caCert != null && opts.caKey != null ? { certPath: resolve(opts.caCert), keyPath: resolve(opts.caKey) } : undefined
+        const ca = await CertificateAuthority.load({ dataDir: resolve(opts.dataDir), files })
+        process.stdout.write(ca.certPem)
+        return
+      }
       const files = await writeContainerdHosts({ registries: opts.registry ?? ['docker.io'], proxy: opts.proxy, certsDir: opts.certsDir, plainHttp: opts.plainHttp })
       for (const f of files) process.stdout.write(`${f}\n`)
     })

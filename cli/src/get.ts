@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { addBackendOptions, backendsInitFrom, type BackendFlags } from './backend-options.js'
 // the units module alone: the whole utils package would load pino and BLAKE3 at every start
 import { parseRate } from '@damselfly/utils/units'
+import { defaultPeerDataDir, readApiToken } from '@damselfly/peer/api-token'
 import { errorInfo, DownloadTimeoutError, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
 // not `import … from 'node:http'`: node's ESM facade of a builtin reads every export, and
@@ -21,6 +22,8 @@ export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3 } as const
 export interface GetOptions extends BackendFlags {
   output: string
   api?: string
+  /** the daemon's data dir, whose `api-token` this client presents @default ~/.damselfly/peer */
+  dataDir?: string
   header?: string[]
   digest?: string
   tag?: string
@@ -171,23 +174,45 @@ async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
   return fail(opts, output, mode, result.type === 'error' ? result.error : { name: 'Error', code: 'ERR_INTERNAL', message: 'no result' })
 }
 
-/** undefined when no daemon answers (the caller goes standalone) */
+/**
+ * The local API's token: DAMSELFLY_API_TOKEN, else the `api-token` file in the daemon's data
+ * dir (`--data-dir`, DAMSELFLY_DATA_DIR, the default peer data dir), when this user may read it.
+ */
+export async function apiToken (opts: { dataDir?: string }): Promise<string | undefined> {
+  const env = process.env.DAMSELFLY_API_TOKEN
+  if (env != null && env !== '') return env
+  return await readApiToken(opts.dataDir ?? process.env.DAMSELFLY_DATA_DIR ?? defaultPeerDataDir())
+}
+
+/**
+ * undefined when no daemon answers (the caller goes standalone). The daemon writes the output
+ * itself only under its export roots; elsewhere it says so before fetching anything, and this
+ * process then writes the file from the bytes the daemon streams back (as this user, with the
+ * same temporary name, digest check and rename).
+ */
 async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
+  const token = await apiToken(opts)
+  const body = { ...req, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink, rateLimit: opts.limitRate }
+  const first = await daemonDownload(api, { ...body, output }, token, report)
+  if (first?.type !== 'error' || first.error.code !== 'ERR_EXPORT_FORBIDDEN') return first
+  const done = await daemonDownload(api, body, token, report)
+  if (done?.type !== 'done') return done
+  const res = await httpRequest(new URL(`/api/v1/tasks/${done.taskId}/content`, api), 'GET', token, undefined, DAEMON_HEADERS_TIMEOUT_MS)
+  if (res.statusCode !== 200) return await errorOf(res)
+  const { exportStream } = await import('@damselfly/task-engine/export')
+  return { ...done, output: await exportStream(res, output, { digest: req.digest }) }
+}
+
+async function daemonDownload (api: string, body: Record<string, unknown>, token: string | undefined, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
   let res
   try {
-    res = await postJson(new URL('/api/v1/download', api), { ...req, output, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink, rateLimit: opts.limitRate }, DAEMON_HEADERS_TIMEOUT_MS)
+    res = await httpRequest(new URL('/api/v1/download', api), 'POST', token, body, DAEMON_HEADERS_TIMEOUT_MS)
   } catch (err: any) {
     if (['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ECONNTIMEOUT'].includes(err.code)) return undefined
     throw err
   }
+  if (res.statusCode !== 200) return await errorOf(res)
   const lines = jsonLines(res)
-  if (res.statusCode !== 200) {
-    let body = ''
-    for await (const line of lines) body += line
-    let error
-    try { error = JSON.parse(body).error } catch {}
-    return { type: 'error', error: error ?? { name: 'Error', code: 'ERR_HTTP', message: `daemon answered ${String(res.statusCode)}` } }
-  }
   let last: ProgressEvent | undefined
   for await (const line of lines) {
     const e = JSON.parse(line) as ProgressEvent
@@ -197,18 +222,30 @@ async function viaDaemon (api: string, req: TaskRequest, output: string, opts: G
   return last ?? { type: 'error', error: { name: 'Error', code: 'ERR_DAEMON', message: 'daemon closed the stream without a result' } }
 }
 
+/** The daemon's JSON error answer as a result. */
+async function errorOf (res: IncomingMessage): Promise<ProgressEvent> {
+  let body = ''
+  for await (const line of jsonLines(res)) body += line
+  let error
+  try { error = JSON.parse(body).error } catch {}
+  if (res.statusCode === 401) error = { name: 'UnauthorizedError', code: 'ERR_UNAUTHORIZED', message: 'the daemon wants its API token: set DAMSELFLY_API_TOKEN, or --data-dir to a data dir whose api-token this user may read' }
+  return { type: 'error', error: error ?? { name: 'Error', code: 'ERR_HTTP', message: `daemon answered ${String(res.statusCode)}` } }
+}
+
 const DAEMON_HEADERS_TIMEOUT_MS = 10_000
 
 /**
- * POSTs JSON to the local daemon with node's own HTTP client: `get` runs once per file, and
+ * Talks to the local daemon with node's own HTTP client: `get` runs once per file, and
  * undici would cost it ~100 modules and a WebAssembly parser to compile at every start.
- * Only the wait for the response head is bounded; the body (progress events) may take as
- * long as the download.
+ * Only the wait for the response head is bounded; the body (progress events, content) may
+ * take as long as the download.
  */
-async function postJson (url: URL, body: unknown, headersTimeoutMs: number): Promise<IncomingMessage> {
-  const payload = JSON.stringify(body)
+async function httpRequest (url: URL, method: 'GET' | 'POST', token: string | undefined, body: unknown, headersTimeoutMs: number): Promise<IncomingMessage> {
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  const headers: Record<string, string | number> = payload != null ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {}
+  if (token != null) headers.authorization = `Bearer ${token}`
   return await new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } })
+    const req = request(url, { method, headers })
     let connected = false
     req.once('socket', (socket) => { socket.once('connect', () => { connected = true }) })
     // not even connected: no daemon there (the caller goes standalone); connected but silent: an error
@@ -300,6 +337,7 @@ export function getCommand (): Command {
     .argument('<url>', 'URL to download: http(s)://, oci://host/name/blobs/sha256:…, s3://bucket/key, hf://[datasets/]owner/repo[/path][@rev]')
     .requiredOption('-O, --output <path>', 'where to write the file; it appears only once complete and verified')
     .addOption(new Option('--api <url>', 'local daemon API').env('DAMSELFLY_API'))
+    .addOption(new Option('--data-dir <dir>', 'the daemon\'s data dir, whose api-token is presented (default ~/.damselfly/peer; DAMSELFLY_API_TOKEN wins)').env('DAMSELFLY_DATA_DIR'))
     .option('-H, --header <header...>', 'origin request header, "Name: value" (repeatable)')
     .option('--digest <digest>', 'expected content digest, e.g. sha256:<hex>; verified before the file appears')
     .option('--tag <tag>', 'tells apart tasks with the same URL')
@@ -323,6 +361,10 @@ Examples:
   HF_TOKEN=hf_… damselfly get -r hf://openai-community/gpt2 -O ./gpt2
   damselfly get https://internal.example/file --ca-file ./corp-ca.pem -O file
   DAMSELFLY_API=http://127.0.0.1:65002 damselfly get http://origin/file -O file -H "Authorization: Bearer $TOKEN"
+
+The daemon's API token comes from DAMSELFLY_API_TOKEN or <data dir>/api-token. The daemon
+writes -O itself (hard-linked from its cache) only under its export roots; elsewhere it streams
+the bytes and this command writes the file.
 
 Exit codes: 0 downloaded and verified, 1 download failed, 2 bad usage.
 `)

@@ -3,10 +3,11 @@ import { createWriteStream } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { Command, Option } from 'commander'
 import { readyLine } from '@damselfly/utils'
 import { untilSignal } from './signals.js'
+import { readApiToken } from '@damselfly/peer/api-token'
 
 /** node flags every role runs with, as the `damselfly` bin's shebang sets them */
 export const NODE_FLAGS = ['--heap-growing-percent=300', '--max-semi-space-size=8']
@@ -31,6 +32,15 @@ export interface LabOptions {
   peerArgs?: string[]
   seedArgs?: string[]
   logLevel?: string
+  /**
+   * destinations the peers' proxies may reach although loopback or private (`--proxy-allow`):
+   * a lab's origins listen on 127.0.0.1, which a proxy refuses by default
+   */
+  proxyAllow?: string[]
+  /** directories the peers' local APIs may write outputs under (`--export-root`); none: clients write them */
+  exportRoots?: string[]
+  /** token for the scheduler's preheat route @default a random token per lab */
+  adminToken?: string
 }
 
 export interface LabProcess {
@@ -40,11 +50,13 @@ export interface LabProcess {
 }
 
 export interface LabEndpoints {
-  scheduler: { url: string, pid: number, peerId: string, dashboard: string, metrics: string }
+  /** `adminToken`: what preheat wants as `Authorization: Bearer …` */
+  scheduler: { url: string, pid: number, peerId: string, dashboard: string, metrics: string, adminToken: string }
   /** all schedulers (the first is also `scheduler`) */
   schedulers: Array<{ url: string, pid: number, peerId: string }>
-  seeds: Array<{ id: string, pid: number, pool: string, api: string, metrics: string, dataDir: string }>
-  peers: Array<{ id: string, pid: number, pool: string, api: string, proxy: string | null, metrics: string, dataDir: string }>
+  /** `apiToken`: what each local API wants as `Authorization: Bearer …` (DAMSELFLY_API_TOKEN for `damselfly get`) */
+  seeds: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, metrics: string, dataDir: string }>
+  peers: Array<{ id: string, pid: number, pool: string, api: string, apiToken: string, proxy: string | null, metrics: string, dataDir: string, caCert: string | null }>
   dataDir: string
   logs: string
 }
@@ -61,6 +73,7 @@ export class Lab {
   private dir = ''
   private stopped = false
   private schedulerArgs: string[] = []
+  private adminToken = ''
   /** how each role was started, by pid, so it can be started again */
   private readonly argsByPid = new Map<number, { name: string, args: string[] }>()
 
@@ -74,32 +87,39 @@ export class Lab {
       const common = this.opts.token != null ? ['--token', this.opts.token] : []
       // seeds publish the manifests everyone verifies against, so even a lab does not let any peer claim to be one
       const seedToken = this.opts.seedToken ?? randomBytes(16).toString('hex')
-      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, ...common, ...(this.opts.schedulerArgs ?? [])]
+      this.adminToken = this.opts.adminToken ?? randomBytes(16).toString('hex')
+      this.schedulerArgs = ['scheduler', '--p2p-port', '0', '--json', '--seed-token', seedToken, '--admin-token', this.adminToken, ...common, ...(this.opts.schedulerArgs ?? [])]
+      // each scheduler keeps its identity in the lab's dir, so a restarted one is the same peer id
       const scheds = await Promise.all(Array.from({ length: this.opts.schedulers ?? 1 }, async (_, i) =>
-        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--port', '0'])))
+        await this.spawn(i === 0 ? 'scheduler' : `scheduler-${i}`, [...this.schedulerArgs, '--key-file', this.keyFile(i), '--port', '0'])))
       const sched = scheds[0]
-      const schedulerUrls = scheds.map((x) => String(x.url)).join(',')
+      // peers pin the identity each scheduler reported when it started
+      const schedulerUrls = scheds.map((x) => `${String(x.url)}/p2p/${String(x.peerId)}`).join(',')
       const seedsN = this.opts.seeds ?? 1
       const pools = this.opts.pools ?? ['default']
       const daemonArgs = (kind: string, i: number, pool: string): string[] => [
         kind, '--scheduler', schedulerUrls, '--data-dir', join(this.dir, `${kind}-${i}`), '--pool', pool,
-        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--data-port', '0', '--json', ...common
+        '--api-port', '0', '--metrics-port', '0', '--p2p-port', '0', '--data-port', '0', '--json', ...common,
+        ...(this.opts.exportRoots ?? []).flatMap((r) => ['--export-root', r])
       ]
+      // the lab's origins are on loopback: its seeds may fetch from there (a real seed may not)
+      const loopback = ['--origin-allow-private', '127.0.0.1', '--origin-allow-private', 'localhost']
       const seeds = await Promise.all(Array.from({ length: seedsN }, async (_, i) =>
-        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...(this.opts.seedArgs ?? [])])))
+        await this.spawn(`seed-${i}`, [...daemonArgs('seed', i, 'cloud'), '--seed-token', seedToken, ...loopback, ...(this.opts.seedArgs ?? [])])))
       // a few at a time: a dozen Node processes booting at once on a small machine time each other out
       const peers: LabProcess[] = []
       for (let i = 0; i < this.opts.peers; i += 4) {
         peers.push(...await Promise.all(Array.from({ length: Math.min(4, this.opts.peers - i) }, async (_, k) => {
           const pool = this.opts.peerPools?.[i + k] ?? pools[(i + k) % pools.length]
-          return await this.spawn(`peer-${i + k}`, [...daemonArgs('daemon', i + k, pool), '--proxy-port', '0', ...(this.opts.peerArgs ?? [])])
+          const allow = (this.opts.proxyAllow ?? []).flatMap((a) => ['--proxy-allow', a])
+          return await this.spawn(`peer-${i + k}`, [...daemonArgs('daemon', i + k, pool), '--proxy-port', '0', ...allow, ...(this.opts.peerArgs ?? [])])
         })))
       }
       this.endpoints = {
-        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` },
+        scheduler: { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics`, adminToken: this.adminToken },
         schedulers: scheds.map((x) => ({ url: String(x.url), pid: x.pid, peerId: String(x.peerId) })),
-        seeds: seeds.map((s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), metrics: String(s.metrics), dataDir: String(s.dataDir) })),
-        peers: peers.map((p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir) })),
+        seeds: await Promise.all(seeds.map(async (s) => ({ id: String(s.id), pid: s.pid, pool: String(s.pool), api: String(s.api), apiToken: await tokenOf(s), metrics: String(s.metrics), dataDir: String(s.dataDir) }))),
+        peers: await Promise.all(peers.map(async (p) => ({ id: String(p.id), pid: p.pid, pool: String(p.pool), api: String(p.api), apiToken: await tokenOf(p), proxy: (p.proxy as string | null) ?? null, metrics: String(p.metrics), dataDir: String(p.dataDir), caCert: (p.caCert as string | null) ?? null }))),
         dataDir: this.dir,
         logs
       }
@@ -142,9 +162,9 @@ export class Lab {
     if (eps == null) throw new Error('lab not started')
     const port = new URL(eps.scheduler.url).port
     const n = this.children.length
-    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--port', port])
+    const sched = await this.spawn(`scheduler-${n}`, [...this.schedulerArgs, '--key-file', this.keyFile(0), '--port', port])
     const oldPid = eps.scheduler.pid
-    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics` }
+    eps.scheduler = { url: String(sched.url), pid: sched.pid, peerId: String(sched.peerId), dashboard: `${String(sched.url)}/dashboard`, metrics: `${String(sched.url)}/metrics`, adminToken: this.adminToken }
     const i = eps.schedulers.findIndex((x) => x.pid === oldPid)
     if (i >= 0) eps.schedulers[i] = { url: eps.scheduler.url, pid: eps.scheduler.pid, peerId: eps.scheduler.peerId }
     return eps.scheduler
@@ -167,9 +187,11 @@ export class Lab {
     }
     if (downMs > 0) await new Promise((resolve) => setTimeout(resolve, downMs))
     const p = await this.spawn(`${started.name}-${this.children.length}`, started.args)
-    Object.assign(entry, { pid: p.pid, api: String(p.api), metrics: String(p.metrics), id: String(p.id) })
+    Object.assign(entry, { pid: p.pid, api: String(p.api), apiToken: await tokenOf(p), metrics: String(p.metrics), id: String(p.id) })
     return entry as LabEndpoints['peers'][number]
   }
+
+  private keyFile (i: number): string { return join(this.dir, `scheduler-${i}.key`) }
 
   /** Starts one role and waits for its ready line. */
   private async spawn (name: string, args: string[]): Promise<LabProcess> {
@@ -213,6 +235,13 @@ export class Lab {
   }
 }
 
+/** The local API token a daemon made in its data dir at start (the lab runs as the same user). */
+async function tokenOf (p: LabProcess): Promise<string> {
+  const t = await readApiToken(String(p.dataDir))
+  if (t == null) throw new Error(`${String(p.role)} ${p.pid}: no api-token in ${String(p.dataDir)}`)
+  return t
+}
+
 export async function startLab (opts: LabOptions): Promise<Lab> {
   const lab = new Lab(opts)
   await lab.start()
@@ -229,13 +258,15 @@ export function labCommand (): Command {
     .option('--data-dir <dir>', 'keep everything here (default: a temporary directory removed on exit)')
     .option('--keep', 'keep the temporary data directory on exit')
     .option('--token <token>', 'cluster token for the whole lab')
+    .option('--proxy-allow <host[:port]...>', 'destinations the peers\' proxies may reach although loopback or private (e.g. a local origin 127.0.0.1:8080)')
+    .option('--export-root <dir...>', 'directories the peers\' local APIs may write outputs under')
     .option('--json', 'print the endpoints as one JSON line (the default prints it too, with a hint)')
     .addHelpText('after', '\nExamples:\n  damselfly lab --peers 3 --json\n  damselfly lab --peers 8 --pools edge-a,edge-b\n')
     .action(async (opts) => {
-      const lab = new Lab({ peers: opts.peers, seeds: opts.seeds, schedulers: opts.schedulers, pools: String(opts.pools).split(',').filter(Boolean), dataDir: opts.dataDir, keep: opts.keep, token: opts.token })
+      const lab = new Lab({ peers: opts.peers, seeds: opts.seeds, schedulers: opts.schedulers, pools: String(opts.pools).split(',').filter(Boolean), dataDir: opts.dataDir, keep: opts.keep, token: opts.token, proxyAllow: opts.proxyAllow, exportRoots: opts.exportRoot?.map((r: string) => resolve(r)) })
       const endpoints = await lab.start()
       process.stdout.write(JSON.stringify(endpoints) + '\n')
-      if (opts.json !== true) process.stderr.write(`lab running (logs in ${endpoints.logs}); dashboard: ${endpoints.scheduler.dashboard}\ntry:\n  damselfly get <url> -O /tmp/out --api ${endpoints.peers[0]?.api}\nCtrl-C stops everything.\n`)
+      if (opts.json !== true) process.stderr.write(`lab running (logs in ${endpoints.logs}); dashboard: ${endpoints.scheduler.dashboard}\ntry:\n  DAMSELFLY_API_TOKEN=${endpoints.peers[0]?.apiToken} damselfly get <url> -O /tmp/out --api ${endpoints.peers[0]?.api}\nCtrl-C stops everything.\n`)
       await untilSignal(async () => { await lab.stop() })
     })
 }

@@ -6,6 +6,7 @@ import { getCommand } from './get.js'
 import { labCommand } from './lab.js'
 import { configCommand } from './config-command.js'
 import { dfinitCommand } from './dfinit.js'
+import { cacheCommand } from './cache-command.js'
 
 export function program (): Command {
   return baseProgram(
@@ -15,6 +16,7 @@ export function program (): Command {
     getCommand(),
     labCommand(),
     configCommand(),
-    dfinitCommand()
+    dfinitCommand(),
+    cacheCommand()
   )
 }

@@ -17,10 +17,15 @@ export interface GetResult {
   error?: { message: string }
 }
 
-/** Runs `damselfly get` against one peer's API as a separate process and returns its JSON result line. */
-export async function getVia (api: string, url: string, output: string, extra: string[] = []): Promise<GetResult> {
+/** A peer's local API and the token it wants (a lab peer), or just an API URL where none listens. */
+export type ApiEndpoint = string | { api: string, apiToken?: string }
+
+/** Runs `damselfly get` against one peer's API (with its token) as a separate process and returns its JSON result line. */
+export async function getVia (peer: ApiEndpoint, url: string, output: string, extra: string[] = []): Promise<GetResult> {
+  const { api, apiToken } = typeof peer === 'string' ? { api: peer, apiToken: undefined } : peer
+  const env = apiToken != null ? { ...process.env, DAMSELFLY_API_TOKEN: apiToken } : process.env
   return await new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, 'get', url, '-O', output, '--api', api, '--json', ...extra], { timeout: 600_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [CLI, 'get', url, '-O', output, '--api', api, '--json', ...extra], { timeout: 600_000, env }, (err, stdout, stderr) => {
       const line = stdout.trim().split('\n').pop() ?? ''
       try { resolve(JSON.parse(line)) } catch { reject(err ?? new Error(`damselfly get printed no result: ${stderr}`)) }
     })

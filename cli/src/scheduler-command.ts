@@ -1,4 +1,6 @@
 import { Command, Option } from 'commander'
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
 import { createLogger } from '@damselfly/utils'
 import { createScheduler } from '@damselfly/scheduler'
 import { untilSignal } from './signals.js'
@@ -21,7 +23,8 @@ export function schedulerCommand (): Command {
   return new Command('scheduler')
     .description('run the scheduler: tasks, peers, piece availability and parent choice; serves the dashboard at /dashboard')
     .addOption(new Option('-c, --config <file>', 'YAML config file for the scheduler role (flags > env > file > defaults)').env('DAMSELFLY_CONFIG'))
-    .addOption(new Option('--host <host>', 'address for the HTTP API and libp2p').default('127.0.0.1').env('DAMSELFLY_SCHEDULER_HOST'))
+    .addOption(new Option('--host <host>', 'address of the HTTP API (discovery, preheat, dashboard, metrics)').default('127.0.0.1').env('DAMSELFLY_SCHEDULER_HOST'))
+    .addOption(new Option('--p2p-host <host>', 'address of the libp2p listener peers keep their session on').default('127.0.0.1').env('DAMSELFLY_SCHEDULER_P2P_HOST'))
     .addOption(new Option('--port <port>', 'HTTP API port').default(8002).argParser(Number).env('DAMSELFLY_SCHEDULER_PORT'))
     .addOption(new Option('--p2p-port <port>', 'libp2p port peers keep their session on').default(8003).argParser(Number).env('DAMSELFLY_SCHEDULER_P2P_PORT'))
     .addOption(new Option('--token <token>', 'cluster token peers must present').env('DAMSELFLY_TOKEN'))
@@ -29,6 +32,10 @@ export function schedulerCommand (): Command {
     .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
     .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
     .addOption(new Option('--pool-wan-budget <rate>', 'bytes/s each node pool may take in and send out across pools, e.g. 50MiB (0 = unlimited): plans stop offering parents from another pool while a pool is at its budget').env('DAMSELFLY_POOL_WAN_BUDGET'))
+    .addOption(new Option('--admin-token <token>', 'bearer token for preheat (default: the cluster token; with neither, preheat is refused)').env('DAMSELFLY_ADMIN_TOKEN'))
+    .addOption(new Option('--key-file <path>', 'where the scheduler\'s libp2p identity is kept (peers pin its peer id: --scheduler http://host:8002/p2p/<peerId>)').env('DAMSELFLY_SCHEDULER_KEY_FILE'))
+    .addOption(new Option('--dev', 'development / lab mode: without a seed token, any peer may claim to be a seed').env('DAMSELFLY_DEV'))
+    .option('--allow-import', 'let peers publish tasks made from local files (damselfly cache import) that no one else has a manifest for; the importer becomes that task\'s seed')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
@@ -38,12 +45,15 @@ export function schedulerCommand (): Command {
       const svc = createScheduler({
         log,
         http: { host: c.host, port: c.port },
-        p2p: { host: c.host, port: c.p2pPort, announce: c.announce.length > 0 ? c.announce : undefined },
+        p2p: { host: c.p2pHost, port: c.p2pPort, announce: c.announce.length > 0 ? c.announce : undefined },
         token: c.token,
         allowPeers: c.allowPeer,
         seedToken: c.seedToken,
         allowSeeds: c.allowSeed,
-        swarm: { poolWanBudget: parseRate(c.poolWanBudget) }
+        adminToken: c.adminToken,
+        dev: c.dev,
+        keyFile: resolve(c.keyFile ?? join(homedir(), '.damselfly', 'scheduler', 'scheduler.key')),
+        swarm: { allowImport: c.allowImport, poolWanBudget: parseRate(c.poolWanBudget) }
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

@@ -2,8 +2,10 @@ import { hostname } from 'node:os'
 import { PeerEngine, type PeerEngineInit } from '@damselfly/task-engine'
 import { CacheGc } from '@damselfly/storage'
 import { buildLocalApi } from './local-api.js'
+import { ensureApiToken } from './api-token.js'
 import { buildMetrics, type DaemonMetrics, type ProxyResult } from './metrics.js'
-import { createProxy, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
+import { join } from 'node:path'
+import { createProxy, CA_CERT_FILE, type ProxyInit, type ProxyServer } from '@damselfly/proxy'
 import type { FastifyInstance } from 'fastify'
 
 export interface DaemonGcInit {
@@ -22,8 +24,12 @@ export interface DaemonGcInit {
 }
 
 export interface DaemonInit extends PeerEngineInit {
-  /** local API for `damselfly get` @default { host: '127.0.0.1', port: 65002 } */
-  api?: { host?: string, port?: number }
+  /**
+   * local API for `damselfly get` @default { host: '127.0.0.1', port: 65002 }; `token` defaults
+   * to the one kept in `<dataDir>/api-token` (made at first start); `exportRoots`: where it may
+   * write outputs (none by default: clients then write their outputs themselves)
+   */
+  api?: { host?: string, port?: number, token?: string, exportRoots?: string[] }
   /** Prometheus metrics @default { host: '127.0.0.1', port: 65003 } */
   metrics?: { host?: string, port?: number }
   /** cache quota and expiry */
@@ -41,6 +47,8 @@ export interface DaemonEndpoints {
   metrics: string
   /** the HTTP proxy's URL, null when this daemon runs none */
   proxy: string | null
+  /** the CA certificate (PEM file) clients trust for intercepted HTTPS hosts; null without interception */
+  caCert: string | null
   pool: string
   seed: boolean
   dataDir: string
@@ -83,12 +91,17 @@ export class Daemon {
     await this.engine.start()
     const ready = (): boolean => this.engine.scheduler == null || this.engine.scheduler.connected
     const info = (): Record<string, unknown> => ({ ...this.endpoints, scheduler: this.engine.scheduler?.connected ?? null, cache: { ...this.gc.usage, quota: this.gc.quotaBytes } })
-    this.api = buildLocalApi(this.engine, info)
+    const token = this.init.api?.token ?? await ensureApiToken(this.init.dataDir)
+    this.api = buildLocalApi(this.engine, info, { token, exportRoots: this.init.api?.exportRoots })
     const api = await this.api.listen({ host: this.init.api?.host ?? '127.0.0.1', port: this.init.api?.port ?? 65002 })
     this.metrics = buildMetrics(this.engine, this.isSeed ? 'seed-peer' : 'peer', { gc: this.gc, ready })
     const metrics = await this.metrics.app.listen({ host: this.init.metrics?.host ?? '127.0.0.1', port: this.init.metrics?.port ?? 65003 })
     if (this.init.proxy != null) {
-      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }), onRequest: (result, method) => { this.countProxyRequest(result, method) } }, this.init.proxy)
+      // the daemon's own listeners are never proxy destinations
+      const ownPorts = [api, metrics].map((u) => Number(new URL(u).port))
+      if (this.engine.dataPort != null) ownPorts.push(this.engine.dataPort)
+      for (const a of this.engine.addrs) { const m = /\/tcp\/(\d+)/.exec(a); if (m != null) ownPorts.push(Number(m[1])) }
+      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }), onRequest: (result, method) => { this.countProxyRequest(result, method) } }, { ...this.init.proxy, ownPorts: [...ownPorts, ...(this.init.proxy.ownPorts ?? [])] })
       await this.proxy.start()
     }
     this.gc.start()
@@ -99,6 +112,7 @@ export class Daemon {
       api,
       metrics: `${metrics}/metrics`,
       proxy: this.proxy?.url ?? null,
+      caCert: this.proxy?.hijack != null ? (this.init.proxy?.hijackHttps?.ca?.certPath ?? join(this.init.dataDir, CA_CERT_FILE)) : null,
       pool: this.init.labels?.pool ?? 'default',
       seed: this.isSeed,
       dataDir: this.init.dataDir,

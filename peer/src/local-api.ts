@@ -1,10 +1,20 @@
+import { createReadStream } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { errorInfo, InvalidRequestError, type ProgressEvent, type TaskRequest } from '@damselfly/types'
-import { taskIdFor, parseRate } from '@damselfly/utils'
-import { exportTo, type PeerEngine, type RateLimits } from '@damselfly/task-engine'
+import { isAbsolute } from 'node:path'
+import { DamselflyError, errorInfo, InvalidRequestError, UnauthorizedError, type ProgressEvent, type TaskRequest, type TaskStats } from '@damselfly/types'
+import { bearerMatches, redactUrl, taskIdFor, parseRate } from '@damselfly/utils'
+import { exportTarget, exportTo, type PeerEngine, type RateLimits } from '@damselfly/task-engine'
+import type { TaskStore } from '@damselfly/storage'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** a GET that still needs the token (it hands out cached content) */
+    auth?: boolean
+  }
+}
 
 export interface DownloadBody extends TaskRequest {
-  /** where the daemon writes the finished file (same host as the daemon) */
+  /** where the daemon writes the finished file: an absolute path under one of its export roots */
   output?: string
   disableBackToSource?: boolean
   timeoutMs?: number
@@ -34,23 +44,86 @@ function parseLimits (body: unknown): Partial<RateLimits> {
   return out
 }
 
+export interface LocalApiInit {
+  /** every request that changes something, or reads cached content, must present `Bearer <token>` */
+  token: string
+  /** directories outputs may be written under; none = the API writes no files @default [] */
+  exportRoots?: string[]
+}
+
+/** What a task looks like to API clients: its URL without credentials. */
+function shown (s: TaskStats): TaskStats {
+  return { ...s, url: redactUrl(s.url) }
+}
+
 /**
  * The daemon's local API, used by `damselfly get`: a download answers with
  * newline-delimited JSON progress events, the last one `done` or `error`.
+ * Reads of status are open; anything else wants the token, because any
+ * workload on the host can reach a loopback port.
  */
-export function buildLocalApi (engine: PeerEngine, info: () => Record<string, unknown>): FastifyInstance {
+export function buildLocalApi (engine: PeerEngine, info: () => Record<string, unknown>, init: LocalApiInit): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
+  const roots = init.exportRoots ?? []
+
+  app.addHook('onRequest', async (req, reply) => {
+    const open = (req.method === 'GET' || req.method === 'HEAD') && reply.routeOptions.config?.auth !== true
+    if (open || bearerMatches(req.headers.authorization, init.token)) return
+    reply.header('www-authenticate', 'Bearer realm="damselfly"')
+    throw new UnauthorizedError('this request needs the daemon\'s API token (Authorization: Bearer …); it is in <dataDir>/api-token or DAMSELFLY_API_TOKEN')
+  })
+  // one mapping of errors to statuses, for the hook and every route
+  app.setErrorHandler(async (err, _req, reply) => {
+    const status = err instanceof DamselflyError ? err.status : (err as { statusCode?: number }).statusCode ?? 500
+    return await reply.code(status).send({ error: errorInfo(err) })
+  })
+
   app.get('/healthz', async () => ({ ok: true }))
   app.get('/readyz', async (_req, reply) => {
     const ready = engine.scheduler == null || engine.scheduler.connected
     return await reply.code(ready ? 200 : 503).send({ ok: ready, scheduler: engine.scheduler?.connected ?? null })
   })
-  app.get('/api/v1/info', async () => info())
-  app.get('/api/v1/tasks', async () => engine.taskStats())
+  app.get('/api/v1/info', async () => ({ ...info(), exportRoots: roots }))
+  app.get('/api/v1/tasks', async () => engine.taskStats().map(shown))
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req, reply) => {
     const d = engine.getDownload(req.params.id)
     if (d == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
-    return d.stats
+    return shown(d.stats)
+  })
+  // the bytes of a finished task, for a client that writes its output itself (outside the export roots)
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/content', { config: { auth: true } }, async (req, reply) => {
+    const d = engine.getDownload(req.params.id)
+    if (d == null || d.stats.state !== 'succeeded') return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no finished task with that id' } })
+    return await reply.type('application/octet-stream').header('content-length', d.store.contentLength).send(createReadStream(d.store.dataPath))
+  })
+
+  // cache import / stat / delete (dfcache): the file is read by the daemon, on its host, from under its export roots
+  app.post<{ Body: { path?: string, url?: string, pieceLength?: number } }>('/api/v1/cache/import', async (req, reply) => {
+    const b = req.body
+    if (b == null || typeof b.path !== 'string' || !isAbsolute(b.path) || typeof b.url !== 'string' || b.url === '') {
+      return await reply.code(400).send({ error: errorInfo(new InvalidRequestError('body must be JSON with an absolute path and a url')) })
+    }
+    // the daemon reads the file as its own user and serves it to the swarm: only files under its export roots (never /etc/…)
+    const path = await exportTarget(b.path, roots)
+    try {
+      const store = await engine.importFile(path, { url: b.url, pieceLength: b.pieceLength })
+      return cacheStat(store)
+    } catch (err) {
+      return await reply.code(err instanceof InvalidRequestError ? 400 : 500).send({ error: errorInfo(err) })
+    }
+  })
+  app.get<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    const store = await engine.store.get(req.params.id)
+    if (store == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    return cacheStat(store)
+  })
+  app.delete<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    try {
+      if (!await engine.removeTask(req.params.id)) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    } catch (err) {
+      return await reply.code(409).send({ error: errorInfo(err) })
+    }
+    return await reply.code(204).send()
   })
 
   // the limits as they are, and each limiter's current rate: what an operator checks after changing them
@@ -68,10 +141,9 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
 
   app.post<{ Body: DownloadBody }>('/api/v1/download', async (req, reply) => {
     const body = req.body
-    if (body == null || typeof body.url !== 'string' || body.url === '') {
-      const err = new InvalidRequestError('body must be JSON with a url')
-      return await reply.code(400).send({ error: errorInfo(err) })
-    }
+    if (body == null || typeof body.url !== 'string' || body.url === '') throw new InvalidRequestError('body must be JSON with a url')
+    // refused before anything is fetched or created
+    const output = body.output != null && body.output !== '' ? await exportTarget(body.output, roots) : undefined
     const request: TaskRequest = {
       url: body.url,
       headers: body.headers,
@@ -87,7 +159,7 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     try {
       taskId = taskIdFor(request)
       rateLimit = body.rateLimit != null ? parseRate(body.rateLimit) : undefined
-    } catch (err) { return await reply.code(400).send({ error: errorInfo(err instanceof RangeError ? new InvalidRequestError(err.message) : err) }) }
+    } catch (err) { throw new InvalidRequestError((err as Error).message) }
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' })
     const write = (e: ProgressEvent): void => { if (!reply.raw.destroyed) reply.raw.write(JSON.stringify(e) + '\n') }
     try {
@@ -104,9 +176,8 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
         d.on('progress', onProgress)
         d.finished.finally(() => d.off('progress', onProgress)).catch(() => {})
       }, { disableBackToSource: body.disableBackToSource, timeoutMs: body.timeoutMs, rateLimit })
-      let output: string | undefined
-      if (body.output != null && body.output !== '') output = await exportTo(store.dataPath, body.output, { digest: body.digest, hardLink: body.hardLink })
-      write({ type: 'done', taskId, stats, output })
+      const written = output != null ? await exportTo(store.dataPath, output, { digest: body.digest, hardLink: body.hardLink, roots }) : undefined
+      write({ type: 'done', taskId, stats: shown(stats), output: written })
     } catch (err) {
       write({ type: 'error', taskId, error: errorInfo(err) })
     }
@@ -114,4 +185,16 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     return reply
   })
   return app
+}
+
+function cacheStat (store: TaskStore): Record<string, unknown> {
+  return {
+    taskId: store.taskId,
+    url: store.url,
+    contentLength: store.initialised ? store.contentLength : -1,
+    pieceLength: store.initialised ? store.pieceLength : 0,
+    pieceCount: store.initialised ? store.pieceCount : 0,
+    piecesDone: store.initialised ? store.bitfield.cardinality : 0,
+    complete: store.complete
+  }
 }

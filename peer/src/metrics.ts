@@ -29,34 +29,39 @@ export interface DaemonMetrics {
 
 export const PIECE_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 
-/** Prometheus metrics of one daemon, read from the engine's counters at scrape time. */
+/**
+ * Prometheus metrics of one daemon, read from the engine's counters at scrape time. Totals are
+ * typed COUNTER (what `rate()` expects of a `*_total`), each set at scrape by reset + inc.
+ */
 export function buildMetrics (engine: PeerEngine, role: string, init: MetricsInit = {}): DaemonMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ role })
   collectDefaultMetrics({ register: registry })
-  new Gauge({
+  new Counter({
     name: 'damselfly_download_bytes_total',
     help: 'Bytes received by this daemon since start, by source (origin, seed, peer)',
     labelNames: ['source'],
     registers: [registry],
     collect () {
-      for (const [source, n] of Object.entries(engine.received)) this.set({ source }, n)
+      this.reset()
+      for (const [source, n] of Object.entries(engine.received)) this.inc({ source }, n)
     }
   })
-  new Gauge({
+  new Counter({
     name: 'damselfly_upload_bytes_total',
     help: 'Bytes of pieces served to other peers since start',
     registers: [registry],
-    collect () { this.set(engine.uploaded) }
+    collect () { this.reset(); this.inc(engine.uploaded) }
   })
-  new Gauge({
+  new Counter({
     name: 'damselfly_piece_cache_lookups_total',
     help: 'Uploads that looked for their piece in memory, by result (hit: no disk read)',
     labelNames: ['result'],
     registers: [registry],
     collect () {
-      this.set({ result: 'hit' }, engine.pieceCache.hits)
-      this.set({ result: 'miss' }, engine.pieceCache.misses)
+      this.reset()
+      this.inc({ result: 'hit' }, engine.pieceCache.hits)
+      this.inc({ result: 'miss' }, engine.pieceCache.misses)
     }
   })
   new Gauge({
@@ -65,13 +70,14 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     registers: [registry],
     collect () { this.set(engine.pieceCache.heldBytes) }
   })
-  new Gauge({
+  new Counter({
     name: 'damselfly_upload_transport_bytes_total',
     help: 'Bytes of pieces served since start, by transport (tls or tcp data channel, libp2p stream)',
     labelNames: ['transport'],
     registers: [registry],
     collect () {
-      for (const [transport, n] of Object.entries(engine.uploadedByTransport)) this.set({ transport }, n)
+      this.reset()
+      for (const [transport, n] of Object.entries(engine.uploadedByTransport)) this.inc({ transport }, n)
     }
   })
   new Gauge({
@@ -203,17 +209,23 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
       registers: [registry],
       collect () { this.set(gc.quotaBytes) }
     })
-    new Gauge({
+    new Counter({
+      name: 'damselfly_cache_gc_runs_total',
+      help: 'Cache GC passes finished since start',
+      registers: [registry],
+      collect () { this.reset(); this.inc(gc.runs) }
+    })
+    new Counter({
       name: 'damselfly_cache_evictions_total',
       help: 'Tasks removed by the cache GC since start',
       registers: [registry],
-      collect () { this.set(gc.evictions) }
+      collect () { this.reset(); this.inc(gc.evictions) }
     })
-    new Gauge({
+    new Counter({
       name: 'damselfly_cache_evicted_bytes_total',
       help: 'Bytes removed by the cache GC since start',
       registers: [registry],
-      collect () { this.set(gc.bytesEvicted) }
+      collect () { this.reset(); this.inc(gc.bytesEvicted) }
     })
   }
 

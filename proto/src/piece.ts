@@ -6,6 +6,7 @@ import type { Uint8ArrayList } from 'uint8arraylist'
 export interface PieceRequest {
   taskId: string
   index: number
+  grant: Uint8Array<ArrayBuffer>
 }
 
 export namespace PieceRequest {
@@ -28,13 +29,19 @@ export namespace PieceRequest {
           w.uint32(obj.index)
         }
 
+        if ((obj.grant != null && obj.grant.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.grant)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           taskId: '',
-          index: 0
+          index: 0,
+          grant: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -49,6 +56,10 @@ export namespace PieceRequest {
             }
             case 2: {
               obj.index = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.grant = reader.bytes()
               break
             }
             default: {
@@ -80,6 +91,13 @@ export namespace PieceRequest {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.grant`,
+                value: reader.bytes()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -102,6 +120,11 @@ export namespace PieceRequest {
     value: number
   }
 
+  export interface PieceRequestGrantFieldEvent {
+    field: '$.grant'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<PieceRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PieceRequest.codec())
   }
@@ -110,7 +133,7 @@ export namespace PieceRequest {
     return decodeMessage(buf, PieceRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceRequest>): Generator<PieceRequestTaskIdFieldEvent | PieceRequestIndexFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PieceRequest>): Generator<PieceRequestTaskIdFieldEvent | PieceRequestIndexFieldEvent | PieceRequestGrantFieldEvent> {
     return streamMessage(buf, PieceRequest.codec(), opts)
   }
 }
@@ -119,14 +142,16 @@ export enum PieceStatus {
   OK = 'OK',
   NOT_FOUND = 'NOT_FOUND',
   BUSY = 'BUSY',
-  ERROR = 'ERROR'
+  ERROR = 'ERROR',
+  FORBIDDEN = 'FORBIDDEN'
 }
 
 enum __PieceStatusValues {
   OK = 0,
   NOT_FOUND = 1,
   BUSY = 2,
-  ERROR = 3
+  ERROR = 3,
+  FORBIDDEN = 4
 }
 
 export namespace PieceStatus {
@@ -275,6 +300,7 @@ export interface DataTicket {
   id: Uint8Array<ArrayBuffer>
   key: Uint8Array<ArrayBuffer>
   tls: boolean
+  plainPort: number
 }
 
 export namespace DataTicket {
@@ -307,6 +333,11 @@ export namespace DataTicket {
           w.bool(obj.tls)
         }
 
+        if ((obj.plainPort != null && obj.plainPort !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.plainPort)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -315,7 +346,8 @@ export namespace DataTicket {
           port: 0,
           id: uint8ArrayAlloc(0),
           key: uint8ArrayAlloc(0),
-          tls: false
+          tls: false,
+          plainPort: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -338,6 +370,10 @@ export namespace DataTicket {
             }
             case 4: {
               obj.tls = reader.bool()
+              break
+            }
+            case 5: {
+              obj.plainPort = reader.uint32()
               break
             }
             default: {
@@ -383,6 +419,13 @@ export namespace DataTicket {
               }
               break
             }
+            case 5: {
+              yield {
+                field: `${prefix}.plainPort`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -415,6 +458,11 @@ export namespace DataTicket {
     value: boolean
   }
 
+  export interface DataTicketPlainPortFieldEvent {
+    field: '$.plainPort'
+    value: number
+  }
+
   export function encode (obj: Partial<DataTicket>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DataTicket.codec())
   }
@@ -423,7 +471,7 @@ export namespace DataTicket {
     return decodeMessage(buf, DataTicket.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): Generator<DataTicketPortFieldEvent | DataTicketIdFieldEvent | DataTicketKeyFieldEvent | DataTicketTlsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): Generator<DataTicketPortFieldEvent | DataTicketIdFieldEvent | DataTicketKeyFieldEvent | DataTicketTlsFieldEvent | DataTicketPlainPortFieldEvent> {
     return streamMessage(buf, DataTicket.codec(), opts)
   }
 }

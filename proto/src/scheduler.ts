@@ -779,6 +779,10 @@ export interface Announce {
   headers: Header[]
   pieceLength: number
   digest: string
+  tag: string
+  application: string
+  filteredQueryParams: string[]
+  range: string
 }
 
 export namespace Announce {
@@ -818,6 +822,28 @@ export namespace Announce {
           w.string(obj.digest)
         }
 
+        if ((obj.tag != null && obj.tag !== '')) {
+          w.uint32(50)
+          w.string(obj.tag)
+        }
+
+        if ((obj.application != null && obj.application !== '')) {
+          w.uint32(58)
+          w.string(obj.application)
+        }
+
+        if (obj.filteredQueryParams != null && obj.filteredQueryParams.length > 0) {
+          for (const value of obj.filteredQueryParams) {
+            w.uint32(66)
+            w.string(value)
+          }
+        }
+
+        if ((obj.range != null && obj.range !== '')) {
+          w.uint32(74)
+          w.string(obj.range)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -827,7 +853,11 @@ export namespace Announce {
           url: '',
           headers: [],
           pieceLength: 0,
-          digest: ''
+          digest: '',
+          tag: '',
+          application: '',
+          filteredQueryParams: [],
+          range: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -862,6 +892,26 @@ export namespace Announce {
               obj.digest = reader.string()
               break
             }
+            case 6: {
+              obj.tag = reader.string()
+              break
+            }
+            case 7: {
+              obj.application = reader.string()
+              break
+            }
+            case 8: {
+              if (opts.limits?.filteredQueryParams != null && obj.filteredQueryParams.length === opts.limits.filteredQueryParams) {
+                throw new MaxLengthError('Decode error - repeated field "filteredQueryParams" had too many elements')
+              }
+
+              obj.filteredQueryParams.push(reader.string())
+              break
+            }
+            case 9: {
+              obj.range = reader.string()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -872,7 +922,8 @@ export namespace Announce {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          headers: 0
+          headers: 0,
+          filteredQueryParams: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -927,6 +978,42 @@ export namespace Announce {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.tag`,
+                value: reader.string()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.application`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              if (opts.limits?.filteredQueryParams != null && obj.filteredQueryParams === opts.limits.filteredQueryParams) {
+                throw new MaxLengthError('Streaming decode error - repeated field "filteredQueryParams" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.filteredQueryParams[]`,
+                index: obj.filteredQueryParams,
+                value: reader.string()
+              }
+
+              obj.filteredQueryParams++
+
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.range`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -971,6 +1058,27 @@ export namespace Announce {
     value: string
   }
 
+  export interface AnnounceTagFieldEvent {
+    field: '$.tag'
+    value: string
+  }
+
+  export interface AnnounceApplicationFieldEvent {
+    field: '$.application'
+    value: string
+  }
+
+  export interface AnnounceFilteredQueryParamsFieldEvent {
+    field: '$.filteredQueryParams[]'
+    index: number
+    value: string
+  }
+
+  export interface AnnounceRangeFieldEvent {
+    field: '$.range'
+    value: string
+  }
+
   export function encode (obj: Partial<Announce>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Announce.codec())
   }
@@ -979,7 +1087,7 @@ export namespace Announce {
     return decodeMessage(buf, Announce.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announce>): Generator<AnnounceTaskIdFieldEvent | AnnounceUrlFieldEvent | AnnounceHeadersNameFieldEvent | AnnounceHeadersValueFieldEvent | AnnouncePieceLengthFieldEvent | AnnounceDigestFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Announce>): Generator<AnnounceTaskIdFieldEvent | AnnounceUrlFieldEvent | AnnounceHeadersNameFieldEvent | AnnounceHeadersValueFieldEvent | AnnouncePieceLengthFieldEvent | AnnounceDigestFieldEvent | AnnounceTagFieldEvent | AnnounceApplicationFieldEvent | AnnounceFilteredQueryParamsFieldEvent | AnnounceRangeFieldEvent> {
     return streamMessage(buf, Announce.codec(), opts)
   }
 }
@@ -2045,6 +2153,27 @@ export namespace PeerMessage {
     value: string
   }
 
+  export interface PeerMessageAnnounceTagFieldEvent {
+    field: '$.announce.tag'
+    value: string
+  }
+
+  export interface PeerMessageAnnounceApplicationFieldEvent {
+    field: '$.announce.application'
+    value: string
+  }
+
+  export interface PeerMessageAnnounceFilteredQueryParamsFieldEvent {
+    field: '$.announce.filteredQueryParams[]'
+    index: number
+    value: string
+  }
+
+  export interface PeerMessageAnnounceRangeFieldEvent {
+    field: '$.announce.range'
+    value: string
+  }
+
   export interface PeerMessageMetaTaskIdFieldEvent {
     field: '$.meta.taskId'
     value: string
@@ -2151,7 +2280,7 @@ export namespace PeerMessage {
     return decodeMessage(buf, PeerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent> {
     return streamMessage(buf, PeerMessage.codec(), opts)
   }
 }
@@ -2365,6 +2494,7 @@ export interface TaskUpdate {
   backToSource: boolean
   error: string
   availability: Uint8Array<ArrayBuffer>
+  grant?: Grant
 }
 
 export namespace TaskUpdate {
@@ -2419,6 +2549,11 @@ export namespace TaskUpdate {
         if ((obj.availability != null && obj.availability.byteLength > 0)) {
           w.uint32(66)
           w.bytes(obj.availability)
+        }
+
+        if (obj.grant != null) {
+          w.uint32(74)
+          Grant.codec().encode(obj.grant, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2484,6 +2619,12 @@ export namespace TaskUpdate {
             }
             case 8: {
               obj.availability = reader.bytes()
+              break
+            }
+            case 9: {
+              obj.grant = Grant.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.grant
+              })
               break
             }
             default: {
@@ -2584,6 +2725,13 @@ export namespace TaskUpdate {
               }
               break
             }
+            case 9: {
+              yield * Grant.codec().stream(reader, reader.uint32(), `${prefix}.grant`, {
+                limits: opts.limits?.grant
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2668,6 +2816,31 @@ export namespace TaskUpdate {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface TaskUpdateGrantTaskIdFieldEvent {
+    field: '$.grant.taskId'
+    value: string
+  }
+
+  export interface TaskUpdateGrantPeerIdFieldEvent {
+    field: '$.grant.peerId'
+    value: string
+  }
+
+  export interface TaskUpdateGrantExpiresFieldEvent {
+    field: '$.grant.expires'
+    value: number
+  }
+
+  export interface TaskUpdateGrantSchedulerIdFieldEvent {
+    field: '$.grant.schedulerId'
+    value: string
+  }
+
+  export interface TaskUpdateGrantSignatureFieldEvent {
+    field: '$.grant.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export function encode (obj: Partial<TaskUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskUpdate.codec())
   }
@@ -2676,8 +2849,189 @@ export namespace TaskUpdate {
     return decodeMessage(buf, TaskUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent | TaskUpdateGrantTaskIdFieldEvent | TaskUpdateGrantPeerIdFieldEvent | TaskUpdateGrantExpiresFieldEvent | TaskUpdateGrantSchedulerIdFieldEvent | TaskUpdateGrantSignatureFieldEvent> {
     return streamMessage(buf, TaskUpdate.codec(), opts)
+  }
+}
+
+export interface Grant {
+  taskId: string
+  peerId: string
+  expires: number
+  schedulerId: string
+  signature: Uint8Array<ArrayBuffer>
+}
+
+export namespace Grant {
+  let _codec: Codec<Grant>
+
+  export const codec = (): Codec<Grant> => {
+    if (_codec == null) {
+      _codec = message<Grant>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.taskId != null && obj.taskId !== '')) {
+          w.uint32(10)
+          w.string(obj.taskId)
+        }
+
+        if ((obj.peerId != null && obj.peerId !== '')) {
+          w.uint32(18)
+          w.string(obj.peerId)
+        }
+
+        if ((obj.expires != null && obj.expires !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.expires)
+        }
+
+        if ((obj.schedulerId != null && obj.schedulerId !== '')) {
+          w.uint32(34)
+          w.string(obj.schedulerId)
+        }
+
+        if ((obj.signature != null && obj.signature.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.signature)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          taskId: '',
+          peerId: '',
+          expires: 0,
+          schedulerId: '',
+          signature: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.taskId = reader.string()
+              break
+            }
+            case 2: {
+              obj.peerId = reader.string()
+              break
+            }
+            case 3: {
+              obj.expires = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.schedulerId = reader.string()
+              break
+            }
+            case 5: {
+              obj.signature = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.taskId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.peerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.expires`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.schedulerId`,
+                value: reader.string()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.signature`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface GrantTaskIdFieldEvent {
+    field: '$.taskId'
+    value: string
+  }
+
+  export interface GrantPeerIdFieldEvent {
+    field: '$.peerId'
+    value: string
+  }
+
+  export interface GrantExpiresFieldEvent {
+    field: '$.expires'
+    value: number
+  }
+
+  export interface GrantSchedulerIdFieldEvent {
+    field: '$.schedulerId'
+    value: string
+  }
+
+  export interface GrantSignatureFieldEvent {
+    field: '$.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<Grant>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Grant.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Grant>): Grant {
+    return decodeMessage(buf, Grant.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Grant>): Generator<GrantTaskIdFieldEvent | GrantPeerIdFieldEvent | GrantExpiresFieldEvent | GrantSchedulerIdFieldEvent | GrantSignatureFieldEvent> {
+    return streamMessage(buf, Grant.codec(), opts)
   }
 }
 
@@ -2687,6 +3041,10 @@ export interface SeedRequest {
   headers: Header[]
   pieceLength: number
   digest: string
+  tag: string
+  application: string
+  filteredQueryParams: string[]
+  range: string
 }
 
 export namespace SeedRequest {
@@ -2726,6 +3084,28 @@ export namespace SeedRequest {
           w.string(obj.digest)
         }
 
+        if ((obj.tag != null && obj.tag !== '')) {
+          w.uint32(50)
+          w.string(obj.tag)
+        }
+
+        if ((obj.application != null && obj.application !== '')) {
+          w.uint32(58)
+          w.string(obj.application)
+        }
+
+        if (obj.filteredQueryParams != null && obj.filteredQueryParams.length > 0) {
+          for (const value of obj.filteredQueryParams) {
+            w.uint32(66)
+            w.string(value)
+          }
+        }
+
+        if ((obj.range != null && obj.range !== '')) {
+          w.uint32(74)
+          w.string(obj.range)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2735,7 +3115,11 @@ export namespace SeedRequest {
           url: '',
           headers: [],
           pieceLength: 0,
-          digest: ''
+          digest: '',
+          tag: '',
+          application: '',
+          filteredQueryParams: [],
+          range: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2770,6 +3154,26 @@ export namespace SeedRequest {
               obj.digest = reader.string()
               break
             }
+            case 6: {
+              obj.tag = reader.string()
+              break
+            }
+            case 7: {
+              obj.application = reader.string()
+              break
+            }
+            case 8: {
+              if (opts.limits?.filteredQueryParams != null && obj.filteredQueryParams.length === opts.limits.filteredQueryParams) {
+                throw new MaxLengthError('Decode error - repeated field "filteredQueryParams" had too many elements')
+              }
+
+              obj.filteredQueryParams.push(reader.string())
+              break
+            }
+            case 9: {
+              obj.range = reader.string()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2780,7 +3184,8 @@ export namespace SeedRequest {
         return obj
       }, function * (reader, length, prefix, opts = {}) {
         const obj = {
-          headers: 0
+          headers: 0,
+          filteredQueryParams: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2835,6 +3240,42 @@ export namespace SeedRequest {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.tag`,
+                value: reader.string()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.application`,
+                value: reader.string()
+              }
+              break
+            }
+            case 8: {
+              if (opts.limits?.filteredQueryParams != null && obj.filteredQueryParams === opts.limits.filteredQueryParams) {
+                throw new MaxLengthError('Streaming decode error - repeated field "filteredQueryParams" had too many elements')
+              }
+
+              yield {
+                field: `${prefix}.filteredQueryParams[]`,
+                index: obj.filteredQueryParams,
+                value: reader.string()
+              }
+
+              obj.filteredQueryParams++
+
+              break
+            }
+            case 9: {
+              yield {
+                field: `${prefix}.range`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2879,6 +3320,27 @@ export namespace SeedRequest {
     value: string
   }
 
+  export interface SeedRequestTagFieldEvent {
+    field: '$.tag'
+    value: string
+  }
+
+  export interface SeedRequestApplicationFieldEvent {
+    field: '$.application'
+    value: string
+  }
+
+  export interface SeedRequestFilteredQueryParamsFieldEvent {
+    field: '$.filteredQueryParams[]'
+    index: number
+    value: string
+  }
+
+  export interface SeedRequestRangeFieldEvent {
+    field: '$.range'
+    value: string
+  }
+
   export function encode (obj: Partial<SeedRequest>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SeedRequest.codec())
   }
@@ -2887,7 +3349,7 @@ export namespace SeedRequest {
     return decodeMessage(buf, SeedRequest.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SeedRequest>): Generator<SeedRequestTaskIdFieldEvent | SeedRequestUrlFieldEvent | SeedRequestHeadersNameFieldEvent | SeedRequestHeadersValueFieldEvent | SeedRequestPieceLengthFieldEvent | SeedRequestDigestFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SeedRequest>): Generator<SeedRequestTaskIdFieldEvent | SeedRequestUrlFieldEvent | SeedRequestHeadersNameFieldEvent | SeedRequestHeadersValueFieldEvent | SeedRequestPieceLengthFieldEvent | SeedRequestDigestFieldEvent | SeedRequestTagFieldEvent | SeedRequestApplicationFieldEvent | SeedRequestFilteredQueryParamsFieldEvent | SeedRequestRangeFieldEvent> {
     return streamMessage(buf, SeedRequest.codec(), opts)
   }
 }
@@ -3214,6 +3676,31 @@ export namespace SchedulerMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SchedulerMessageUpdateGrantTaskIdFieldEvent {
+    field: '$.update.grant.taskId'
+    value: string
+  }
+
+  export interface SchedulerMessageUpdateGrantPeerIdFieldEvent {
+    field: '$.update.grant.peerId'
+    value: string
+  }
+
+  export interface SchedulerMessageUpdateGrantExpiresFieldEvent {
+    field: '$.update.grant.expires'
+    value: number
+  }
+
+  export interface SchedulerMessageUpdateGrantSchedulerIdFieldEvent {
+    field: '$.update.grant.schedulerId'
+    value: string
+  }
+
+  export interface SchedulerMessageUpdateGrantSignatureFieldEvent {
+    field: '$.update.grant.signature'
+    value: Uint8Array<ArrayBuffer>
+  }
+
   export interface SchedulerMessageSeedTaskIdFieldEvent {
     field: '$.seed.taskId'
     value: string
@@ -3243,6 +3730,27 @@ export namespace SchedulerMessage {
 
   export interface SchedulerMessageSeedDigestFieldEvent {
     field: '$.seed.digest'
+    value: string
+  }
+
+  export interface SchedulerMessageSeedTagFieldEvent {
+    field: '$.seed.tag'
+    value: string
+  }
+
+  export interface SchedulerMessageSeedApplicationFieldEvent {
+    field: '$.seed.application'
+    value: string
+  }
+
+  export interface SchedulerMessageSeedFilteredQueryParamsFieldEvent {
+    field: '$.seed.filteredQueryParams[]'
+    index: number
+    value: string
+  }
+
+  export interface SchedulerMessageSeedRangeFieldEvent {
+    field: '$.seed.range'
     value: string
   }
 
@@ -3278,6 +3786,27 @@ export namespace SchedulerMessage {
     value: string
   }
 
+  export interface SchedulerMessagePreheatTagFieldEvent {
+    field: '$.preheat.tag'
+    value: string
+  }
+
+  export interface SchedulerMessagePreheatApplicationFieldEvent {
+    field: '$.preheat.application'
+    value: string
+  }
+
+  export interface SchedulerMessagePreheatFilteredQueryParamsFieldEvent {
+    field: '$.preheat.filteredQueryParams[]'
+    index: number
+    value: string
+  }
+
+  export interface SchedulerMessagePreheatRangeFieldEvent {
+    field: '$.preheat.range'
+    value: string
+  }
+
   export function encode (obj: Partial<SchedulerMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, SchedulerMessage.codec())
   }
@@ -3286,7 +3815,7 @@ export namespace SchedulerMessage {
     return decodeMessage(buf, SchedulerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
     return streamMessage(buf, SchedulerMessage.codec(), opts)
   }
 }

@@ -1,4 +1,4 @@
-import { Registry, Gauge, collectDefaultMetrics } from 'prom-client'
+import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client'
 import type { Swarm } from '@damselfly/scheduler-core'
 
 /** The scheduler's Prometheus metrics, read from the swarm at scrape time (the swarm stays free of I/O). */
@@ -6,17 +6,17 @@ export function buildSchedulerMetrics (swarm: Swarm): Registry {
   const registry = new Registry()
   registry.setDefaultLabels({ role: 'scheduler' })
   collectDefaultMetrics({ register: registry })
-  new Gauge({
+  new Counter({
     name: 'damselfly_scheduler_decisions_total',
     help: 'Parent plans computed since start (one per member update)',
     registers: [registry],
-    collect () { this.set(swarm.decisions) }
+    collect () { this.reset(); this.inc(swarm.decisions) }
   })
-  new Gauge({
+  new Counter({
     name: 'damselfly_scheduler_back_to_source_total',
     help: 'Times the scheduler told a peer to fetch from the origin itself',
     registers: [registry],
-    collect () { this.set(swarm.backToSourceDecisions) }
+    collect () { this.reset(); this.inc(swarm.backToSourceDecisions) }
   })
   new Gauge({
     name: 'damselfly_scheduler_peers',
@@ -39,12 +39,13 @@ export function buildSchedulerMetrics (swarm: Swarm): Registry {
       for (const t of swarm.tasks.values()) this.inc({ seed_state: t.seedState })
     }
   })
-  new Gauge({
+  new Counter({
     name: 'damselfly_scheduler_edge_bytes_total',
     help: 'Bytes peers reported receiving, by source pool ("origin" for back-to-source) and destination pool, over all tasks',
     labelNames: ['from', 'to'],
     registers: [registry],
     collect () {
+      this.reset()
       this.reset()
       for (const t of swarm.tasks.values()) {
         for (const [edge, bytes] of t.bytesByEdge) {

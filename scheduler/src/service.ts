@@ -1,14 +1,18 @@
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
+import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { Swarm, type SwarmInit } from '@damselfly/scheduler-core'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { preSharedKey } from '@libp2p/pnet'
+import { readFile, writeFile, mkdir } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { signGrant } from '@damselfly/piece-exchange'
+import { Swarm, MAX_PREHEAT_JOBS, PREHEAT_TTL_MS, type SwarmInit } from '@damselfly/scheduler-core'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { buildSchedulerMetrics } from './metrics.js'
 import { DASHBOARD_HTML } from './dashboard.js'
@@ -21,7 +25,17 @@ export interface SchedulerInit {
   /** libp2p listener @default { host: '127.0.0.1', port: 8003 } */
   p2p?: { host?: string, port?: number, announce?: string[] }
   privateKey?: PrivateKey
-  /** cluster token every peer must present; none = open cluster */
+  /**
+   * where the scheduler's libp2p identity is kept, so its peer id (which peers pin) survives
+   * restarts; a fresh identity each start when neither this nor `privateKey` is given
+   */
+  keyFile?: string
+  /**
+   * development / lab mode: peers may claim to be seeds without a seed token when none is
+   * configured (a production scheduler refuses every seed claim then)
+   */
+  dev?: boolean
+  /** cluster token every peer must present (and the libp2p private-network key); none = open cluster */
   token?: string
   /** peer ids allowed to register (empty = any peer with the token) */
   allowPeers?: string[]
@@ -32,6 +46,11 @@ export interface SchedulerInit {
   seedToken?: string
   /** peer ids allowed to act as seed peers, in addition to holders of `seedToken` */
   allowSeeds?: string[]
+  /**
+   * bearer token for admin routes (preheat makes seeds fetch a URL: not for anyone who can
+   * reach the port); default: the cluster `token`; with neither, those routes are refused
+   */
+  adminToken?: string
   swarm?: SwarmInit
   /** origin options for listing preheat targets (registry credentials, hub URL …) */
   backends?: BackendsInit
@@ -66,8 +85,13 @@ export class SchedulerService {
 
   async start (): Promise<void> {
     halveYamuxWindowUpdates(YamuxStream)
+    const privateKey = this.init.privateKey ?? await loadOrCreateKey(this.init.keyFile)
+    // grants: the scheduler's signed word that a member may fetch a task's pieces
+    this.swarm.issueGrant = (taskId, peerId) => signGrant(privateKey, this.peerId, taskId, peerId)
+    const token = this.init.token ?? ''
     this.node = await createLibp2p({
-      privateKey: this.init.privateKey ?? await generateKeyPair('Ed25519'),
+      privateKey,
+      connectionProtector: token !== '' ? preSharedKey({ psk: clusterPsk(token), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
       addresses: {
         listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],
         announce: this.init.p2p?.announce
@@ -85,7 +109,8 @@ export class SchedulerService {
         stream.abort(err)
       })
     }, { maxInboundStreams: 4 })
-    if (this.openSeeds) this.init.log.warn('no seed token or seed allow-list: any peer that registers may act as a seed peer')
+    if (this.openSeeds) this.init.log.warn('dev mode, no seed token or seed allow-list: any peer that registers may act as a seed peer')
+    else if ((this.init.seedToken ?? '') === '' && (this.init.allowSeeds?.length ?? 0) === 0) this.init.log.warn('no seed token or seed allow-list: every seed claim is refused (--seed-token, or --dev for a lab)')
     this.app = buildHttpApi(this)
     const address = await this.app.listen({ host: this.init.http?.host ?? '127.0.0.1', port: this.init.http?.port ?? 8002 })
     this.httpUrl = address
@@ -100,14 +125,21 @@ export class SchedulerService {
   }
 
   get peerId (): string { return this.node.peerId.toString() }
+  /** the token admin routes want, or undefined when they are off */
+  get adminToken (): string | undefined {
+    const t = this.init.adminToken ?? this.init.token
+    return t != null && t !== '' ? t : undefined
+  }
   get addrs (): string[] { return this.node.getMultiaddrs().map((m) => m.toString()) }
 
   private async session (stream: Stream, conn: Connection): Promise<void> {
     const peerId = conn.remotePeer.toString()
-    const reader = new FrameReader(stream, 1024 * 1024)
-    stream.maxReadBufferLength = MAX_MESSAGE_BYTES * 2
-    const first = await reader.readFrame(MAX_MESSAGE_BYTES)
+    // nothing big is buffered for a peer that has not registered yet: a registration is small
+    const reader = new FrameReader(stream, MAX_FIRST_MESSAGE_BYTES)
+    stream.maxReadBufferLength = MAX_FIRST_MESSAGE_BYTES * 2
+    const first = await reader.readFrame(MAX_FIRST_MESSAGE_BYTES)
     if (first == null) return
+    stream.maxReadBufferLength = MAX_MESSAGE_BYTES * 2
     const hello = PeerMessage.decode(first, DECODE_LIMITS)
     const reply = (msg: Partial<SchedulerMessage>): void => {
       if (stream.status !== 'open') return
@@ -128,7 +160,10 @@ export class SchedulerService {
       while (true) {
         const frame = await reader.readFrame(MAX_MESSAGE_BYTES)
         if (frame == null) break
-        this.swarm.handle(peerId, PeerMessage.decode(frame, DECODE_LIMITS))
+        const msg = PeerMessage.decode(frame, DECODE_LIMITS)
+        // holdings that did not fit in the (small) registration
+        if (msg.register != null) this.swarm.addHoldings(peerId, msg.register.tasks)
+        this.swarm.handle(peerId, msg)
       }
     } finally {
       this.streams.delete(stream)
@@ -138,9 +173,9 @@ export class SchedulerService {
     await stream.close().catch(() => {})
   }
 
-  /** Neither a seed token nor a seed allow-list: a development cluster that trusts seed claims. */
+  /** Neither a seed token nor a seed allow-list, in dev mode: a development cluster that trusts seed claims. */
   private get openSeeds (): boolean {
-    return (this.init.seedToken ?? '') === '' && (this.init.allowSeeds?.length ?? 0) === 0
+    return this.init.dev === true && (this.init.seedToken ?? '') === '' && (this.init.allowSeeds?.length ?? 0) === 0
   }
 
   /** Why a peer may not register, or undefined when it may. */
@@ -188,7 +223,7 @@ async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Ar
     const backend = svc.backends.forUrl(b.url)
     if (backend.list != null) {
       const entries = await backend.list(b.url, b.headers ?? {}, { recursive: true })
-      if (entries.length === 0) throw Object.assign(new Error(`${b.url.split('?')[0]} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
+      if (entries.length === 0) throw Object.assign(new Error(`${redactUrl(b.url)} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })
       return entries.map((e) => ({ url: e.url, digest: e.digest, path: e.path }))
     }
   }
@@ -199,7 +234,12 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   const app = Fastify({ logger: false })
   const preheats = new Map<string, PreheatJob>()
 
+  const adminToken = svc.adminToken
   app.post<{ Body: PreheatBody }>('/api/v1/preheat', async (req, reply) => {
+    if (adminToken == null) return await reply.code(403).send({ error: { code: 'ERR_FORBIDDEN', message: 'preheat is disabled: start the scheduler with --admin-token (or a cluster --token)' } })
+    if (!bearerMatches(req.headers.authorization, adminToken)) {
+      return await reply.code(401).header('www-authenticate', 'Bearer realm="damselfly-scheduler"').send({ error: { code: 'ERR_UNAUTHORIZED', message: 'preheat needs Authorization: Bearer <admin token>' } })
+    }
     const b = req.body
     if (b == null || typeof b.url !== 'string' || b.url === '') {
       return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: 'body must be JSON with a url' } })
@@ -211,7 +251,9 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     } catch (err: any) {
       return await reply.code(err.status ?? 502).send({ error: { code: err.code ?? 'ERR_ORIGIN', message: err.message } })
     }
-    const headers = Object.entries(b.headers ?? {}).map(([name, value]) => ({ name, value: String(value) }))
+    // the body's headers only list what the URL names (above); they are never handed to peers
+    // or seeds, which fetch with their own configured credentials
+    const headers: Array<{ name: string, value: string }> = []
     const tasks: PreheatJob['tasks'] = []
     for (const e of entries) {
       let taskId: string
@@ -220,13 +262,15 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
       } catch (err: any) {
         return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: err.message } })
       }
-      const { peers } = svc.swarm.preheat({ taskId, url: e.url, headers, pieceLength: b.pieceLength ?? 0, digest: e.digest ?? '' }, b.pools ?? [])
+      const { peers } = svc.swarm.preheat({ taskId, url: e.url, headers, pieceLength: b.pieceLength ?? 0, digest: e.digest ?? '', tag: b.tag ?? '', application: b.application ?? '', filteredQueryParams: b.filteredQueryParams ?? [], range: '' }, b.pools ?? [])
       tasks.push({ taskId, path: e.path, peers })
     }
     const noSeed = tasks.every((t) => svc.swarm.tasks.get(t.taskId)?.seedState === 'failed' && t.peers.length === 0)
     if (noSeed) return await reply.code(503).send({ error: { code: 'ERR_NO_SEED', message: 'no seed peer or pool peer available to preheat' } })
     const peers = [...new Set(tasks.flatMap((t) => t.peers))]
     const job: PreheatJob = { id: `${tasks[0].taskId.slice(0, 16)}-${Date.now().toString(36)}`, tasks, pools: b.pools ?? [], peers, createdAt: Date.now() }
+    // jobs are kept for a while to be polled, never for ever, and never without bound
+    for (const [id, j] of preheats) if (j.createdAt + PREHEAT_TTL_MS < Date.now() || preheats.size >= MAX_PREHEAT_JOBS) preheats.delete(id)
     preheats.set(job.id, job)
     return await reply.code(202).send({ id: job.id, taskId: tasks[0].taskId, tasks: tasks.map((t) => ({ taskId: t.taskId, path: t.path })), peers })
   })
@@ -272,6 +316,23 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     return svc.swarm.taskView(t)
   })
   return app
+}
+
+/** The scheduler's identity from `file`, created there on first start: peers pin its peer id. */
+async function loadOrCreateKey (file?: string): Promise<PrivateKey> {
+  if (file == null) return await generateKeyPair('Ed25519')
+  try {
+    return privateKeyFromProtobuf(await readFile(file))
+  } catch (err: any) {
+    if (err.code !== 'ENOENT') throw err
+  }
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dirname(file), { recursive: true })
+  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' }).catch(async (err) => {
+    // another process created it first: use theirs
+    if (err.code !== 'EEXIST') throw err
+  })
+  return privateKeyFromProtobuf(await readFile(file))
 }
 
 function timingSafeEqualString (a: string, b: string): boolean {

@@ -1,6 +1,6 @@
-import { pieceRange, type Logger } from '@damselfly/utils'
+import { pieceRange, taskIdFor, type Logger } from '@damselfly/utils'
 import { errorInfo, type Hasher } from '@damselfly/types'
-import { TaskReporter, type Seeder, type SeederComponents } from '@damselfly/task-engine'
+import { verifyFileDigest, requestOf, TaskReporter, type Seeder, type SeederComponents } from '@damselfly/task-engine'
 import type { SeedRequest } from '@damselfly/proto'
 import type { PieceStore, TaskStore } from '@damselfly/storage'
 import type { Backends } from '@damselfly/backend'
@@ -32,14 +32,26 @@ export class OriginSeeder implements Seeder {
     if (this.seeding.has(req.taskId)) return
     const log = this.log.child({ task: req.taskId })
     const report = new TaskReporter(this.scheduler, req.taskId)
+    const request = requestOf(req)
+    let expected = ''
+    try { expected = taskIdFor(request) } catch {}
+    if (expected !== req.taskId) {
+      // a task id bound to another URL would publish that URL's pieces under a victim's task id
+      log.warn('seed request does not match its task id; refused')
+      report.finished(new Error('task id does not match the request'))
+      return
+    }
     const run = (async () => {
+      // fetched for someone else: no private targets, and the seed's own credentials only for allow-listed origins
+      await this.c.policy.checkTarget(req.url)
+      const backends = this.c.policy.mayUseOwnCredentials(req.url) ? this.backends : this.c.anonymousBackends
       const store = await this.store.open(req.taskId, req.url)
       this.seeded.set(req.taskId, store)
       const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
       log.info('seeding from origin')
       const started = Date.now()
       await this.c.fetchSource({
-        backend: this.backends.forUrl(req.url),
+        backend: backends.forUrl(req.url),
         url: req.url,
         headers,
         store,
@@ -52,6 +64,17 @@ export class OriginSeeder implements Seeder {
           report.piece(index, digest)
         }
       })
+      // the whole content against the digest the task is named by, before calling it done
+      if (request.digest != null) {
+        await store.flush()
+        try {
+          await verifyFileDigest(store.dataPath, request.digest)
+        } catch (err) {
+          this.seeded.delete(req.taskId)
+          await this.store.remove(req.taskId).catch(() => {})
+          throw err
+        }
+      }
       // pieces already on disk from an earlier run were not reported above
       report.manifest(store)
       report.finished()

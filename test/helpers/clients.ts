@@ -57,15 +57,7 @@ export async function freePort (): Promise<number> {
   })
 }
 
-/** Polls until `check` resolves true. */
-export async function waitFor (what: string, check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs
-  while (Date.now() < until) {
-    if (await check().catch(() => false)) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`${what} not ready within ${timeoutMs} ms`)
-}
+export { waitFor } from '@damselfly/testkit'
 
 /**
  * The client's path; without it the test (or, from a hook, the suite) is

@@ -3,22 +3,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { Bitfield, pieceCount } from '@damselfly/utils'
+import { waitFor } from '@damselfly/testkit'
 
-/** Polls `check` until it returns a value other than undefined/false, or throws after `timeoutMs`. */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let lastErr: unknown
-  while (Date.now() < deadline) {
-    try {
-      const v = await check()
-      if (v !== undefined && v !== false) return v
-    } catch (err) { lastErr = err }
-    await sleep(everyMs)
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastErr != null ? ` (last error: ${(lastErr as Error).message})` : ''}`)
-}
-
-export async function sleep (ms: number): Promise<void> { await new Promise((resolve) => setTimeout(resolve, ms)) }
+export { waitFor } from '@damselfly/testkit'
 
 export interface TaskStatsView { taskId: string, bytesDone: number, piecesDone: number, pieceCount: number, state: string, bytesFromOrigin: number, bytesFromSeed: number, bytesFromPeers: number }
 

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { parseRange } from '@damselfly/utils'
@@ -21,6 +22,13 @@ export interface HubStubInit {
   files: HubFile[]
   /** resolve answers 401 without `Authorization: Bearer <token>` (a gated repo) */
   token?: string
+  /** hub and CDN speak HTTPS with this certificate (PEM) */
+  tls?: { cert: string, key: string }
+  /**
+   * the CDN's host in redirects @default '127.0.0.1'. huggingface_hub follows a redirect
+   * to the hub's own host itself, so a CDN standing for another host needs another name
+   */
+  cdnHost?: string
 }
 
 /**
@@ -39,10 +47,12 @@ export class HubStub {
   constructor (private readonly init: HubStubInit) {}
 
   async start (): Promise<void> {
-    this.hub = createServer((req, res) => { this.onHub(req, res).catch(() => res.destroy()) })
-    this.cdn = createServer((req, res) => { this.onCdn(req, res).catch(() => res.destroy()) })
-    this.hubUrl = await listen(this.hub)
-    this.cdnUrl = await listen(this.cdn)
+    const serve = (h: (req: IncomingMessage, res: ServerResponse) => void): Server => this.init.tls != null ? createHttpsServer(this.init.tls, h) : createServer(h)
+    this.hub = serve((req, res) => { this.onHub(req, res).catch(() => res.destroy()) })
+    this.cdn = serve((req, res) => { this.onCdn(req, res).catch(() => res.destroy()) })
+    const scheme = this.init.tls != null ? 'https' : 'http'
+    this.hubUrl = await listen(this.hub, scheme)
+    this.cdnUrl = (await listen(this.cdn, scheme)).replace('127.0.0.1', this.init.cdnHost ?? '127.0.0.1')
   }
 
   async stop (): Promise<void> {
@@ -110,9 +120,9 @@ export class HubStub {
   }
 }
 
-async function listen (s: Server): Promise<string> {
+async function listen (s: Server, scheme: string): Promise<string> {
   await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`
+  return `${scheme}://127.0.0.1:${(s.address() as AddressInfo).port}`
 }
 
 async function sendFile (req: IncomingMessage, res: ServerResponse, file: string, extra: Record<string, string>, count: (n: number) => void): Promise<void> {

@@ -23,6 +23,11 @@ export interface RogueInit {
   claimSeed?: boolean
   pool?: string
   mode?: RogueMode
+  /**
+   * the cluster token its libp2p node keys the private network with (a member's node);
+   * @default `token`
+   */
+  networkToken?: string
 }
 
 /**
@@ -46,7 +51,7 @@ export class RoguePeer {
   get peerId (): string { return this.node.peerId.toString() }
 
   async start (): Promise<void> {
-    this.node = await createNode({})
+    this.node = await createNode({ clusterToken: this.init.networkToken ?? this.init.token })
     await this.node.start()
     await this.node.handle(PIECE_PROTOCOL, (stream, conn) => { this.requesters.add(conn.remotePeer.toString()); this.serve(stream).catch(() => { stream.abort(new Error('rogue done')) }) }, { maxInboundStreams: 64 })
   }
@@ -66,7 +71,7 @@ export class RoguePeer {
 
   /** A session through the project's own client (reconnects, decodes updates). */
   async connect (): Promise<SchedulerClient> {
-    this.client = new SchedulerClient(this.node, { url: this.init.schedulerUrl, log: silentLogger(), register: () => this.registration(), minBackoffMs: 60_000 })
+    this.client = new SchedulerClient(this.node, { url: this.init.schedulerUrl, dev: true, log: silentLogger(), register: () => this.registration(), minBackoffMs: 60_000 })
     this.client.on('update', (u) => { this.updates.push(u); this.rawFromScheduler.push(SchedulerMessage.encode({ update: u })) })
     this.client.on('seed', (s) => { this.rawFromScheduler.push(SchedulerMessage.encode({ seed: s })) })
     await this.client.start()
@@ -84,7 +89,7 @@ export class RoguePeer {
     // on a loaded CI machine a Noise handshake now and then fails; that is not what these tests are about
     let stream: Stream | undefined
     for (let attempt = 1; stream == null; attempt++) {
-      try { stream = await this.node.dialProtocol(addrs, SCHEDULER_PROTOCOL) } catch (err) { if (attempt >= 3) throw err; await new Promise((resolve) => setTimeout(resolve, 300 * attempt)) }
+      try { stream = await this.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(8000) }) } catch (err) { if (attempt >= 3) throw err; await new Promise((resolve) => setTimeout(resolve, 300 * attempt)) }
     }
     const reader = new FrameReader(stream, 8 * 1024 * 1024)
     for (const m of messages) stream.send(lengthPrefixed(PeerMessage.encode(m)))

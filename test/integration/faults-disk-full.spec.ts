@@ -72,7 +72,7 @@ describe('faults: disk full', function () {
     lab = await startLab({ peers: 1, peerArgs: ['--data-dir', join(data, 'peer')], dataDir: join(dir, 'lab') })
     const peer = lab.endpoints!.peers[0]
     const url = `${origin.url}/blob.bin`
-    const r = await getVia(peer.api, url, join(dir, 'out.bin'), GET_ARGS)
+    const r = await getVia(peer, url, join(dir, 'out.bin'), GET_ARGS)
     assert.equal(r.ok, false, JSON.stringify(r))
     assert.match(r.error?.message ?? '', /ENOSPC/)
     await assert.rejects(stat(join(dir, 'out.bin')), { code: 'ENOENT' }, 'a partial file appeared under the output name')
@@ -96,7 +96,7 @@ describe('faults: disk full', function () {
     await fh.close()
 
     await run('mount', ['-o', 'remount,size=64m', data])
-    const again = await getVia(peer.api, url, join(dir, 'out.bin'), GET_ARGS)
+    const again = await getVia(peer, url, join(dir, 'out.bin'), GET_ARGS)
     assert.equal(again.ok, true, JSON.stringify(again))
     assert.equal(await sha256File(join(dir, 'out.bin')), await sha256File(join(dir, 'blob.bin')))
     const fetched = again.bytesFromOrigin + again.bytesFromSeed + again.bytesFromPeers
@@ -108,7 +108,7 @@ describe('faults: disk full', function () {
     await mount(outDisk, '4m')
     mounts.push(outDisk)
     const peer = lab!.endpoints!.peers[0]
-    const r = await getVia(peer.api, `${origin.url}/blob.bin`, join(outDisk, 'out.bin'), GET_ARGS)
+    const r = await getVia(peer, `${origin.url}/blob.bin`, join(outDisk, 'out.bin'), GET_ARGS)
     assert.equal(r.ok, false, JSON.stringify(r))
     assert.match(r.error?.message ?? '', /ENOSPC/)
     assert.deepEqual(await filesUnder(outDisk), [], 'a partial or temporary file was left on the full disk')

@@ -7,8 +7,7 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { createNode } from '@damselfly/task-engine'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
-import { SCHEDULER_PROTOCOL } from '@damselfly/proto'
-import { PeerMessage, PieceRequest } from '@damselfly/proto'
+import { SCHEDULER_PROTOCOL, PeerMessage, PieceRequest, NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { encodeVarint, lengthPrefixed } from '@damselfly/utils'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
@@ -44,7 +43,8 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     await writeRandomFile(join(dir, 'f.bin'), 3 * 1024 * 1024 + 1)
     origin = await startOrigin({ files: { '/f.bin': join(dir, 'f.bin') } })
     lab = await startLab({ peers: 1, token: 'fuzz-token', dataDir: join(dir, 'lab') })
-    node = await createNode({})
+    // a member's node (the lab's libp2p is a private network keyed by its token)
+    node = await createNode({ clusterToken: 'fuzz-token' })
     await node.start()
   })
 
@@ -98,7 +98,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     assert.equal(lab.process(peer.pid)?.exitCode, null, 'the peer died')
     const grown = (await rss(peer.metrics)) - before
     assert.ok(grown < 256 * 1024 * 1024, `peer RSS grew by ${grown} bytes`)
-    const out = await getVia(peer.api, `${origin.url}/f.bin`, join(dir, 'after-piece-fuzz.bin'))
+    const out = await getVia(peer, `${origin.url}/f.bin`, join(dir, 'after-piece-fuzz.bin'))
     assert.equal(out.ok, true, JSON.stringify(out))
     assert.equal(await sha256File(join(dir, 'after-piece-fuzz.bin')), await sha256File(join(dir, 'f.bin')))
   })
@@ -108,7 +108,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     const info = await fetchJson<any>(`${eps.scheduler.url}/api/v1/info`)
     const valid = [
       PeerMessage.encode({ register: { addrs: ['/ip4/127.0.0.1/tcp/1'], pool: 'p', idc: '', hostname: 'h', seed: true, uploadSlots: 4, token: 'nope', tasks: [] } }),
-      PeerMessage.encode({ announce: { taskId: 'ab'.repeat(32), url: 'http://127.0.0.1:9/x', headers: [], pieceLength: 0, digest: '' } })
+      PeerMessage.encode({ announce: { taskId: 'ab'.repeat(32), url: 'http://127.0.0.1:9/x', headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } })
     ]
     await fuzzProtocol(info.addrs, info.peerId, SCHEDULER_PROTOCOL, valid, [
       Uint8Array.from([...encodeVarint(64 * 1024 * 1024), 0]),
@@ -118,7 +118,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
     assert.equal(lab.process(eps.scheduler.pid)?.exitCode, null, 'the scheduler died')
     const peers = await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/peers`)
     assert.deepEqual(peers.map((p) => p.id).sort(), [eps.peers[0].id, eps.seeds[0].id].sort(), 'garbage registered a peer')
-    const out = await getVia(eps.peers[0].api, `${origin.url}/f.bin?again=1`, join(dir, 'after-sched-fuzz.bin'))
+    const out = await getVia(eps.peers[0], `${origin.url}/f.bin?again=1`, join(dir, 'after-sched-fuzz.bin'))
     assert.equal(out.ok, true, JSON.stringify(out))
     assert.equal(out.bytesFromOrigin, 0, 'the swarm still works: the seed served it')
   })

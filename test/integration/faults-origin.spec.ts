@@ -107,7 +107,7 @@ describe('faults: a misbehaving origin', function () {
   }
 
   for (const via of ['standalone', 'daemon'] as const) {
-    const api = (): string => via === 'standalone' ? NO_DAEMON : lab.endpoints!.peers[0].api
+    const api = (): string | { api: string, apiToken: string } => via === 'standalone' ? NO_DAEMON : lab.endpoints!.peers[0]
     const url = (name: string): string => `${origin.url}/${via === 'daemon' ? 'd-' : ''}${name}.bin`
     const out = (name: string): string => join(dir, 'out', `${via}-${name}.bin`)
 

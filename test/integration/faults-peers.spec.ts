@@ -6,7 +6,7 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
-import { waitFor, waitForProgress, storedPieces, sleep, keepLogsOnFailure } from '../helpers/faults.js'
+import { waitFor, waitForProgress, storedPieces, keepLogsOnFailure } from '../helpers/faults.js'
 
 const MiB = 1024 * 1024
 const SIZE = 24 * MiB + 777
@@ -50,7 +50,7 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     lab = await startLab({ peers: 3, peerArgs: PEER_ARGS, dataDir: join(dir, 'lab-parent') })
     const eps = lab.endpoints!
     const url = `${origin.url}/parent.bin`
-    const gets = eps.peers.map((p, i) => getVia(p.api, url, join(dir, `parent-${i}.bin`), GET_ARGS))
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `parent-${i}.bin`), GET_ARGS))
     // kill a peer only once it is really someone's parent and holds pieces; which peer that is
     // depends on who announced first (the parent graph is a DAG ordered by arrival)
     const victimId = await waitFor('a peer to be a parent holding pieces', async () => {
@@ -78,7 +78,7 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     const eps = lab.endpoints!
     const url = `${origin.url}/seed.bin`
     const started = Date.now()
-    const gets = eps.peers.map((p, i) => getVia(p.api, url, join(dir, `seed-${i}.bin`), GET_ARGS))
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `seed-${i}.bin`), GET_ARGS))
     const first = await waitFor('the seed to hold a few pieces', async () => {
       const t = (await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/tasks`))[0]
       const s = t?.peers.find((m: any) => m.id === t.seedPeer)
@@ -102,7 +102,7 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     lab = await startLab({ peers: 2, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(dir, 'lab-sched') })
     const eps = lab.endpoints!
     const url = `${origin.url}/sched.bin`
-    const gets = eps.peers.map((p, i) => getVia(p.api, url, join(dir, `sched-${i}.bin`), GET_ARGS))
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `sched-${i}.bin`), GET_ARGS))
     await waitForProgress(eps.peers[0].api, 3 * MiB)
     const before = origin.bytesServed
     await lab.restartScheduler(1000)
@@ -125,8 +125,9 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, dataDir: join(dir, 'lab-down') })
     const eps = lab.endpoints!
     await lab.killScheduler()
-    await sleep(300)
-    const r = await getVia(eps.peers[0].api, `${origin.url}/sched-down.bin`, join(dir, 'down.bin'), GET_ARGS)
+    // the peer has noticed: it reports not ready once its scheduler session is gone
+    await waitFor('the peer to lose its scheduler', async () => (await fetch(`${eps.peers[0].api}/readyz`)).status === 503, 20_000)
+    const r = await getVia(eps.peers[0], `${origin.url}/sched-down.bin`, join(dir, 'down.bin'), GET_ARGS)
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.bytesFromOrigin, SIZE)
     await assertSame(join(dir, 'down.bin'))
@@ -137,16 +138,16 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     const eps = lab.endpoints!
     const url = `${origin.url}/resume.bin`
     const peer = eps.peers[0]
-    const first = getVia(peer.api, url, join(dir, 'resume.bin'), GET_ARGS)
+    const first = getVia(peer, url, join(dir, 'resume.bin'), GET_ARGS)
     await waitForProgress(peer.api, 8 * MiB)
-    // give the store's delayed bookkeeping flush a moment, as a daemon that crashes later would have
-    await sleep(400)
+    // the store's bookkeeping is flushed a little after the pieces: wait until disk records some, as a daemon that crashes later would have
+    await waitFor('verified pieces on disk', async () => ([...(await storedPieces(peer.dataDir)).values()][0] ?? 0) >= 4, 20_000)
     const restarted = await lab.restartPeer(peer.pid)
     const r0 = await first
     assert.equal(r0.ok, false, 'the first get cannot have succeeded: its daemon was killed')
     const held = [...(await storedPieces(peer.dataDir)).values()][0] ?? 0
     assert.ok(held >= 4, `only ${held} verified pieces survived the crash`)
-    const r = await getVia(restarted.api, url, join(dir, 'resume.bin'), GET_ARGS)
+    const r = await getVia(restarted, url, join(dir, 'resume.bin'), GET_ARGS)
     assert.equal(r.ok, true, JSON.stringify(r))
     await assertSame(join(dir, 'resume.bin'))
     const fetched = r.bytesFromOrigin + r.bytesFromSeed + r.bytesFromPeers

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, program, type Lab } from '@damselfly/cli'
 import { taskIdFor } from '@damselfly/utils'
+import { NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
@@ -70,19 +71,29 @@ describe('security: who may join, who may publish, what never leaks', function (
   it('should refuse a peer without the cluster token and ignore everything it sends', async () => {
     const url = `${origin.url}/held.bin`
     const taskId = taskIdFor({ url })
+    // the cluster is a libp2p private network keyed by its token: without it no connection completes
     for (const token of [undefined, 'wrong-token']) {
       const r = await rogue(token)
-      const { replies, closed } = await r.rawSession([
+      await assert.rejects(r.rawSession([
         { register: r.registration() },
-        { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } },
-        { meta: { taskId, contentLength: 100, pieceLength: MiB, url } },
-        { pieces: { taskId, indexes: [0], digests: [{ index: 0, digest: new Uint8Array(32) }], parentId: '', costMs: 0 } }
-      ])
-      assert.equal(replies[0]?.registered?.error, 'invalid cluster token')
-      assert.equal(replies.length, 1, 'nothing but the refusal came back')
-      assert.equal(closed, true, 'the scheduler closed the session')
+        { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }
+      ]))
       assert.ok(!(await schedulerPeers()).includes(r.peerId))
     }
+    // a node with the network key but presenting a wrong token at registration is refused there
+    const r = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url, token: 'wrong-token', networkToken: TOKEN })
+    await r.start()
+    rogues.push(r)
+    const { replies, closed } = await r.rawSession([
+      { register: r.registration() },
+      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } },
+      { meta: { taskId, contentLength: 100, pieceLength: MiB, url } },
+      { pieces: { taskId, indexes: [0], digests: [{ index: 0, digest: new Uint8Array(32) }], parentId: '', costMs: 0 } }
+    ])
+    assert.equal(replies[0]?.registered?.error, 'invalid cluster token')
+    assert.equal(replies.length, 1, 'nothing but the refusal came back')
+    assert.equal(closed, true, 'the scheduler closed the session')
+    assert.ok(!(await schedulerPeers()).includes(r.peerId))
     const tasks = await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/tasks`)
     assert.equal(tasks.find((t) => t.id === taskId), undefined, 'a refused peer created a task')
   })
@@ -104,7 +115,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     const r = await rogue(TOKEN)
     const { replies } = await r.rawSession([
       { register: r.registration() },
-      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } },
+      { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } },
       { meta: { taskId, contentLength: 3 * MiB, pieceLength: MiB, url } },
       { pieces: { taskId, indexes: [0, 1, 2], digests: [0, 1, 2].map((index) => ({ index, digest: new Uint8Array(32).fill(7) })), parentId: '', costMs: 0 } }
     ], 1000)
@@ -118,7 +129,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     const eps = lab.endpoints!
     const url = `${origin.url}/private.bin`
     const want = await sha256File(join(dir, 'private.bin'))
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))
       assert.equal(await sha256File(join(dir, `private-${i}.bin`)), want)
@@ -130,7 +141,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     // another (authenticated) peer joining the same task learns nothing secret from the scheduler
     const r = await rogue(TOKEN)
     const taskId = taskIdFor({ url })
-    await r.rawSession([{ register: r.registration() }, { announce: { taskId, url, headers: [], pieceLength: 0, digest: '' } }], 1000)
+    await r.rawSession([{ register: r.registration() }, { announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }], 1000)
     assert.ok(r.rawFromScheduler.length >= 2, 'the scheduler answered the announce')
     for (const frame of r.rawFromScheduler) assert.ok(!Buffer.from(frame).includes(SECRET), 'a secret reached another peer')
 
@@ -158,9 +169,11 @@ describe('security: who may join, who may publish, what never leaks', function (
     for (const p of eps.peers) for (const a of (await fetchJson<any>(`${p.api}/api/v1/info`)).addrs as string[]) assert.match(a, /^\/ip4\/127\.0\.0\.1\//)
     // and the defaults themselves, not only what the lab passes
     for (const cmd of program().commands.filter((c) => ['daemon', 'seed', 'scheduler'].includes(c.name()))) {
-      for (const flag of ['--host', '--p2p-host']) {
+      for (const flag of ['--host', '--p2p-host', '--api-host', '--metrics-host', '--proxy-host']) {
         const opt = cmd.options.find((o) => o.long === flag)
-        if (opt != null) assert.equal(opt.defaultValue, '127.0.0.1', `${cmd.name()} ${flag}`)
+        // the daemons' --host is a deprecated alias of the three listener hosts: no default, or it would override them
+        const want = flag === '--host' && cmd.name() !== 'scheduler' ? undefined : '127.0.0.1'
+        if (opt != null) assert.equal(opt.defaultValue, want, `${cmd.name()} ${flag}`)
       }
     }
   })

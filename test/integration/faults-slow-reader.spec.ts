@@ -45,7 +45,7 @@ describe('faults: slow readers on the upload side', function () {
   it('should drop upload streams whose reader stops taking bytes, freeing the slots', async () => {
     const eps = lab.endpoints!
     const url = `${origin.url}/blob.bin`
-    const r = await getVia(eps.peers[0].api, url, join(dir, 'first.bin'))
+    const r = await getVia(eps.peers[0], url, join(dir, 'first.bin'))
     assert.equal(r.ok, true, JSON.stringify(r))
     const info = await fetchJson<any>(`${eps.peers[0].api}/api/v1/info`)
     const addrs = (info.addrs as string[]).map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.id}`))
@@ -72,7 +72,7 @@ describe('faults: slow readers on the upload side', function () {
     assert.ok(await Promise.race([got, new Promise<number>((resolve) => setTimeout(() => resolve(-1), 10_000))]) > 4 * MiB, 'the freed slot did not serve a piece')
     s.abort(new Error('done'))
     // and other peers were never starved meanwhile
-    const other = await getVia(eps.peers[1].api, url, join(dir, 'second.bin'))
+    const other = await getVia(eps.peers[1], url, join(dir, 'second.bin'))
     assert.equal(other.ok, true, JSON.stringify(other))
   })
 })

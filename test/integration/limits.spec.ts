@@ -28,8 +28,11 @@ const log: string[] = []
  */
 const BUFFERED = 14 * MiB
 
-async function putLimits (api: string, body: unknown): Promise<{ status: number, json: any }> {
-  const res = await fetch(`${api}/api/v1/limits`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+/** PUT /api/v1/limits with the peer's API token (a state-changing route: the local API's auth hook wants it) */
+async function putLimits (peer: { api: string, apiToken?: string }, body: unknown, token = peer.apiToken): Promise<{ status: number, json: any }> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' }
+  if (token != null) headers.authorization = `Bearer ${token}`
+  const res = await fetch(`${peer.api}/api/v1/limits`, { method: 'PUT', headers, body: JSON.stringify(body) })
   return { status: res.status, json: await res.json() }
 }
 
@@ -73,7 +76,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     const url = `${origin.url}/a.bin`
     const clock = new ByteClock()
     const sampler = poll(clock, () => origin.bytesServed, 50)
-    const r = await getVia(eps.peers[0].api, url, join(dir, 'a0.bin'), ['--piece-length', String(PIECE)])
+    const r = await getVia(eps.peers[0], url, join(dir, 'a0.bin'), ['--piece-length', String(PIECE)])
     await sampler.stop()
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(await sha256File(join(dir, 'a0.bin')), await sha256File(files['/a.bin']))
@@ -84,13 +87,16 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
 
   it('should hold the upload rate counted by the receiver, take a new rate mid-transfer, and keep the control plane answering at 1 MiB/s', async () => {
     const eps = lab.endpoints!
-    const api = eps.peers[0].api
+    const peer = eps.peers[0]
+    const api = peer.api
     // the flag's value, as the API reports it
     const before = await fetchJson<any>(`${api}/api/v1/limits`)
     assert.equal(before.uploadRate, 3 * MiB)
-    assert.equal((await putLimits(api, { uploadRate: '1MiB' })).json.uploadRate, MiB)
-    assert.equal((await putLimits(api, { uploadRate: 'fast' })).status, 400)
-    assert.equal((await putLimits(api, { nonsense: 1 })).status, 400)
+    assert.equal((await putLimits(peer, { uploadRate: 0 }, 'not-the-token')).status, 401)
+    assert.equal((await fetchJson<any>(`${api}/api/v1/limits`)).uploadRate, 3 * MiB, 'a refused PUT changed the limit')
+    assert.equal((await putLimits(peer, { uploadRate: '1MiB' })).json.uploadRate, MiB)
+    assert.equal((await putLimits(peer, { uploadRate: 'fast' })).status, 400)
+    assert.equal((await putLimits(peer, { nonsense: 1 })).status, 400)
 
     // a plain libp2p client asks peer 0 for every piece of a.bin and counts what arrives
     const info = await fetchJson<any>(`${api}/api/v1/info`)
@@ -119,7 +125,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     // phase 1 runs 7 s at 1 MiB/s, then the limit goes to 6 MiB/s without a restart
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, began + 7000 - performance.now())))
     const changedAt = performance.now()
-    assert.equal((await putLimits(api, { uploadRate: 6 * MiB })).json.uploadRate, 6 * MiB)
+    assert.equal((await putLimits(peer, { uploadRate: 6 * MiB })).json.uploadRate, 6 * MiB)
     await done.promise
     const slow = clock.rate(began + 1000, changedAt)
     const fast = clock.rate(changedAt + 500)
@@ -130,14 +136,14 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     assert.equal(metric(body, 'damselfly_rate_limit_bytes_per_second', 'direction="upload"'), 6 * MiB)
     assert.ok(metric(body, 'damselfly_rate_limit_wait_seconds_total', 'direction="upload"') > 1, 'no upload wait counted')
     // back to unlimited for the next tests
-    await putLimits(api, { uploadRate: 0 })
+    await putLimits(peer, { uploadRate: 0 })
   })
 
   it('should hold the download rate, counted by the parents', async () => {
     const eps = lab.endpoints!
     const receiver = eps.peers[1]
-    await putLimits(eps.peers[0].api, { uploadRate: 0 })
-    assert.equal((await putLimits(receiver.api, { downloadRate: '8MiB' })).json.downloadRate, 8 * MiB)
+    await putLimits(eps.peers[0], { uploadRate: 0 })
+    assert.equal((await putLimits(receiver, { downloadRate: '8MiB' })).json.downloadRate, 8 * MiB)
     // every byte peer 1 gets leaves the seed or peer 0 (both hold a.bin already)
     const senders = [eps.seeds[0].metrics, eps.peers[0].metrics]
     const uploaded = async (): Promise<number> => {
@@ -147,14 +153,14 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     const clock = new ByteClock()
     const base = await uploaded()
     const sampler = poll(clock, async () => await uploaded() - base, 100)
-    const r = await getVia(receiver.api, `${origin.url}/a.bin`, join(dir, 'a1.bin'), ['--piece-length', String(PIECE)])
+    const r = await getVia(receiver, `${origin.url}/a.bin`, join(dir, 'a1.bin'), ['--piece-length', String(PIECE)])
     await sampler.stop()
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.bytesFromOrigin, 0)
     const m = clock.rate(clock.samples[0].t + 1000)
     log.push(within('download at 8 MiB/s (PUT), counted by the parents', m, 8 * MiB))
     assert.ok(m.seconds >= 5, 'measured over less than 5 s')
-    await putLimits(receiver.api, { downloadRate: 0 })
+    await putLimits(receiver, { downloadRate: 0 })
   })
 
   it('should hold a per-request rate (get --limit-rate), counted by the parent', async () => {
@@ -162,7 +168,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     // b.bin is new: the seed reads it from the origin (6 MiB/s) and uploads it to peer 1, which asked for 2 MiB/s
     const clock = new ByteClock()
     const sampler = poll(clock, async () => metric(await scrape(eps.seeds[0].metrics), 'damselfly_upload_bytes_total'), 100)
-    const r = await getVia(eps.peers[1].api, `${origin.url}/b.bin`, join(dir, 'b1.bin'), ['--piece-length', String(PIECE), '--limit-rate', '2MiB'])
+    const r = await getVia(eps.peers[1], `${origin.url}/b.bin`, join(dir, 'b1.bin'), ['--piece-length', String(PIECE), '--limit-rate', '2MiB'])
     await sampler.stop()
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(await sha256File(join(dir, 'b1.bin')), await sha256File(files['/b.bin']))

@@ -76,7 +76,7 @@ describe('the scheduler dashboard in a real browser', function () {
     }, 200)
     let results
     try {
-      results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `out-${i}.bin`))))
+      results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `out-${i}.bin`))))
       await page.waitForFunction(() => document.querySelector('[data-task]')?.getAttribute('data-progress') === '100', undefined, { timeout: 20_000 })
     } finally {
       clearInterval(poll)

@@ -58,7 +58,49 @@ function checkWorkload (w: Obj, role: string, wantPorts: number[], ready: number
   return c
 }
 
+/**
+ * The Kubernetes OpenAPI schema of an object's kind, as shipped (ajv-compiled) by the npm package
+ * kubernetes-models: `kubernetes-models/<apiVersion>/<Kind>`, e.g. apps/v1/DaemonSet, v1/ConfigMap.
+ */
+async function schemaModel (m: Obj): Promise<new (data: Obj) => { validate: () => void }> {
+  const mod = await import(`kubernetes-models/${m.apiVersion as string}/${m.kind as string}`).catch(() => null)
+  assert.ok(mod?.[m.kind] != null, `kubernetes-models has no schema for ${m.apiVersion as string} ${m.kind as string} (${m.metadata?.name as string})`)
+  return mod[m.kind]
+}
+
 describe('Kubernetes manifests', () => {
+  it('should validate every object against the Kubernetes OpenAPI schemas (kubernetes-models)', async () => {
+    const all = await manifests()
+    assert.ok(all.length >= 10, `only ${all.length} objects`)
+    for (const m of all) {
+      const Model = await schemaModel(m)
+      assert.doesNotThrow(() => { new Model(m).validate() }, (err: Error) => {
+        assert.fail(`${m.kind as string} ${m.metadata?.name as string}: ${err.message}`)
+      })
+    }
+    // every workload runs as the image's non-root user; only node-setup init containers are root
+    for (const w of all.filter((m) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(m.kind))) {
+      const pod = w.spec.template.spec
+      assert.deepEqual([pod.securityContext?.runAsNonRoot, pod.securityContext?.runAsUser], [true, 1000], `${w.metadata.name as string} pod runs as root`)
+      for (const c of pod.containers) assert.equal(c.securityContext?.runAsUser ?? 1000, 1000, `${w.metadata.name as string}/${c.name as string} runs as root`)
+      const root = (pod.initContainers ?? []).filter((c: Obj) => c.securityContext?.runAsUser === 0).map((c: Obj) => c.name)
+      assert.ok(root.every((n: string) => ['data-dir', 'containerd-mirror'].includes(n)), `root init containers: ${root.join(', ')}`)
+    }
+    // the schemas are real: a wrong type, a missing required field and a bad enum value are caught
+    const ds = structuredClone(find(all, 'DaemonSet', 'damselfly-peer'))
+    const Model = await schemaModel(ds)
+    const broken: Array<(o: Obj) => void> = [
+      (o) => { o.spec.template.spec.containers[0].ports[0].containerPort = '65001' },
+      (o) => { delete o.spec.selector },
+      (o) => { o.spec.template.spec.containers[0].imagePullPolicy = 'Sometimes' }
+    ]
+    for (const breakIt of broken) {
+      const o = structuredClone(ds)
+      breakIt(o)
+      assert.throws(() => { new Model(o).validate() }, `not caught: ${breakIt.toString()}`)
+    }
+  })
+
   it('should define the scheduler Deployment and Service on 8002/8003 with probes', async () => {
     const all = await manifests()
     const d = find(all, 'Deployment', 'damselfly-scheduler')
@@ -71,16 +113,28 @@ describe('Kubernetes manifests', () => {
   it('should run seed peers as a StatefulSet with a volume per seed', async () => {
     const all = await manifests()
     const s = find(all, 'StatefulSet', 'damselfly-seed-peer')
-    const c = checkWorkload(s, 'seed', [65000, 65002, 65003, 65004], 65002, 65003)
+    const c = checkWorkload(s, 'seed', [65000, 65003, 65004], 65003, 65003)
+    // the local API is on the pod's loopback: not a port anyone else is offered
+    assert.ok(!ports(c).includes(65002))
+    assert.ok(!find(all, 'Service', 'damselfly-seed-peer').spec.ports.some((p: Obj) => p.port === 65002))
     assert.equal(s.spec.serviceName, 'damselfly-seed-peer')
     assert.equal(find(all, 'Service', 'damselfly-seed-peer').spec.clusterIP, 'None')
     assert.ok(c.volumeMounts.some((m: Obj) => m.name === s.spec.volumeClaimTemplates[0].metadata.name))
   })
 
-  it('should run peers as a DaemonSet on 65000-65004 taking the pool from the node label', async () => {
+  it('should run peers as a DaemonSet exposing only p2p, data and metrics, taking the pool from the node label', async () => {
     const all = await manifests()
     const ds = find(all, 'DaemonSet', 'damselfly-peer')
-    const c = checkWorkload(ds, 'daemon', [65000, 65001, 65002, 65003, 65004], 65002, 65003)
+    const c = checkWorkload(ds, 'daemon', [65000, 65003, 65004], 65003, 65003)
+    // hostNetwork: the proxy and the local API stay on the node's loopback, p2p and metrics on its IP
+    assert.ok(!ports(c).includes(65001) && !ports(c).includes(65002))
+    const config = parse(find(all, 'ConfigMap', 'damselfly-config').data['peer.yaml'])
+    assert.equal(config.proxyHost, '127.0.0.1')
+    assert.equal(config.apiHost, '127.0.0.1')
+    assert.equal(config.host, undefined)
+    for (const name of ['DAMSELFLY_P2P_HOST', 'DAMSELFLY_METRICS_HOST']) {
+      assert.equal(c.env.find((e: Obj) => e.name === name)?.valueFrom?.fieldRef?.fieldPath, 'status.podIP', name)
+    }
     const spec = ds.spec.template.spec
     const init = spec.initContainers as Obj[]
     const pool = init.find((i) => JSON.stringify(i).includes('apps.openyurt.io/nodepool'))
@@ -205,7 +259,8 @@ describe('docker-compose.yml', () => {
   it('should have the lab\'s roles: origin, hub, scheduler, seed and peers labelled with two pools', async () => {
     const doc = parse(await readFile(file, 'utf8'), { merge: true })
     const s = doc.services as Record<string, Obj>
-    assert.equal(s.origin.image, 'registry:2')
+    // registry:2 unless deploy/compose/local-images.sh's Debian stand-in is named
+    assert.equal(s.origin.image, '${DAMSELFLY_REGISTRY_IMAGE:-registry:2}')
     const role = (name: string): string => s[name].labels?.['io.damselfly.role']
     const byRole = (r: string): string[] => Object.keys(s).filter((n) => role(n) === r)
     assert.deepEqual(byRole('scheduler'), ['scheduler'])
@@ -227,7 +282,8 @@ describe('docker-compose.yml', () => {
       if (expect[r] == null) continue
       assert.ok(subcommands.includes(svc.command[0]), `${n} runs unknown subcommand ${svc.command[0]}`)
       assert.equal(svc.command[0], expect[r])
-      assert.equal(svc.build, '.')
+      assert.equal(svc.build.context, '.')
+      assert.equal(svc.build.args.BASE_IMAGE, '${DAMSELFLY_BASE_IMAGE:-node:22-bookworm-slim}')
       // the mounted config validates for that role
       const mount = (svc.volumes as string[]).find((v) => v.includes('/etc/damselfly/'))!
       const host = mount.split(':')[0]
@@ -238,6 +294,21 @@ describe('docker-compose.yml', () => {
     // the hub is the testkit origin, shipped in the image
     assert.ok(existsSync(join(ROOT, 'packages/testkit/dist/src/serve-dir.js')))
     assert.equal(s.hub.entrypoint[1], 'packages/testkit/dist/src/serve-dir.js')
+  })
+
+  it('should publish only the dashboard and one proxy, on 127.0.0.1, and set the cluster and seed tokens', async () => {
+    const doc = parse(await readFile(file, 'utf8'), { merge: true })
+    const published = Object.entries(doc.services as Record<string, Obj>).flatMap(([n, svc]) => (svc.ports ?? []).map((p: string) => `${n} ${p}`))
+    assert.deepEqual(published.sort(), ['peer-a1 127.0.0.1:65001:65001', 'scheduler 127.0.0.1:8002:8002'])
+    const cfg = async (role: string): Promise<Obj> => parse(await readFile(join(ROOT, 'deploy', 'compose', `${role}.yaml`), 'utf8'))
+    const [scheduler, seed, peer] = [await cfg('scheduler'), await cfg('seed'), await cfg('peer')]
+    assert.ok(typeof scheduler.token === 'string' && scheduler.token.length >= 16, 'scheduler.yaml has no cluster token')
+    assert.ok(typeof scheduler.seedToken === 'string' && scheduler.seedToken !== scheduler.token, 'scheduler.yaml has no seed token of its own')
+    assert.equal(peer.token, scheduler.token)
+    assert.equal(seed.seedToken, scheduler.seedToken)
+    assert.equal(peer.seedToken, undefined, 'peers must not hold the seed token')
+    // the peers' proxy is the lab registry's mirror, what docker's registry-mirrors points at
+    assert.equal(peer.registryMirror, 'http://origin:5000')
   })
 
   it('should be accepted by docker-compose config', async function () {
@@ -251,16 +322,27 @@ describe('docker-compose.yml', () => {
     assert.equal(r.code, 0, r.stderr)
   })
 
-  it('should build the image from a Dockerfile on Node 22 running the damselfly CLI', async () => {
+  it('should build the image in stages from ARG BASE_IMAGE (node:22 by default), non-root, running the damselfly CLI', async () => {
     const df = await readFile(join(ROOT, 'Dockerfile'), 'utf8')
-    assert.match(df, /^FROM node:22/m)
-    assert.match(df, /RUN npm ci && npm run build/)
-    assert.match(df, /ENTRYPOINT \["node", (?:"--[a-z-]+=\d+", )*"cli\/dist\/src\/damselfly\.js"\]/)
+    assert.match(df, /^ARG BASE_IMAGE=node:22-bookworm-slim$/m)
+    assert.deepEqual(df.match(/^FROM .*$/gm), ['FROM ${BASE_IMAGE} AS build', 'FROM ${BASE_IMAGE}'])
+    assert.match(df, /npm ci [^\n]*&& npm run build/)
+    assert.match(df, /npm prune --omit=dev/)
+    assert.match(df, /COPY --from=build \/app \/app/)
+    assert.match(df, /^USER 1000:1000$/m)
+    // the binary's path is named once (a layout move edits one line) and linked as `damselfly`
+    const bin = /^ARG DAMSELFLY_BIN=(\S+)$/m.exec(df)
+    assert.ok(bin != null, 'no ARG DAMSELFLY_BIN')
+    assert.equal(df.split(bin[1]).length, 2, `${bin[1]} appears more than once`)
+    assert.ok(existsSync(join(ROOT, bin[1])), `${bin[1]} is not built`)
+    assert.match(df, /ln -s "\/app\/\$DAMSELFLY_BIN" \/usr\/local\/bin\/damselfly/)
     // the image runs every role with the same V8 flags as the bin's shebang and the lab
     const entry = JSON.parse(/ENTRYPOINT (\[.*\])/.exec(df)![1]) as string[]
-    assert.deepEqual(entry.slice(1, -1), NODE_FLAGS)
-    const shebang = (await readFile(join(ROOT, 'cli/src/damselfly.ts'), 'utf8')).split('\n')[0]
+    assert.deepEqual(entry, ['node', ...NODE_FLAGS, '/usr/local/bin/damselfly'])
+    const shebang = (await readFile(join(ROOT, bin[1].replace(/dist\/src\/(.*)\.js$/, 'src/$1.ts')), 'utf8')).split('\n')[0]
     assert.equal(shebang, `#!/usr/bin/env -S node ${NODE_FLAGS.join(' ')}`)
-    assert.ok(existsSync(join(ROOT, 'cli/dist/src/damselfly.js')))
+    // the build context leaves out what the image builds itself
+    const ignore = (await readFile(join(ROOT, '.dockerignore'), 'utf8')).split('\n')
+    for (const p of ['**/node_modules', '**/dist', '.git']) assert.ok(ignore.includes(p), `.dockerignore lacks ${p}`)
   })
 })

@@ -6,26 +6,16 @@ import { request } from 'undici'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/testkit'
+import { fetchJson, waitFor } from '@damselfly/testkit'
 
 const MIB = 1024 * 1024
 
-async function cacheTasks (metrics: string): Promise<{ tasks: number, evictions: number, bytes: number }> {
+async function cacheTasks (metrics: string): Promise<{ tasks: number, evictions: number, bytes: number, runs: number }> {
   const body = await (await request(metrics)).body.text()
   const v = (name: string): number => Number(body.split('\n').find((l) => l.startsWith(name + '{'))?.split(' ').pop())
-  return { tasks: v('damselfly_cache_tasks'), evictions: v('damselfly_cache_evictions_total'), bytes: v('damselfly_cache_bytes') }
+  return { tasks: v('damselfly_cache_tasks'), evictions: v('damselfly_cache_evictions_total'), bytes: v('damselfly_cache_bytes'), runs: v('damselfly_cache_gc_runs_total') }
 }
 
-async function until<T> (what: string, fn: () => Promise<T>, ok: (v: T) => boolean, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms
-  let v = await fn()
-  while (!ok(v)) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-    v = await fn()
-  }
-  return v
-}
 
 describe('cache GC in a running peer', function () {
   this.timeout(180_000)
@@ -51,12 +41,15 @@ describe('cache GC in a running peer', function () {
 
   it('should evict the least recently used task over quota, then download it again on request', async () => {
     const peer = lab.endpoints!.peers[0]
-    assert.equal((await getVia(peer.api, `${origin.url}/a.bin`, join(dir, 'a1.out'))).ok, true)
-    await new Promise((resolve) => setTimeout(resolve, 1500))
-    assert.equal((await cacheTasks(peer.metrics)).tasks, 1, 'one task under quota must stay')
-    assert.equal((await getVia(peer.api, `${origin.url}/b.bin`, join(dir, 'b1.out'))).ok, true)
+    assert.equal((await getVia(peer, `${origin.url}/a.bin`, join(dir, 'a1.out'))).ok, true)
+    // two whole GC passes after the download: the second one began after it had finished
+    const runs = (await cacheTasks(peer.metrics)).runs
+    const settled = await waitFor('two GC passes', async () => { const c = await cacheTasks(peer.metrics); return c.runs >= runs + 2 && c })
+    assert.equal(settled.tasks, 1, 'one task under quota must stay')
+    assert.equal(settled.evictions, 0)
+    assert.equal((await getVia(peer, `${origin.url}/b.bin`, join(dir, 'b1.out'))).ok, true)
 
-    const after = await until('an eviction', async () => await cacheTasks(peer.metrics), (c) => c.evictions >= 1)
+    const after = await waitFor('an eviction', async () => { const c = await cacheTasks(peer.metrics); return c.evictions >= 1 && c })
     assert.equal(after.tasks, 1)
     assert.equal(after.bytes, 20 * MIB)
     assert.ok(after.bytes <= 30 * MIB * 0.7)
@@ -70,7 +63,7 @@ describe('cache GC in a running peer', function () {
     assert.equal(holds('/b.bin'), true)
 
     // a is gone from this peer; asking again downloads it again, whole and verified
-    const again = await getVia(peer.api, `${origin.url}/a.bin`, join(dir, 'a2.out'))
+    const again = await getVia(peer, `${origin.url}/a.bin`, join(dir, 'a2.out'))
     assert.equal(again.ok, true, JSON.stringify(again))
     assert.ok(again.bytesFromSeed + again.bytesFromPeers + again.bytesFromOrigin >= 20 * MIB, 'the second request did not download anything')
     assert.equal(await sha256File(join(dir, 'a2.out')), await sha256File(join(dir, 'a.bin')))

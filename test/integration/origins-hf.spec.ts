@@ -128,7 +128,8 @@ describe('origins: Hugging Face hub (hf://)', function () {
 
     before(async () => {
       const flags = ['--hf-endpoint', hub.url, '--hf-token', TOKEN]
-      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: flags, peerArgs: flags })
+      // the seed fetches with its own token only for origins the operator allow-lists
+      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: [...flags, '--origin-credentials-allow', '*'], peerArgs: flags })
     })
     after(async () => { await lab?.stop() })
 
@@ -137,7 +138,7 @@ describe('origins: Hugging Face hub (hf://)', function () {
       const total = Object.values(files).reduce((a, c) => a + Buffer.from(c).byteLength, 0)
       const before = hub.bytesServed
       for (const [i, p] of eps.peers.entries()) {
-        const r = await damselfly(['get', '-r', 'hf://acme/tiny', '-O', join(dir, `lab-${i}`), '--api', p.api, '--json'], env)
+        const r = await damselfly(['get', '-r', 'hf://acme/tiny', '-O', join(dir, `lab-${i}`), '--api', p.api, '--json'], { ...env, DAMSELFLY_API_TOKEN: p.apiToken })
         assert.equal(r.code, 0, r.stdout + r.stderr)
         assert.equal(r.result.mode, 'daemon')
         for (const [path, content] of Object.entries(files)) {

@@ -75,7 +75,7 @@ describe('origins: ModelScope (modelscope://)', function () {
       const total = Object.values(files).reduce((a, c) => a + Buffer.from(c).byteLength, 0)
       const before = hub.bytesServed
       for (const [i, p] of eps.peers.entries()) {
-        const r = await damselfly(['get', '-r', 'modelscope://acme/tiny', '-O', join(dir, `lab-${i}`), '--api', p.api, '--json'], env)
+        const r = await damselfly(['get', '-r', 'modelscope://acme/tiny', '-O', join(dir, `lab-${i}`), '--api', p.api, '--json'], { ...env, DAMSELFLY_API_TOKEN: p.apiToken })
         assert.equal(r.code, 0, r.stdout + r.stderr)
         assert.equal(r.result.mode, 'daemon')
         for (const [path, content] of Object.entries(files)) {

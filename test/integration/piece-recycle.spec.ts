@@ -12,6 +12,7 @@ import { PieceServer, PieceClient, maybeQueued, PIECE_PROTOCOL } from '@damselfl
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { initBlake3, blake3, silentLogger, FrameReader, lengthPrefixed } from '@damselfly/utils'
 import type { Libp2p, Stream, Connection } from '@libp2p/interface'
+import { waitFor } from '../helpers/faults.js'
 
 const TASK = 'ce'.repeat(32)
 const PIECE = 1024 * 1024
@@ -66,11 +67,10 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
     out.send(buf)
     // far more than yamux's initial 256 KiB window: most of it must still be queued
     assert.equal(maybeQueued(out, conn, buf.buffer), true)
-    await new Promise((resolve) => setTimeout(resolve, 50))
     serverSide!.stream.resume()
     await got.promise
-    await new Promise((resolve) => setTimeout(resolve, 20))
-    assert.equal(maybeQueued(out, conn, buf.buffer), false)
+    // the sender lets go of its queue once the last byte is on the socket, a moment after the reader has it all
+    await waitFor('the sender to release the sent buffer', () => !maybeQueued(out, conn, buf.buffer), 10_000, 5)
     assert.equal(maybeQueued(out, conn, new ArrayBuffer(8)), false)
     await out.close()
     await client.unhandle('/test/sink/1.0.0')

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import { request } from 'undici'
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/testkit'
+import { fetchJson, waitFor } from '@damselfly/testkit'
 import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
 import { Registry } from '../helpers/origin-registry.js'
 import { clientOrSkip, run } from '../helpers/clients.js'
@@ -40,20 +40,18 @@ describe('preheat of an OCI image reference', function () {
   it('should fetch every layer and the config into the seed and a peer of the named pool', async () => {
     const eps = lab.endpoints!
     // daemons register with the scheduler just after they report ready
-    for (let i = 0; i < 100 && !((await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length >= 3); i++) await new Promise((resolve) => setTimeout(resolve, 100))
+    await waitFor('three registered daemons', async () => (await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length >= 3, 10_000)
     const res = await request(`${eps.scheduler.url}/api/v1/preheat`, {
-      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${eps.scheduler.adminToken}` }, body: JSON.stringify({ url: `oci://${regHost}/test/img:v1`, pools: ['edge-b'] })
     })
     const job = await res.body.json() as { id: string, tasks: Array<{ taskId: string, path: string }>, peers: string[] }
     assert.equal(res.statusCode, 202, JSON.stringify(job) + JSON.stringify(await fetchJson(`${eps.scheduler.url}/api/v1/peers`)))
     const want = [image.config, ...image.layers].map((b) => b.digest.replace(':', '-')).sort()
     assert.deepEqual(job.tasks.map((t) => t.path).sort(), want)
-    let status: any
-    for (let i = 0; i < 150; i++) {
-      status = await fetchJson(`${eps.scheduler.url}/api/v1/preheat/${job.id}`)
-      if (status.state !== 'running') break
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
+    const status = await waitFor('the preheat job to end', async () => {
+      const s = await fetchJson<any>(`${eps.scheduler.url}/api/v1/preheat/${job.id}`)
+      return s.state !== 'running' && s
+    }, 30_000, 100)
     assert.equal(status.state, 'succeeded', JSON.stringify(status))
     const peer = eps.peers.find((p) => p.id === job.peers[0])!
     assert.equal(peer.pool, 'edge-b')
@@ -62,7 +60,7 @@ describe('preheat of an OCI image reference', function () {
     await registry.stop()
     for (const b of [image.config, ...image.layers]) {
       const out = join(dir, b.digest.replace(':', '-'))
-      const r = await getVia(peer.api, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
+      const r = await getVia(peer, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(`sha256:${createHash('sha256').update(await readFile(out)).digest('hex')}`, b.digest)
     }

@@ -7,7 +7,7 @@ import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { getVia } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/testkit'
+import { fetchJson, waitFor } from '@damselfly/testkit'
 import { ownerOf } from '@damselfly/scheduler-client'
 
 describe('preheat and several schedulers', function () {
@@ -35,7 +35,7 @@ describe('preheat and several schedulers', function () {
   it('should place each task on exactly one scheduler and still verify every download', async () => {
     const eps = lab.endpoints!
     for (const f of files) {
-      const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, `${origin.url}/${f}`, join(dir, `${f}.${i}`))))
+      const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, `${origin.url}/${f}`, join(dir, `${f}.${i}`))))
       for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
       const want = await sha256File(join(dir, f))
       for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `${f}.${i}`)), want)
@@ -63,25 +63,23 @@ describe('preheat and several schedulers', function () {
       // preheat goes to the task's owner, as peers' announcements will
       const taskId = taskIdFor({ url })
       const owner = ownerOf(eps.schedulers.map((s) => s.url), taskId)
-      const res = await request(`${owner}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url, pools: ['edge-b'] }) })
+      const res = await request(`${owner}/api/v1/preheat`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${eps.scheduler.adminToken}` }, body: JSON.stringify({ url, pools: ['edge-b'] }) })
       assert.equal(res.statusCode, 202)
       const job = await res.body.json() as { id: string, taskId: string, peers: string[] }
       assert.equal(job.peers.length, 1)
       const poolB = eps.peers.filter((p) => p.pool === 'edge-b').map((p) => p.id)
       assert.ok(poolB.includes(job.peers[0]), 'the preheated peer is in edge-b')
-      let status: any
-      for (let i = 0; i < 100; i++) {
-        status = await fetchJson(`${owner}/api/v1/preheat/${job.id}`)
-        if (status.state === 'succeeded' || status.state === 'failed') break
-        await new Promise((resolve) => setTimeout(resolve, 200))
-      }
+      const status = await waitFor('the preheat job to end', async () => {
+        const s = await fetchJson<any>(`${owner}/api/v1/preheat/${job.id}`)
+        return (s.state === 'succeeded' || s.state === 'failed') && s
+      }, 20_000, 100)
       assert.equal(status.state, 'succeeded', JSON.stringify(status))
       assert.equal(status.peers[0].done, true)
       const originBytes = o2.bytesServed
       assert.ok(originBytes >= 5 * 1024 * 1024)
       // the preheated peer now answers a local request without the origin
       const peer = eps.peers.find((p) => p.id === job.peers[0])!
-      const r = await getVia(peer.api, url, join(dir, 'hot.out'))
+      const r = await getVia(peer, url, join(dir, 'hot.out'))
       assert.equal(r.ok, true)
       assert.equal(r.bytesFromOrigin + r.bytesFromPeers + r.bytesFromSeed, 0, 'served from its own store')
       assert.equal(o2.bytesServed, originBytes)

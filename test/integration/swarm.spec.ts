@@ -21,7 +21,7 @@ async function uploadedByTransport (eps: NonNullable<Lab['endpoints']>): Promise
 
 /** Every peer of the lab downloads `url` through its daemon into `dir`: each must succeed with exactly the bytes of `original`. */
 async function everyPeerGets (eps: NonNullable<Lab['endpoints']>, url: string, dir: string, original: string): Promise<GetResult[]> {
-  const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p.api, url, join(dir, `out-${i}.bin`))))
+  const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `out-${i}.bin`))))
   for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
   const want = await sha256File(original)
   for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `out-${i}.bin`)), want, `peer ${i} output differs`)
@@ -64,11 +64,11 @@ describe('a swarm of separate processes on loopback', function () {
     assert.equal(tasks[0].contentLength, SIZE)
     assert.equal(tasks[0].seedState, 'done')
 
-    // between these separate processes every piece went over a (default: plain TCP) data channel, none over libp2p streams
+    // between these separate processes every piece went over a (default: TLS) data channel, none over libp2p streams
     const sum = await uploadedByTransport(eps)
-    assert.ok(sum('tcp') >= SIZE * eps.peers.length, `tcp bytes ${sum('tcp')}`)
+    assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
     assert.equal(sum('libp2p'), 0)
-    assert.equal(sum('tls'), 0)
+    assert.equal(sum('tcp'), 0)
 
     // the whole file fits the daemons' piece caches: every upload was served from memory, none read the disk again
     const lookups = await summed(eps, 'damselfly_piece_cache_lookups_total', 'result')
@@ -79,7 +79,7 @@ describe('a swarm of separate processes on loopback', function () {
   it('should serve a second request for the same content from the peer itself', async () => {
     const eps = lab.endpoints!
     const before = origin.bytesServed
-    const r = await getVia(eps.peers[0].api, `${origin.url}/blob.bin`, join(dir, 'again.bin'))
+    const r = await getVia(eps.peers[0], `${origin.url}/blob.bin`, join(dir, 'again.bin'))
     assert.equal(r.ok, true)
     assert.equal(origin.bytesServed, before)
     assert.deepEqual(await readFile(join(dir, 'again.bin')), await readFile(join(dir, 'blob.bin')))
@@ -87,7 +87,7 @@ describe('a swarm of separate processes on loopback', function () {
 
   it('should report a clear error and leave no file when the origin has no such object', async () => {
     const eps = lab.endpoints!
-    const r = await getVia(eps.peers[1].api, `${origin.url}/missing.bin`, join(dir, 'missing.bin'))
+    const r = await getVia(eps.peers[1], `${origin.url}/missing.bin`, join(dir, 'missing.bin'))
     assert.equal(r.ok, false)
     assert.match(r.error?.message ?? '', /404/)
     await assert.rejects(readFile(join(dir, 'missing.bin')), { code: 'ENOENT' })

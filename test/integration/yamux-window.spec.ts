@@ -91,7 +91,8 @@ describe('yamux announces freed window once half of it is used', function () {
     const reader = new FrameReader(stream, 64 * 1024)
     for (let off = 0; off < data.byteLength; off += 16 * 1024) assert.ok(out.send(data.subarray(off, off + 16 * 1024)))
     await out.close()
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    // the receiving side has seen the sender's close (the case the fix is about): the FIN arrived while the reader was paused
+    if (stream.remoteWriteStatus === 'writable') await new Promise((resolve) => stream.addEventListener('remoteCloseWrite', resolve, { once: true }))
     // what the paused stream still holds is data, not the end ("stream ended" before the fix)
     const got = Buffer.allocUnsafe(data.byteLength)
     await reader.readInto(got)

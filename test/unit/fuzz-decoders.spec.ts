@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { PeerMessage, SchedulerMessage, PieceRequest, PieceResponse, PieceStatus, FailureKind, DataTicket } from '@damselfly/proto'
+import { PeerMessage, SchedulerMessage, PieceRequest, PieceResponse, PieceStatus, FailureKind, DataTicket, NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { decodeTicket } from '@damselfly/piece-exchange'
 import { DECODE_LIMITS } from '@damselfly/scheduler'
 import { Swarm } from '@damselfly/scheduler-core'
@@ -51,7 +51,7 @@ describe('fuzzing the wire decoders (seed 0xd15e1f)', function () {
   it('should survive garbage fed to PeerMessage with the scheduler limits, and keep repeated fields bounded', () => {
     const valid = [
       PeerMessage.encode({ register: { addrs: ['/ip4/127.0.0.1/tcp/1'], pool: 'p', idc: '', hostname: 'h', seed: false, uploadSlots: 4, token: 't', tasks: [{ taskId: 'ab', have: new Uint8Array([255]), done: false, meta: { taskId: 'ab', contentLength: 10, pieceLength: 4, url: 'http://x' } }] } }),
-      PeerMessage.encode({ announce: { taskId: 'ab', url: 'http://x', headers: [{ name: 'a', value: 'b' }], pieceLength: 0, digest: '' } }),
+      PeerMessage.encode({ announce: { taskId: 'ab', url: 'http://x', headers: [{ name: 'a', value: 'b' }], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }),
       PeerMessage.encode({ pieces: { taskId: 'ab', indexes: [1, 2, 3], digests: [{ index: 1, digest }], parentId: 'p', costMs: 3 } }),
       PeerMessage.encode({ failure: { taskId: 'ab', parentId: 'p', index: 1, kind: FailureKind.DIGEST_MISMATCH, message: 'm' } })
     ]
@@ -68,7 +68,7 @@ describe('fuzzing the wire decoders (seed 0xd15e1f)', function () {
     const valid = [
       SchedulerMessage.encode({ registered: { schedulerId: 's', error: '' } }),
       SchedulerMessage.encode({ update: { taskId: 'ab', contentLength: 100, pieceLength: 4, digests: [{ index: 0, digest }], parents: [{ peerId: 'p', addrs: ['/ip4/127.0.0.1/tcp/1'], have: new Uint8Array([1]), seed: true, pool: 'x' }], backToSource: false, error: '', availability: new Uint8Array([1, 2]) } }),
-      SchedulerMessage.encode({ seed: { taskId: 'ab', url: 'http://x', headers: [], pieceLength: 0, digest: '' } })
+      SchedulerMessage.encode({ seed: { taskId: 'ab', url: 'http://x', headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } })
     ]
     const { rejected } = fuzz('SchedulerMessage', valid, (b) => SchedulerMessage.decode(b, { limits: { update: { parents: 1024, digests: 1 << 20 } } } as any))
     assert.ok(rejected > 0)
@@ -79,7 +79,7 @@ describe('fuzzing the wire decoders (seed 0xd15e1f)', function () {
     const swarm = new Swarm({ setTimer: () => undefined })
     const r = prng(SEED + 1)
     const valid = [
-      PeerMessage.encode({ announce: { taskId: 'ab'.repeat(32), url: 'http://x', headers: [], pieceLength: 0, digest: '' } }),
+      PeerMessage.encode({ announce: { taskId: 'ab'.repeat(32), url: 'http://x', headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }),
       PeerMessage.encode({ meta: { taskId: 'ab'.repeat(32), contentLength: 2 ** 52, pieceLength: 1, url: 'http://x' } }),
       PeerMessage.encode({ pieces: { taskId: 'ab'.repeat(32), indexes: [0, 4294967295], digests: [{ index: 0, digest }], parentId: 'nobody', costMs: 4294967295 } }),
       PeerMessage.encode({ failure: { taskId: 'ab'.repeat(32), parentId: 'x', index: 1, kind: FailureKind.DIGEST_MISMATCH, message: 'm' } })

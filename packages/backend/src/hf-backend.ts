@@ -1,5 +1,6 @@
 import { InvalidRequestError, InvalidUrlError, OriginAuthError, OriginError } from '@damselfly/types'
-import { redactUrl, statFromProbe, type HttpBackend } from './http-backend.js'
+import { redactUrl } from '@damselfly/utils'
+import { statFromProbe, type HttpBackend } from './http-backend.js'
 import type { Backend, GetOptions, GetResult, ListOptions, ObjectEntry, ObjectStat } from '@damselfly/types'
 
 export interface HfBackendInit {

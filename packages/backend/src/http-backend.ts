@@ -1,6 +1,7 @@
 import { rootCertificates as tlsRootCertificates } from 'node:tls'
 import { Agent, interceptors, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
+import { redactUrl } from '@damselfly/utils'
 import type { Backend, GetOptions, GetResult, ObjectStat } from '@damselfly/types'
 
 export interface HttpBackendInit {
@@ -172,13 +173,3 @@ function pickHeaders (h: Record<string, string | string[] | undefined>): Record<
   return out
 }
 
-/** URLs in messages lose their query string: presigned URLs carry credentials there. */
-export function redactUrl (url: string): string {
-  try {
-    const u = new URL(url)
-    u.username = ''
-    u.password = ''
-    if (u.search !== '') u.search = '?…'
-    return u.toString()
-  } catch { return '<invalid url>' }
-}

@@ -6,7 +6,7 @@ import { HfBackend, type HfBackendInit } from './hf-backend.js'
 import { ModelScopeBackend, type ModelScopeBackendInit } from './modelscope-backend.js'
 import type { Backend } from '@damselfly/types'
 
-export { HttpBackend, redactUrl, type HttpBackendInit, type SendOptions } from './http-backend.js'
+export { HttpBackend, type HttpBackendInit, type SendOptions } from './http-backend.js'
 export { OciBackend, parseOciUrl, parseOciImageRef, parseChallenge, type OciBackendInit, type OciRef, type OciImageRef } from './oci-backend.js'
 export { S3Backend, parseS3Url, type S3BackendInit } from './s3-backend.js'
 export { HfBackend, parseHfUrl, formatHfUrl, type HfBackendInit, type HfRef, type HfRepoType } from './hf-backend.js'

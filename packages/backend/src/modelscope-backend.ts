@@ -1,5 +1,6 @@
 import { InvalidRequestError, InvalidUrlError, OriginError } from '@damselfly/types'
-import { redactUrl, type HttpBackend } from './http-backend.js'
+import { redactUrl } from '@damselfly/utils'
+import type { HttpBackend } from './http-backend.js'
 import { parseRepoPath, check, SHA256 } from './hf-backend.js'
 import type { Backend, GetOptions, GetResult, ListOptions, ObjectEntry, ObjectStat } from '@damselfly/types'
 

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto'
 import { InvalidUrlError, OriginAuthError, OriginError } from '@damselfly/types'
-import { getResultFrom, rangeHeaders, redactUrl, statFromProbe, type HttpBackend } from './http-backend.js'
+import { getResultFrom, rangeHeaders, statFromProbe, type HttpBackend } from './http-backend.js'
 import type { Backend, GetOptions, GetResult, ObjectEntry, ObjectStat } from '@damselfly/types'
 import type { Dispatcher } from 'undici'
+import { redactUrl } from '@damselfly/utils'
 
 export interface OciBackendInit {
   /** registry user for basic auth and token requests (a `user:pass@` in the URL wins) */
@@ -12,6 +14,8 @@ export interface OciBackendInit {
    * @default loopback hosts only
    */
   plainHttp?: boolean | string[]
+  /** token services (`host:port`) on other hosts than their registry that may receive `username`/`password` */
+  trustedRealms?: string[]
 }
 
 export interface OciRef {
@@ -77,6 +81,11 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/
  * the realm (basic credentials sent to the realm when we have some), or
  * basic auth when the registry asks for it.
  */
+function credentialTag (user?: string, pass?: string): string {
+  if (user == null) return ''
+  return createHash('sha256').update(`${user}:${pass ?? ''}`).digest('hex').slice(0, 16)
+}
+
 export class OciBackend implements Backend {
   readonly schemes = ['oci']
   /** Authorization per registry + repository; '' = the registry wants none */
@@ -162,7 +171,8 @@ export class OciBackend implements Backend {
       ref = { ...ref, username: ref.username ?? user, password: ref.password ?? rest.join(':') }
       headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k !== given))
     }
-    const key = `${ref.host}/${ref.name}`
+    // per registry, repository and credential: a token one caller earned is never used for another
+    const key = `${ref.host}/${ref.name}#${credentialTag(ref.username ?? this.init.username, ref.password ?? this.init.password)}`
     const known = this.auth.get(key)
     let res = await send(known != null && known !== '' ? { ...headers, authorization: known } : headers)
     if (res.statusCode !== 401) {
@@ -195,6 +205,12 @@ export class OciBackend implements Backend {
       throw new OriginAuthError(`registry ${ref.host} answered 401 with an unusable challenge ${JSON.stringify(scheme)}`, 401)
     }
     const realm = new URL(params.realm)
+    // the operator's own login goes only to a token service on the registry's own host (or one
+    // allow-listed): a registry must not be able to name any realm and collect the password
+    const own = ref.username == null && this.init.username != null
+    if (own && basic != null && realm.hostname !== ref.host.replace(/:\d+$/, '') && !(this.init.trustedRealms ?? []).includes(realm.host)) {
+      throw new OriginAuthError(`registry ${ref.host} sends credentials to token service ${realm.host}; allow it with trustedRealms`, 401)
+    }
     if (params.service != null) realm.searchParams.set('service', params.service)
     realm.searchParams.set('scope', params.scope ?? `repository:${ref.name}:pull`)
     const res = await this.http.send(realm.toString(), { headers: basic != null ? { authorization: basic } : {}, signal })

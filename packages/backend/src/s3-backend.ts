@@ -2,6 +2,7 @@ import { Agent as HttpsAgent } from 'node:https'
 import { rootCertificates } from 'node:tls'
 import { InvalidUrlError, OriginAuthError, OriginError, OriginTimeoutError } from '@damselfly/types'
 import type { Backend, GetOptions, GetResult, ListOptions, ObjectEntry, ObjectStat } from '@damselfly/types'
+import { redactUrl } from '@damselfly/utils'
 import type { S3Client } from '@aws-sdk/client-s3'
 
 export interface S3BackendInit {
@@ -11,6 +12,11 @@ export interface S3BackendInit {
   region?: string
   /** none = the SDK's default chain (environment, profile, instance role) */
   credentials?: { accessKeyId: string, secretAccessKey: string, sessionToken?: string }
+  /**
+   * send requests unsigned, never with any credentials (not even the SDK's default chain):
+   * what a seed does for a bucket the operator has not allow-listed for its own keys
+   */
+  anonymous?: boolean
   /**
    * `endpoint/bucket/key` rather than `bucket.endpoint/key`
    * @default true when an endpoint is given
@@ -29,7 +35,7 @@ export function parseS3Url (url: string): { bucket: string, key: string } {
   let u: URL
   try { u = new URL(url) } catch { throw new InvalidUrlError(`not a URL: ${JSON.stringify(url)}`) }
   const key = decodeURIComponent(u.pathname.slice(1))
-  if (u.protocol !== 's3:' || u.hostname === '' || key === '') throw new InvalidUrlError(`S3 URLs look like s3://bucket/key, got ${url}`)
+  if (u.protocol !== 's3:' || u.hostname === '' || key === '') throw new InvalidUrlError(`S3 URLs look like s3://bucket/key, got ${redactUrl(url)}`)
   return { bucket: u.hostname, key }
 }
 
@@ -53,7 +59,8 @@ export class S3Backend implements Backend {
         region: this.init.region ?? 'us-east-1',
         endpoint: this.init.endpoint,
         forcePathStyle: this.init.forcePathStyle ?? this.init.endpoint != null,
-        credentials: this.init.credentials,
+        credentials: this.init.anonymous === true ? { accessKeyId: '', secretAccessKey: '' } : this.init.credentials,
+        ...(this.init.anonymous === true ? { signer: { sign: async (request: any) => request } } : {}),
         maxAttempts: this.init.maxAttempts ?? 5,
         requestHandler: new NodeHttpHandler({
           requestTimeout: this.init.requestTimeoutMs ?? 30_000,
@@ -141,5 +148,5 @@ function s3Error (err: any, url: string): Error {
   if (status === 401 || status === 403) return new OriginAuthError(`S3 refused ${what} (${status})`, status, { cause: err })
   if (err?.name === 'TimeoutError' || err?.code === 'ETIMEDOUT') return new OriginTimeoutError(`S3 timed out: ${what}`, { cause: err })
   if (status != null) return new OriginError(`S3 answered ${status}: ${what}`, status, { cause: err })
-  return new OriginError(`cannot reach S3: ${String(err?.code ?? err?.message)} (${url})`, undefined, { cause: err })
+  return new OriginError(`cannot reach S3: ${String(err?.code ?? err?.message)} (${redactUrl(url)})`, undefined, { cause: err })
 }

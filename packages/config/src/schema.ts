@@ -12,9 +12,17 @@ const bytes = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.
 
 /** bytes per second: a number, or a size with an optional /s ("10MiB", "800KiB/s"); 0 = unlimited */
 const rate = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?(\/s)?$/i, 'a rate like 10MiB, 800KiB/s or a number of bytes per second')])
+/** a secret given in a file or the environment: long enough that guessing is no attack */
+const secret = z.string().min(16, 'at least 16 characters')
+/** `host`, `host:port`, `[v6]:port`, a CIDR (`10.0.0.0/8`) or `*.suffix` */
+const destination = z.string().min(1)
+
 export const schedulerConfigSchema = z.object({
+  /** the HTTP API (peers' discovery, preheat, dashboard, metrics) */
   host: host.default('127.0.0.1'),
   port: port.default(8002),
+  /** libp2p, where peers keep their session: separate from `host` so each is exposed only where needed */
+  p2pHost: host.default('127.0.0.1'),
   p2pPort: port.default(8003),
   /** addresses peers should dial (behind NAT or a Kubernetes Service) */
   announce: z.array(z.string()).default([]),
@@ -26,7 +34,15 @@ export const schedulerConfigSchema = z.object({
   allowSeed: z.array(z.string()).default([]),
   /** bytes/s each node pool may take in and send out across pools (the WAN); 0 = unlimited */
   poolWanBudget: rate.default(0),
-  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info')
+  /** cache import: a peer may publish the manifest of a task nobody else has one for (and becomes that task's seed) */
+  allowImport: z.boolean().default(false),
+  /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */
+  adminToken: secret.optional(),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** where the scheduler's libp2p identity is kept (peers pin its peer id); default: under ~/.damselfly/scheduler */
+  keyFile: z.string().min(1).optional(),
+  /** development / lab mode: without a seed token, peers may claim to be seeds */
+  dev: z.boolean().default(false)
 }).strict()
 
 const gcSchema = z.object({
@@ -62,15 +78,27 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     originRetries: z.number().int().nonnegative().default(5),
     pool: z.string().min(1).default(d.pool),
     idc: z.string().default(''),
-    host: host.default('127.0.0.1'),
+    /** deprecated: sets apiHost, metricsHost and proxyHost together (each of those wins when given) */
+    host: host.optional(),
+    /** the local API (`damselfly get`): keep it on loopback; it needs its token anyway */
+    apiHost: host.optional(),
+    /** Prometheus metrics */
+    metricsHost: host.optional(),
+    /** the HTTP proxy (containerd mirror, HF endpoint, HTTP_PROXY) */
+    proxyHost: host.optional(),
+    /** libp2p and the data channel: the only listeners other hosts need */
     p2pHost: host.default('127.0.0.1'),
+    /** token the local API wants for every state-changing request; default: generated into <dataDir>/api-token */
+    apiToken: secret.optional(),
+    /** directories the local API may write outputs under (absolute); none = the API writes no files, clients stream */
+    exportRoots: z.array(z.string().min(1).refine((s) => s.startsWith('/'), 'must be an absolute path')).default([]),
     apiPort: port.default(d.apiPort),
     metricsPort: port.default(d.metricsPort),
     p2pPort: port.default(d.p2pPort),
     /** data channel port (on p2pHost): pieces over TLS/TCP beside libp2p */
     dataPort: port.default(d.dataPort),
-    /** how piece bytes travel: `tcp` (default; unencrypted, BLAKE3-verified), `tls` (encrypted too), `off` (libp2p streams only) */
-    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tcp'),
+    /** how piece bytes travel: `tls` (default; encrypted), `tcp` (plain inside this node pool, TLS to other pools), `off` (libp2p streams only) */
+    dataChannel: z.enum(['tls', 'tcp', 'off']).default('tls'),
     /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
     directIo: z.boolean().default(true),
     /** memory for the pieces most recently stored or sent, so a swarm's requests for a fresh piece skip the disk; 0 = off */
@@ -91,9 +119,20 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     /** the peer's HTTP proxy (peers only) */
     proxyPort: port.default(65001),
     proxyRule: z.array(z.string().min(1)).optional(),
+    /** destinations the proxy may reach although they are loopback, link-local or private */
+    proxyAllow: z.array(destination).default([]),
+    /** CONNECT tunnels open at once; more are refused with 503 */
+    proxyMaxTunnels: z.number().int().positive().default(256),
+    /** a tunnel or client connection with no bytes either way for this long is closed (ms) */
+    proxyIdleTimeout: z.number().int().positive().default(120_000),
     registryMirror: z.url().optional(),
     insecureRegistry: z.array(z.string().min(1)).optional(),
     hfEndpoint: z.url().optional(),
+    /** HTTPS interception: `CONNECT`s to these hosts (`host`, `host:port`, `*`) are terminated with the proxy's CA */
+    hijackHttps: z.array(z.string().regex(/^(\*|\[[0-9a-fA-F:.]+\](:\d{1,5})?|[^\s:/\[\]]+(:\d{1,5})?|[0-9a-fA-F:.]+)$/, 'host, host:port or *').min(1)).optional(),
+    /** the interception CA (certificate and key, PEM); default: ca.crt / ca.key in dataDir, made on first use */
+    caCert: z.string().min(1).optional(),
+    caKey: z.string().min(1).optional(),
     /** origins: PEM CA bundle, S3, Hugging Face and OCI registry credentials */
     caFile: z.string().min(1).optional(),
     s3Endpoint: z.url().optional(),
@@ -103,8 +142,18 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     modelscopeToken: z.string().optional(),
     registryUser: z.string().optional(),
     registryPassword: z.string().optional(),
-    gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 })
-  }).strict() as unknown as z.ZodType<DaemonConfigShape>
+    gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 }),
+    /** the scheduler's libp2p peer id, pinned (for a single scheduler URL without `/p2p/<id>`) */
+    schedulerPeerId: z.string().min(1).optional(),
+    /** development / lab mode: an unpinned scheduler's identity is taken from its plain-HTTP /api/v1/info */
+    dev: z.boolean().default(false),
+    /** seeds: origins (host[:port], s3 bucket, hf owner; `*` = all) they may use their own credentials for */
+    originCredentialsAllow: z.array(z.string().min(1)).default([]),
+    /** seeds: origins on loopback / private / link-local addresses they may fetch from (host or host:port; `*` = all) */
+    originAllowPrivate: z.array(z.string().min(1)).default([]),
+    /** peers: registries a client may name with X-Dragonfly-Registry or ?ns= besides the mirror and insecure registries */
+    allowRegistry: z.array(z.string().min(1)).default([])
+  }).strict().refine((c) => (c.caCert == null) === (c.caKey == null), { message: 'caCert and caKey go together', path: ['caKey'] }) as unknown as z.ZodType<DaemonConfigShape>
 }
 
 export type SchedulerConfig = z.output<typeof schedulerConfigSchema>
@@ -121,8 +170,13 @@ export interface DaemonConfigShape {
   originRetries: number
   pool: string
   idc: string
-  host: string
+  host?: string
+  apiHost?: string
+  metricsHost?: string
+  proxyHost?: string
   p2pHost: string
+  apiToken?: string
+  exportRoots: string[]
   apiPort: number
   metricsPort: number
   p2pPort: number
@@ -140,9 +194,15 @@ export interface DaemonConfigShape {
   logLevel: string
   proxyPort: number
   proxyRule?: string[]
+  proxyAllow: string[]
+  proxyMaxTunnels: number
+  proxyIdleTimeout: number
   registryMirror?: string
   insecureRegistry?: string[]
   hfEndpoint?: string
+  hijackHttps?: string[]
+  caCert?: string
+  caKey?: string
   caFile?: string
   s3Endpoint?: string
   s3Region?: string
@@ -152,6 +212,11 @@ export interface DaemonConfigShape {
   registryUser?: string
   registryPassword?: string
   gc: GcConfig
+  schedulerPeerId?: string
+  dev: boolean
+  originCredentialsAllow: string[]
+  originAllowPrivate: string[]
+  allowRegistry: string[]
 }
 export type DaemonConfig = DaemonConfigShape
 

@@ -11,3 +11,8 @@ export const DEFAULT_MAX_INBOUND_STREAMS = 64
 export const DEFAULT_STREAMS_PER_PARENT = 2
 /** piece bytes a peer's uploads hold in memory at once, across all streams */
 export const DEFAULT_UPLOAD_BUFFER_BYTES = 128 * 1024 * 1024
+/**
+ * share of the upload budget one requesting peer may hold: a slow reader on many streams
+ * cannot take it all (a quarter of 128 MiB is 8 pieces of 4 MiB: two streams with their read-ahead)
+ */
+export const UPLOAD_SHARE_PER_PEER = 0.25

@@ -14,15 +14,15 @@ export const DATA_PROTOCOL = '/damselfly/data/1.0.0'
 
 /**
  * How piece bytes travel between peers.
- * - `tcp` (the daemons' default): a plain socket, opened with a one-time
- *   ticket handed out over the Noise-authenticated libp2p stream. Nobody on
- *   the path can change a piece unnoticed (every piece is BLAKE3-verified
- *   against the manifest, which only travels over Noise), but anyone on it can
- *   read the content, as with Dragonfly's and BitTorrent's default transfers.
- * - `tls`: a TLS 1.2 socket keyed by the ticket as a one-time pre-shared key
- *   (AES-128-GCM, done by OpenSSL), for networks where others must not read
- *   the content. It costs CPU: node hands every 16 KiB record to JS (swarm of
- *   8 x 1 GiB on 2 cores: 22.7 CPU s and 12.1 s against 15.1 and 11.0 over tcp).
+ * - `tls` (the daemons' default): a TLS 1.2 socket keyed by a one-time ticket
+ *   handed out over the Noise-authenticated libp2p stream, used as a
+ *   pre-shared key (AES-128-GCM, done by OpenSSL): nobody on the path reads or
+ *   changes the content. It costs CPU: node hands every 16 KiB record to JS
+ *   (swarm of 8 x 1 GiB on 2 cores: 22.7 CPU s and 12.1 s against 15.1 and 11.0 over tcp).
+ * - `tcp`: inside a node pool (a network the operator trusts) a plain socket,
+ *   opened with the same ticket; pieces are still BLAKE3-verified against the
+ *   manifest (which only travels over Noise), but anyone on the path can read
+ *   them, so between pools (the WAN) TLS is used all the same.
  * - `off`: pieces travel over libp2p streams only.
  */
 export type DataChannelMode = 'tls' | 'tcp' | 'off'
@@ -40,6 +40,8 @@ const ID_BYTES = 16
 const KEY_BYTES = 32
 const TICKET_TTL_MS = 30_000
 const MAX_TICKETS = 4096
+/** live tickets one peer may hold: a peer asking for tickets in a loop only spends its own */
+const MAX_TICKETS_PER_PEER = 64
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
 interface Ticket { key: Buffer, peer: string, expires: number }
@@ -64,6 +66,8 @@ export interface DataChannelServerInit {
 export class DataChannelServer {
   private readonly tickets = new Map<string, Ticket>()
   private server?: Server
+  /** plain TCP listener beside the TLS one, for clients in this peer's pool (mode `tcp`) */
+  private plain?: Server
   private readonly sockets = new Set<Socket>()
 
   constructor (private readonly node: Libp2p, private readonly init: DataChannelServerInit) {}
@@ -73,15 +77,25 @@ export class DataChannelServer {
     return a != null && typeof a === 'object' ? a.port : undefined
   }
 
+  get plainPort (): number | undefined {
+    const a = this.plain?.address()
+    return a != null && typeof a === 'object' ? a.port : undefined
+  }
+
   async start (): Promise<void> {
-    this.server = this.init.mode === 'tls' ? this.tlsServer() : this.tcpServer()
-    this.server.maxConnections = this.init.maxConnections
-    this.server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket)
-      socket.once('close', () => this.sockets.delete(socket))
-    })
-    this.server.listen(this.init.port ?? 0, this.init.host ?? '127.0.0.1')
-    await once(this.server, 'listening')
+    // TLS always (clients from other pools use it); plain TCP beside it only when the operator allows it
+    this.server = this.tlsServer()
+    if (this.init.mode === 'tcp') this.plain = this.tcpServer()
+    for (const [server, port] of [[this.server, this.init.port ?? 0], [this.plain, 0]] as const) {
+      if (server == null) continue
+      server.maxConnections = this.init.maxConnections
+      server.on('connection', (socket: Socket) => {
+        this.sockets.add(socket)
+        socket.once('close', () => this.sockets.delete(socket))
+      })
+      server.listen(port, this.init.host ?? '127.0.0.1')
+      await once(server, 'listening')
+    }
     await this.node.handle(DATA_PROTOCOL, (stream, connection) => {
       this.issue(stream, connection).catch((err) => {
         this.init.log.debug({ err: err.message }, 'data ticket not sent')
@@ -92,11 +106,9 @@ export class DataChannelServer {
 
   async stop (): Promise<void> {
     await this.node.unhandle(DATA_PROTOCOL)
-    const server = this.server
-    if (server == null) return
-    const closed = new Promise((resolve) => server.close(resolve))
+    const closed = [this.server, this.plain].map(async (server) => { if (server != null) await new Promise((resolve) => server.close(resolve)) })
     for (const s of this.sockets) s.destroy()
-    await closed
+    await Promise.all(closed)
     this.tickets.clear()
   }
 
@@ -104,12 +116,17 @@ export class DataChannelServer {
     const id = randomBytes(ID_BYTES)
     const key = randomBytes(KEY_BYTES)
     const now = Date.now()
+    const peer = connection.remotePeer.toString()
+    // only expired tickets are ever evicted: a flood of requests must not push out the live
+    // tickets of other peers; past the limits, new tickets are refused instead
+    let mine = 0
     for (const [k, t] of this.tickets) {
-      if (t.expires > now && this.tickets.size < MAX_TICKETS) break
-      this.tickets.delete(k)
+      if (t.expires <= now) this.tickets.delete(k)
+      else if (t.peer === peer) mine++
     }
-    this.tickets.set(id.toString('hex'), { key, peer: connection.remotePeer.toString(), expires: now + TICKET_TTL_MS })
-    stream.send(lengthPrefixed(DataTicket.encode({ port: this.port ?? 0, id, key, tls: this.init.mode === 'tls' })))
+    if (mine >= MAX_TICKETS_PER_PEER || this.tickets.size >= MAX_TICKETS) throw new ProtocolError('too many open data tickets')
+    this.tickets.set(id.toString('hex'), { key, peer, expires: now + TICKET_TTL_MS })
+    stream.send(lengthPrefixed(DataTicket.encode({ port: this.port ?? 0, id, key, tls: this.plain == null, plainPort: this.plainPort ?? 0 })))
     await stream.close()
   }
 
@@ -174,19 +191,20 @@ export class DataChannelServer {
 }
 
 /**
- * Opens a data channel to a parent over the libp2p connection to it.
- * Throws when the parent offers none (older or `off`), offers plain TCP to a
- * client that wants TLS, or cannot be reached on its data port; the caller
- * then uses libp2p streams.
+ * Opens a data channel to a parent over the libp2p connection to it: plain
+ * TCP only when `plain` (the caller's mode is `tcp` and the parent is in its
+ * node pool) and the parent offers it, TLS otherwise. Throws when the parent
+ * offers none (`off`) or cannot be reached on its data port; the caller then
+ * uses libp2p streams.
  */
-export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: DataChannelKind, signal: AbortSignal): Promise<PieceLink> {
+export async function openDataLink (node: Libp2p, addrs: Multiaddr[], plain: boolean, signal: AbortSignal): Promise<PieceLink> {
   const connection = await node.dial(addrs, { signal })
   const stream = await connection.newStream(DATA_PROTOCOL, { signal })
   const frame = await new FrameReader(stream, 1024).readFrame(1024)
   await stream.close().catch(() => {})
   if (frame == null) throw new ProtocolError('parent sent no data ticket')
   const ticket = decodeTicket(frame.subarray())
-  if (!ticket.tls && mode === 'tls') throw new ProtocolError('parent offers a plain TCP data channel; this peer requires TLS')
+  const tls = !plain || ticket.tls || ticket.plainPort === 0
   const host = ipOf(connection.remoteAddr)
   if (host == null) throw new ProtocolError(`no IP address in ${connection.remoteAddr.toString()}`)
   // piece bodies are read straight into their buffers: no copy, no allocation per read
@@ -200,17 +218,17 @@ export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: Data
     checkServerIdentity: () => undefined,
     pskCallback: () => ({ psk: Buffer.from(ticket.key), identity: Buffer.from(ticket.id).toString('hex') })
   }
-  const socket = ticket.tls
+  const socket = tls
     ? tlsConnect(tlsOptions)
-    : tcpConnect({ host, port: ticket.port, onread: direct.onread })
+    : tcpConnect({ host, port: ticket.plainPort, onread: direct.onread })
   try {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)])
-    await once(socket, ticket.tls ? 'secureConnect' : 'connect', { signal: timeout })
+    await once(socket, tls ? 'secureConnect' : 'connect', { signal: timeout })
   } catch (err) {
     socket.destroy()
     throw err
   }
-  if (!ticket.tls) socket.write(Buffer.concat([ticket.id, ticket.key]))
+  if (!tls) socket.write(Buffer.concat([ticket.id, ticket.key]))
   socket.setNoDelay(true)
   return socketLink(socket, MAX_PIECE_BYTES, direct)
 }
@@ -218,7 +236,7 @@ export async function openDataLink (node: Libp2p, addrs: Multiaddr[], mode: Data
 /** A parent's ticket, checked: a malformed one is a ProtocolError, never a socket to a made-up port. */
 export function decodeTicket (frame: Uint8Array): DataTicket {
   const ticket = DataTicket.decode(frame)
-  if (ticket.id.byteLength !== ID_BYTES || ticket.key.byteLength !== KEY_BYTES || ticket.port === 0 || ticket.port > 65535) {
+  if (ticket.id.byteLength !== ID_BYTES || ticket.key.byteLength !== KEY_BYTES || ticket.port === 0 || ticket.port > 65535 || ticket.plainPort > 65535) {
     throw new ProtocolError('malformed data ticket')
   }
   return ticket

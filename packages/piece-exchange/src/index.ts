@@ -12,3 +12,4 @@ export * from './constants.js'
 /** Finds the local store of a task, if this daemon holds it. */
 export type PieceLookup = (taskId: string) => Promise<Pick<TaskStore, 'hasPiece' | 'lendPiece'> | undefined>
 export type UploadListener = (taskId: string, peerId: string, bytes: number, transport: Transport) => void
+export { grantPayload, signGrant, checkGrant } from './grant.js'

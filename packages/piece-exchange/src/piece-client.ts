@@ -4,7 +4,7 @@ import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { raceSignal } from 'race-signal'
 import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
-import { streamLink, type PieceLink } from './piece-link.js'
+import { streamLink, type PieceLink, type Transport } from './piece-link.js'
 import { openDataLink, type DataChannelMode } from './data-channel.js'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -24,11 +24,13 @@ export interface PieceClientInit {
    */
   streamsPerParent?: number
   /**
-   * fetch over a data channel when the parent offers one (`tcp` also
-   * accepts plain TCP channels); libp2p streams otherwise
+   * fetch over a data channel when the parent offers one (`tcp`: plain TCP
+   * to parents in this peer's node pool, TLS to the others); libp2p streams otherwise
    * @default 'off'
    */
   dataChannel?: DataChannelMode
+  /** this peer's node pool: with `tcp`, only parents in it get plain TCP */
+  pool?: string
 }
 
 /** a parent that could not give us a data channel is asked again after this long */
@@ -67,9 +69,11 @@ class Channel {
   }
 
   get inflight (): number { return this.pending.length }
+  /** what carries this channel's bytes: a mismatch over plain `tcp` proves nothing about the parent */
+  get transport (): Transport { return this.link.transport }
   get isOpen (): boolean { return !this.closed }
 
-  request (taskId: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  request (taskId: string, index: number, length: number, signal?: AbortSignal, grant?: Uint8Array): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new ProtocolError('channel closed'))
     const p = Promise.withResolvers<Uint8Array>()
     const pending: Pending = { taskId, index, length, resolve: p.resolve, reject: p.reject, cancelled: false }
@@ -80,7 +84,7 @@ class Channel {
       pending.cancelled = true
       p.reject(signal.reason ?? new Error('aborted'))
     }, { once: true })
-    this.link.write(lengthPrefixed(PieceRequest.encode({ taskId, index })))
+    this.link.write(lengthPrefixed(PieceRequest.encode({ taskId, index, grant: (grant ?? new Uint8Array(0)) as Uint8Array<ArrayBuffer> })))
     return p.promise
   }
 
@@ -94,7 +98,9 @@ class Channel {
       if (head.index !== pending.index) throw new ProtocolError(`parent answered piece ${head.index}, expected ${pending.index}`)
       if (head.status !== PieceStatus.OK) {
         this.pending.shift()
-        pending.reject(new PieceNotFoundError(`parent has no piece ${pending.index} (${PieceStatus[head.status] ?? head.status})`))
+        pending.reject(new PieceNotFoundError(head.status === PieceStatus.FORBIDDEN
+          ? `parent refused piece ${pending.index}: no valid grant for this task`
+          : `parent has no piece ${pending.index} (${PieceStatus[head.status] ?? head.status})`))
         continue
       }
       if (head.length !== pending.length || head.length > MAX_PIECE_BYTES) {
@@ -143,9 +149,10 @@ export class PieceClient {
   }
 
   /** Requests piece `index` of `taskId` (exactly `length` bytes) from a parent. */
-  async fetch (parent: Parent, taskId: string, index: number, length: number, signal?: AbortSignal): Promise<Uint8Array> {
+  async fetch (parent: Parent, taskId: string, index: number, length: number, signal?: AbortSignal, grant?: Uint8Array, via?: { transport?: Transport }): Promise<Uint8Array> {
     const channel = await this.channelFor(parent, signal)
-    return await channel.request(taskId, index, length, signal)
+    if (via != null) via.transport = channel.transport
+    return await channel.request(taskId, index, length, signal, grant)
   }
 
   /**
@@ -158,7 +165,8 @@ export class PieceClient {
     const mode = this.init.dataChannel ?? 'off'
     if (mode !== 'off' && (this.noData.get(parent.peerId) ?? 0) < Date.now()) {
       try {
-        return await raceSignal(this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), mode, openSignal())), signal)
+        const plain = mode === 'tcp' && parent.pool != null && parent.pool === (this.init.pool ?? 'default')
+        return await raceSignal(this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), plain, openSignal())), signal)
       } catch (err: any) {
         if (signal?.aborted === true) throw err
         this.noData.set(parent.peerId, Date.now() + DATA_RETRY_MS)
@@ -212,7 +220,7 @@ export class PieceClient {
   }
 }
 
-interface Parent { peerId: string, addrs: string[] }
+interface Parent { peerId: string, addrs: string[], pool?: string }
 
 function addrsOf (parent: Parent): Multiaddr[] {
   const addrs = parent.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${parent.peerId}`))

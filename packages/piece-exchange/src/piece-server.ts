@@ -2,8 +2,9 @@ import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
 import { lengthPrefixed, LIMIT_CHUNK_BYTES, type Logger, type RateLimiter } from '@damselfly/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { PieceTimeoutError } from '@damselfly/types'
-import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES } from './constants.js'
+import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES, UPLOAD_SHARE_PER_PEER } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
+import { checkGrant } from './grant.js'
 import { streamLink, type PieceLink } from './piece-link.js'
 import { DataChannelServer, type DataChannelKind } from './data-channel.js'
 import type { PieceLookup, UploadListener } from './index.js'
@@ -43,6 +44,12 @@ export interface PieceServerInit {
    * not-found answers are never held back)
    */
   rateLimit?: RateLimiter
+  /**
+   * scheduler identities whose grants this peer honours: when set, a piece is
+   * served only to a requester presenting a valid grant for its task (a
+   * cluster member the scheduler admitted to that task); undefined serves anyone
+   */
+  trustedSchedulers?: () => ReadonlySet<string>
 }
 
 /** pieces read from disk ahead of the one being sent, per link */
@@ -58,7 +65,7 @@ export class PieceServer {
   private data?: DataChannelServer
 
   constructor (private readonly node: Libp2p, private readonly init: PieceServerInit) {
-    this.budget = new UploadBudget(init.uploadBufferBytes ?? DEFAULT_UPLOAD_BUFFER_BYTES)
+    this.budget = new UploadBudget(init.uploadBufferBytes ?? DEFAULT_UPLOAD_BUFFER_BYTES, UPLOAD_SHARE_PER_PEER)
   }
 
   /** the data channel's port, when it listens */
@@ -104,16 +111,33 @@ export class PieceServer {
 
   private async serveRequests (link: PieceLink, peer: string, touch: () => void): Promise<void> {
     const reader = link.reader
+    // grants already checked on this link, by task: a client sends the same one with every request
+    const granted = new Map<string, { grant: Uint8Array, expires: number }>()
+    const mayRead = async (req: PieceRequest): Promise<boolean> => {
+      const trusted = this.init.trustedSchedulers?.()
+      if (trusted == null) return true
+      const seen = granted.get(req.taskId)
+      if (seen != null && seen.expires > Date.now() && Buffer.from(seen.grant).equals(req.grant)) return true
+      const why = await checkGrant(req.grant, peer, req.taskId, trusted)
+      if (why != null) {
+        this.init.log.debug({ peer, task: req.taskId, why }, 'piece request refused')
+        return false
+      }
+      if (granted.size > 256) granted.clear()
+      granted.set(req.taskId, { grant: req.grant, expires: Date.now() + 60_000 })
+      return true
+    }
     const load = async (req: PieceRequest): Promise<Job> => {
+      if (!await mayRead(req)) return { taskId: req.taskId, index: req.index, reserved: 0, forbidden: true }
       const store = await this.init.lookup(req.taskId)
       if (store == null || !store.hasPiece(req.index)) return { taskId: req.taskId, index: req.index, reserved: 0 }
       // a task store knows its piece length; any other lookup is charged the largest piece
       const reserved = (store as { pieceLength?: number }).pieceLength ?? MAX_PIECE_BYTES
-      await this.budget.acquire(reserved)
+      await this.budget.acquire(reserved, peer)
       try {
         return { taskId: req.taskId, index: req.index, buf: await store.lendPiece(req.index, this.init.alloc ?? Buffer.allocUnsafeSlow), reserved }
       } catch (err) {
-        this.budget.release(reserved)
+        this.budget.release(reserved, peer)
         throw err
       }
     }
@@ -143,13 +167,13 @@ export class PieceServer {
           await this.answer(link, job)
           touch()
         } finally {
-          this.budget.release(job.reserved)
+          this.budget.release(job.reserved, peer)
         }
         if (job.buf != null) this.init.onUpload?.(job.taskId, peer, job.buf.byteLength, link.transport)
       }
     } catch (err) {
       // pieces read ahead for a stream that failed still hold their share of the budget
-      for (const p of queue) p.then((job) => { if (job != null) this.budget.release(job.reserved) }, () => {})
+      for (const p of queue) p.then((job) => { if (job != null) this.budget.release(job.reserved, peer) }, () => {})
       throw err
     }
     await link.close()
@@ -157,7 +181,7 @@ export class PieceServer {
 
   private async answer (link: PieceLink, job: Job): Promise<void> {
     if (job.buf == null) {
-      await link.send(lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.NOT_FOUND, length: 0 })))
+      await link.send(lengthPrefixed(PieceResponse.encode({ index: job.index, status: job.forbidden === true ? PieceStatus.FORBIDDEN : PieceStatus.NOT_FOUND, length: 0 })))
       return
     }
     const head = lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.OK, length: job.buf.byteLength }))
@@ -187,4 +211,6 @@ interface Job {
   buf?: Uint8Array
   /** upload budget held until the piece is sent */
   reserved: number
+  /** refused: the requester presented no valid grant */
+  forbidden?: boolean
 }

@@ -4,11 +4,15 @@ import type { TaskDownloader } from './serve-task.js'
 import type { RegistryInit } from './registry.js'
 import type { HuggingFaceInit } from './hugging-face.js'
 import type { UpstreamInit } from './upstream.js'
+import type { HijackInit } from './hijack.js'
 
 export { ProxyServer } from './proxy-server.js'
+export { DestinationPolicy, addressClass, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
 export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
-export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit }
+export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit, HijackInit }
+export { HttpsHijack } from './hijack.js'
+export { CertificateAuthority, CA_CERT_FILE, CA_KEY_FILE, type CaFiles } from './ca.js'
 
 export interface ProxyComponents {
   /** the peer engine: every P2P answer is one of its tasks */
@@ -29,9 +33,26 @@ export interface ProxyInit {
    * @default DEFAULT_RULES (registry blobs, .safetensors/.bin/.gguf/.tar/.gz/.zst)
    */
   rules?: string[]
+  /**
+   * destinations reachable although loopback, link-local, private or unspecified:
+   * `host[:port]`, `[v6][:port]`, a CIDR or `*.suffix` (the registry mirror and the
+   * Hugging Face endpoint configured here are always allowed)
+   * @default []
+   */
+  allow?: string[]
+  /** this daemon's other listeners (API, metrics, libp2p): never a destination, whatever `allow` says short of naming the exact port */
+  ownPorts?: number[]
+  /** CONNECT tunnels open at once; more are answered 503 @default 256 */
+  maxTunnels?: number
+  /** a tunnel or client connection idle (no bytes either way) this long is closed @default 120000 */
+  idleTimeoutMs?: number
+  /** a client must send its request head within this @default 30000 */
+  headersTimeoutMs?: number
   registry?: RegistryInit
   huggingFace?: HuggingFaceInit
   upstream?: UpstreamInit
+  /** HTTPS interception: `CONNECT`s to these hosts are terminated with the proxy's CA; none by default */
+  hijackHttps?: HijackInit
 }
 
 export function createProxy (components: ProxyComponents, init: ProxyInit = {}): ProxyServer {

@@ -1,15 +1,19 @@
 import { pipeline } from 'node:stream/promises'
+import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
-import { redactUrl } from '@damselfly/backend'
+import { redactUrl } from '@damselfly/utils'
 import { downstreamHeaders } from './http-headers.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { DestinationPolicy } from './destination.js'
 
 export interface UpstreamInit {
   /** how long the upstream may send nothing before the request fails @default 60000 */
   idleTimeoutMs?: number
   /** @default 64 */
   connections?: number
+  /** PEM CA bundle trusted for https upstreams in addition to the system roots (`--ca-file`) */
+  ca?: string
 }
 
 export interface UpstreamAnswer {
@@ -31,9 +35,18 @@ export interface RelayOptions {
 export class Upstream {
   private readonly dispatcher: Dispatcher
 
-  constructor (init: UpstreamInit = {}) {
+  constructor (init: UpstreamInit = {}, private readonly policy?: DestinationPolicy) {
     const idle = init.idleTimeoutMs ?? 60_000
-    this.dispatcher = new Agent({ connections: init.connections ?? 64, headersTimeout: idle, bodyTimeout: idle })
+    // names resolve only to addresses the policy allows, and connections go to those (no rebinding)
+    this.dispatcher = new Agent({
+      connections: init.connections ?? 64,
+      headersTimeout: idle,
+      bodyTimeout: idle,
+      connect: {
+        ...(policy != null ? { lookup: policy.lookup } : {}),
+        ...(init.ca != null ? { ca: [...rootCertificates, init.ca] } : {})
+      }
+    })
   }
 
   /** Relays the client's request to `target` and the answer back, streaming both bodies. */
@@ -56,15 +69,22 @@ export class Upstream {
   }
 
   private async request (target: URL, method: string, headers: Record<string, string>, body?: IncomingMessage): Promise<Dispatcher.ResponseData> {
+    await this.policy?.check(target.hostname, defaultPort(target))
     try {
       return await this.dispatcher.request({ origin: target.origin, path: target.pathname + target.search, method, headers, body })
     } catch (err: any) {
       if (err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') {
         throw new OriginTimeoutError(`upstream ${target.host} timed out`, { cause: err })
       }
+      if (err?.code === 'ERR_DESTINATION_FORBIDDEN') throw err
       throw new OriginError(`cannot reach upstream ${redactUrl(target.href)}: ${err?.code ?? err?.message}`, undefined, { cause: err })
     }
   }
 
   async close (): Promise<void> { await this.dispatcher.close() }
+}
+
+/** The port a URL's connection goes to. */
+export function defaultPort (u: URL): number {
+  return u.port !== '' ? Number(u.port) : u.protocol === 'https:' ? 443 : 80
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import { request } from 'undici'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
+import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, TaskState as TaskStateCodec, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
 import { SchedulerUnavailableError, UnauthorizedError } from '@damselfly/types'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -15,8 +15,15 @@ export interface SchedulerInfo {
 }
 
 export interface SchedulerClientInit {
-  /** scheduler HTTP base URL, e.g. http://127.0.0.1:8002 */
+  /** scheduler HTTP base URL, e.g. http://127.0.0.1:8002, or pinned: http://127.0.0.1:8002/p2p/<peer id> */
   url: string
+  /** the scheduler's libp2p peer id (pinned); wins over one in the URL */
+  peerId?: string
+  /**
+   * development / lab mode: with no pinned id, believe the peer id the scheduler's plain-HTTP
+   * /api/v1/info names (anyone on the path, or on the info URL, could name their own)
+   */
+  dev?: boolean
   log: Logger
   /** builds the Register message; called on every (re)connect so it carries current holdings */
   register: () => Register
@@ -32,11 +39,15 @@ export interface SchedulerClientEvents {
   preheat: [SeedRequest]
   connected: []
   disconnected: [Error | undefined]
+  /** the first connection attempt ended, either way */
+  attempted: []
 }
 
 /** What a download needs from its scheduler session(s). */
 export interface SchedulerLink extends Pick<EventEmitter<SchedulerClientEvents>, 'on' | 'off'> {
   readonly connected: boolean
+  /** every session has been tried once (several schedulers: only then is a task's owner known) @default true */
+  readonly settled?: boolean
   waitConnected: (timeoutMs: number) => Promise<void>
   send: (msg: Partial<PeerMessage>) => boolean
 }
@@ -53,13 +64,29 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
   private backoff: number
   private retryTimer?: NodeJS.Timeout
   schedulerId?: string
+  /** the first connection attempt has ended (connected or failed) */
+  attempted = false
+  /** the scheduler identity this peer insists on (pinned), if any */
+  readonly pinnedId?: string
+  private readonly baseUrl: string
 
-  get url (): string { return this.init.url }
+  /** the scheduler's HTTP base URL (without a pinned id) */
+  get url (): string { return this.baseUrl }
 
   constructor (private readonly node: Libp2p, private readonly init: SchedulerClientInit) {
     super()
     this.backoff = init.minBackoffMs ?? 500
+    const parsed = parseSchedulerUrl(init.url)
+    this.baseUrl = parsed.url
+    this.pinnedId = init.peerId ?? parsed.peerId
+    if (this.pinnedId == null && init.dev !== true) {
+      throw new UnauthorizedError(`scheduler ${parsed.url} is not pinned: its identity would be taken from plain HTTP, where anyone on the path can name their own. ` +
+        `Pin it with --scheduler ${parsed.url}/p2p/<peer id> (the scheduler prints its peerId when it starts, and serves it at /api/v1/info), or run with --dev on a trusted lab network`)
+    }
   }
+
+  /** scheduler identities whose grants and manifests this peer accepts */
+  get trustedId (): string | undefined { return this.pinnedId ?? this.schedulerId }
 
   get connected (): boolean { return this.stream?.status === 'open' && this.schedulerId != null }
 
@@ -80,7 +107,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
   async waitConnected (timeoutMs: number): Promise<void> {
     if (this.connected) return
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => { this.off('connected', ok); reject(new SchedulerUnavailableError(`scheduler ${this.init.url} not reachable within ${timeoutMs} ms`)) }, timeoutMs)
+      const t = setTimeout(() => { this.off('connected', ok); reject(new SchedulerUnavailableError(`scheduler ${this.baseUrl} not reachable within ${timeoutMs} ms`)) }, timeoutMs)
       const ok = (): void => { clearTimeout(t); resolve() }
       this.once('connected', ok)
     })
@@ -102,12 +129,21 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
     if (this.connecting != null) return await this.connecting
     this.connecting = (async () => {
       try {
-        const info = await fetchSchedulerInfo(this.init.url)
-        const addrs = info.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`))
+        const info = await fetchSchedulerInfo(this.baseUrl)
+        if (this.pinnedId != null && info.peerId !== this.pinnedId) {
+          throw new UnauthorizedError(`scheduler at ${this.baseUrl} claims to be ${info.peerId}, not the pinned ${this.pinnedId}: refused`)
+        }
+        const id = this.pinnedId ?? info.peerId
+        // dialled as the expected identity: Noise fails unless the far end holds that key
+        const addrs = info.addrs.map((a) => multiaddr(`${a.replace(/\/p2p\/[^/]+$/, '')}/p2p/${id}`))
         const stream = await this.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
         stream.maxReadBufferLength = MAX_SCHEDULER_MESSAGE_BYTES * 2
         const reader = new FrameReader(stream, MAX_SCHEDULER_MESSAGE_BYTES)
-        stream.send(lengthPrefixed(PeerMessage.encode({ register: this.init.register() })))
+        // the scheduler reads at most 64 KiB before it has authorised us: holdings beyond what
+        // fits follow the registration in further messages
+        const reg = this.init.register()
+        const [head, ...rest] = splitHoldings(reg)
+        stream.send(lengthPrefixed(PeerMessage.encode({ register: head })))
         const first = await reader.readFrame(MAX_SCHEDULER_MESSAGE_BYTES)
         if (first == null) throw new SchedulerUnavailableError('scheduler closed the stream during registration')
         const reply = SchedulerMessage.decode(first)
@@ -116,7 +152,9 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
           stream.abort(new Error(reply.registered.error))
           throw new UnauthorizedError(`scheduler refused registration: ${reply.registered.error}`)
         }
-        this.schedulerId = reply.registered.schedulerId
+        if (reply.registered.schedulerId !== id) throw new UnauthorizedError(`scheduler answered as ${reply.registered.schedulerId}, expected ${id}`)
+        this.schedulerId = id
+        for (const more of rest) stream.send(lengthPrefixed(PeerMessage.encode({ register: more })))
         this.stream = stream
         this.backoff = this.init.minBackoffMs ?? 500
         stream.addEventListener('close', () => { this.onDisconnect(stream) })
@@ -124,14 +162,15 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
           this.init.log.warn({ err: err.message }, 'scheduler stream failed')
           stream.abort(err)
         })
-        this.init.log.info({ scheduler: this.init.url }, 'registered with scheduler')
+        this.init.log.info({ scheduler: this.baseUrl }, 'registered with scheduler')
         this.emit('connected')
       } catch (err: any) {
-        this.init.log.warn({ err: err.message, scheduler: this.init.url }, 'cannot reach scheduler, will retry')
+        this.init.log[err instanceof UnauthorizedError ? 'error' : 'warn']({ err: err.message, scheduler: this.baseUrl }, 'cannot reach scheduler, will retry')
         this.scheduleRetry()
         throw err
       } finally {
         this.connecting = undefined
+        if (!this.attempted) { this.attempted = true; this.emit('attempted') }
       }
     })()
     return await this.connecting
@@ -166,6 +205,37 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
       this.connect().catch(() => {})
     }, delay)
   }
+}
+
+/** the scheduler's limit on a first message, with room for the rest of the registration */
+const FIRST_REGISTER_BYTES = 48 * 1024
+const MORE_REGISTER_BYTES = 1024 * 1024
+
+/** A registration as a first message under 64 KiB, and the holdings that do not fit in it as more. */
+export function splitHoldings (reg: Register): Register[] {
+  const out: Register[] = []
+  let cur: Register = { ...reg, tasks: [] }
+  let size = PeerMessage.encode({ register: cur }).byteLength
+  for (const t of reg.tasks) {
+    const n = TaskStateCodec.encode(t).byteLength + 8
+    const limit = out.length === 0 ? FIRST_REGISTER_BYTES : MORE_REGISTER_BYTES
+    if (size + n > limit && cur.tasks.length > 0) {
+      out.push(cur)
+      cur = { ...reg, tasks: [] }
+      size = PeerMessage.encode({ register: cur }).byteLength
+    }
+    cur.tasks.push(t)
+    size += n
+  }
+  out.push(cur)
+  return out
+}
+
+/** `http://host:8002/p2p/<peer id>` -> the HTTP base URL and the pinned peer id */
+export function parseSchedulerUrl (raw: string): { url: string, peerId?: string } {
+  const m = /^(.*?)\/p2p\/([1-9A-HJ-NP-Za-km-z]+)\/?$/.exec(raw)
+  if (m == null) return { url: raw.replace(/\/$/, '') }
+  return { url: m[1], peerId: m[2] }
 }
 
 export async function fetchSchedulerInfo (url: string): Promise<SchedulerInfo> {

@@ -5,9 +5,11 @@ import { SchedulerUnavailableError } from '@damselfly/types'
 import type { PeerMessage } from '@damselfly/proto'
 import type { Libp2p } from '@libp2p/interface'
 
-export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url'> {
-  /** every scheduler's HTTP URL */
+export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url' | 'peerId'> {
+  /** every scheduler's HTTP URL (`…/p2p/<peer id>` pins its identity) */
   urls: string[]
+  /** pinned peer ids by URL, for URLs that do not carry one */
+  peerIds?: Record<string, string>
 }
 
 /**
@@ -22,12 +24,13 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
 
   constructor (node: Libp2p, init: SchedulerRingInit) {
     super()
-    this.clients = init.urls.map((url) => new SchedulerClient(node, { ...init, url }))
+    this.clients = init.urls.map((url) => new SchedulerClient(node, { ...init, url, peerId: init.peerIds?.[url] }))
     for (const c of this.clients) {
       c.on('update', (u) => this.emit('update', u))
       c.on('seed', (r) => this.emit('seed', r))
       c.on('preheat', (r) => this.emit('preheat', r))
       c.on('connected', () => this.emit('connected'))
+      c.on('attempted', () => { if (this.settled) this.emit('attempted') })
       c.on('disconnected', (err) => {
         this.emit('disconnected', err)
         // the task's owner may have moved to another live scheduler
@@ -37,14 +40,39 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
   }
 
   get connected (): boolean { return this.clients.some((c) => c.connected) }
+  /** every scheduler has been tried once: until then a task's owner among the live ones is not known */
+  get settled (): boolean { return this.clients.every((c) => c.attempted) }
+
+  /** the scheduler identities grants may be signed by: pinned ones, or (dev mode) those learnt */
+  get trustedIds (): ReadonlySet<string> {
+    const ids = new Set<string>()
+    for (const c of this.clients) { const id = c.trustedId; if (id != null) ids.add(id) }
+    return ids
+  }
 
   async start (): Promise<void> { await Promise.all(this.clients.map(async (c) => { await c.start() })) }
   async stop (): Promise<void> { await Promise.all(this.clients.map(async (c) => { await c.stop() })) }
 
+  /**
+   * Resolves once a scheduler is connected and every one has been tried: a task announced while
+   * only some sessions are up would go to the wrong owner and end up on two schedulers. After
+   * `timeoutMs` it resolves if any is connected, else rejects.
+   */
   async waitConnected (timeoutMs: number): Promise<void> {
-    if (this.connected) return
-    await Promise.any(this.clients.map(async (c) => { await c.waitConnected(timeoutMs) }))
-      .catch(() => { throw new SchedulerUnavailableError(`no scheduler reachable within ${timeoutMs} ms`) })
+    if (this.connected && this.settled) return
+    await new Promise<void>((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.off('connected', check)
+        this.off('attempted', check)
+        if (this.connected) resolve()
+        else reject(new SchedulerUnavailableError(`no scheduler reachable within ${timeoutMs} ms`))
+      }
+      const check = (): void => { if (this.connected && this.settled) done() }
+      const timer = setTimeout(done, timeoutMs)
+      this.on('connected', check)
+      this.on('attempted', check)
+    })
   }
 
   /** The live scheduler owning a task (any scheduler when none is live). */

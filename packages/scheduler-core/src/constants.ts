@@ -27,3 +27,13 @@ export const DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL = 2
 export const SLOW_PARENT_FACTOR = 3
 /** pieces per task the scheduler tracks at most (4 Mi pieces: 256 TiB at 64 MiB, 16 TiB at 4 MiB) */
 export const MAX_PIECES = 1 << 22
+/** tasks one peer may be a member of (announced or re-registered); seeds are trusted with more */
+export const MAX_TASKS_PER_PEER = 1024
+export const MAX_TASKS_PER_SEED = 16384
+/** tasks the scheduler tracks at once; announces past this are refused */
+export const MAX_TASKS = 65536
+/** a preheat job is kept for polling this long */
+export const PREHEAT_TTL_MS = 60 * 60_000
+export const MAX_PREHEAT_JOBS = 1024
+/** pieces of all tasks the scheduler tracks at most (each costs a few bytes per member): 64 Mi */
+export const MAX_TOTAL_PIECES = 1 << 26

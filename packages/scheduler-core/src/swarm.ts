@@ -1,8 +1,9 @@
-import { Bitfield, pieceCount } from '@damselfly/utils'
-import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest } from '@damselfly/proto'
+import { Bitfield, pieceCount, taskIdFor, redactUrl } from '@damselfly/utils'
+import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, GRANT_REFRESH_MS } from '@damselfly/proto'
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
-  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES
+  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
+  MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES
 } from './constants.js'
 import { PoolBudget } from './pool-budget.js'
 
@@ -33,6 +34,20 @@ export interface SwarmInit {
   seedGraceMs?: number
   /** bytes/s each node pool may take in and send out across pools (see PoolBudget); 0 = unlimited @default 0 */
   poolWanBudget?: number
+  /**
+   * take announced task ids on trust instead of recomputing them from the request: only for
+   * simulations and benchmarks whose tasks have made-up ids
+   * @default false
+   */
+  trustTaskIds?: boolean
+  /**
+   * cache import: a registered peer may publish the manifest of a task nobody has a
+   * manifest for and no seed is fetching, and so becomes that task's seed (not a seed
+   * peer: it is trusted for no other task). Any cluster member can then name content
+   * before its origin is asked, so it is off unless the operator wants imports.
+   * @default false
+   */
+  allowImport?: boolean
   /** timer hook, replaced by a fake clock in simulations */
   setTimer?: (fn: () => void, ms: number) => unknown
   now?: () => number
@@ -79,9 +94,21 @@ export interface Member {
   wants: boolean
   /** bitfield re-registered before the task's geometry was known again */
   pendingHave?: Uint8Array
+  /** the scheduler's grant to fetch this task's pieces, and when it was issued */
+  grant?: Grant
+  grantAt?: number
+  granting?: boolean
 }
 
-export interface TaskRecord {
+/** What a task id is computed from besides the URL and digest (see taskIdFor). */
+export interface TaskKeyParts {
+  tag: string
+  application: string
+  filteredQueryParams: string[]
+  range: string
+}
+
+export interface TaskRecord extends TaskKeyParts {
   id: string
   url: string
   headers: Array<{ name: string, value: string }>
@@ -132,6 +159,8 @@ export class Swarm {
   private readonly maxBackToSource: number
   private readonly allowCycles: boolean
   private readonly seedGraceMs: number
+  private readonly trustTaskIds: boolean
+  private readonly allowImport: boolean
   private readonly startedAt: number
   private readonly setTimer: (fn: () => void, ms: number) => unknown
   readonly now: () => number
@@ -142,6 +171,12 @@ export class Swarm {
   lastDecisionMs = 0
   readonly poolBudget: PoolBudget
   private readonly budgetRetries = new Set<string>()
+  /** pieces of all tasks together (availability and bitfields are sized by it) */
+  private totalPieces = 0
+  /** announces refused: task id not matching the request, or quotas */
+  refusedAnnounces = 0
+  /** signs a member's grant for a task (set by the service, which holds the key) */
+  issueGrant?: (taskId: string, peerId: string) => Grant | Promise<Grant>
 
   constructor (init: SwarmInit = {}) {
     this.maxParents = init.maxParents ?? DEFAULT_MAX_PARENTS
@@ -155,6 +190,8 @@ export class Swarm {
     this.setTimer = init.setTimer ?? ((fn, ms) => setTimeout(fn, ms).unref())
     this.now = init.now ?? Date.now
     this.seedGraceMs = init.seedGraceMs ?? DEFAULT_SEED_GRACE_MS
+    this.trustTaskIds = init.trustTaskIds ?? false
+    this.allowImport = init.allowImport ?? false
     this.startedAt = this.now()
     this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now)
   }
@@ -181,10 +218,24 @@ export class Swarm {
       costCount: old?.costCount ?? 0
     }
     this.peers.set(peerId, peer)
-    // soft state rebuilt from what the peer says it holds (after a scheduler restart)
-    for (const t of reg.tasks.slice(0, 4096)) {
+    this.addHoldings(peerId, reg.tasks)
+    // tasks announced before any seed was back (see seedGraceMs)
+    if (peer.seed) for (const task of this.tasks.values()) if (task.seedState === 'none' && this.anyWants(task)) this.assignSeed(task)
+  }
+
+  /**
+   * Soft state rebuilt from what a peer says it holds (after a scheduler restart), from its
+   * registration and the holdings it sends after it (a registration is kept small).
+   */
+  addHoldings (peerId: string, tasks: TaskState[]): void {
+    const peer = this.peers.get(peerId)
+    if (peer == null) return
+    for (const t of tasks) {
       if (t.meta == null || t.meta.contentLength < 0) continue
-      const task = this.ensureTask(t.taskId, t.meta.url, [], t.meta.pieceLength, '')
+      if (!peer.tasks.has(t.taskId) && peer.tasks.size >= this.taskQuota(peer)) break
+      // only a seed's word names a task's URL: anyone else could bind a victim's task id to theirs
+      const task = this.ensureTask(t.taskId, peer.seed ? t.meta.url : '', [], t.meta.pieceLength, '')
+      if (task == null) break
       // geometry is part of the manifest: a normal peer's holdings wait for a seed to state it
       if (peer.seed) this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
       const m = this.join(task, peerId, false)
@@ -193,8 +244,16 @@ export class Swarm {
       m.done = t.done
       this.markTaskDirty(task)
     }
-    // tasks announced before any seed was back (see seedGraceMs)
-    if (peer.seed) for (const task of this.tasks.values()) if (task.seedState === 'none' && this.anyWants(task)) this.assignSeed(task)
+  }
+
+  private taskQuota (peer: PeerRecord): number { return peer.seed ? MAX_TASKS_PER_SEED : MAX_TASKS_PER_PEER }
+
+  /** Forgets a task: its pieces no longer count against the scheduler's limits. */
+  private dropTask (task: TaskRecord): void {
+    if (this.tasks.get(task.id) !== task) return
+    this.tasks.delete(task.id)
+    this.totalPieces -= task.pieceCount
+    for (const id of task.members.keys()) this.peers.get(id)?.tasks.delete(task.id)
   }
 
   private anyWants (task: TaskRecord): boolean {
@@ -216,7 +275,7 @@ export class Swarm {
         this.assignSeed(task)
       }
       this.markTaskDirty(task)
-      if (task.members.size === 0) this.tasks.delete(taskId)
+      if (task.members.size === 0) this.dropTask(task)
     }
   }
 
@@ -239,7 +298,8 @@ export class Swarm {
    * peer of that pool download it, so later requests there are served locally.
    */
   preheat (req: SeedRequest, pools: string[] = []): { taskId: string, peers: string[] } {
-    const task = this.ensureTask(req.taskId, req.url, req.headers.slice(0, 64), req.pieceLength, req.digest)
+    const task = this.ensureTask(req.taskId, req.url, req.headers.slice(0, 64), req.pieceLength, req.digest, keyParts(req))
+    if (task == null) return { taskId: req.taskId, peers: [] }
     if (task.seedState === 'none' || task.seedState === 'failed') this.assignSeed(task)
     const chosen: string[] = []
     for (const pool of pools) {
@@ -251,17 +311,27 @@ export class Swarm {
       }
       if (best == null) continue
       chosen.push(best.id)
-      best.send({ preheat: { taskId: task.id, url: task.url, headers: task.headers, pieceLength: task.pieceLength, digest: task.digest } })
+      best.send({ preheat: this.seedRequest(task) })
     }
     return { taskId: task.id, peers: chosen }
   }
 
-  private ensureTask (id: string, url: string, headers: Array<{ name: string, value: string }>, pieceLength: number, digest: string): TaskRecord {
+  /** What a seed or a preheated peer is sent: everything the task id is computed from, so it can check it. */
+  private seedRequest (task: TaskRecord): SeedRequest {
+    return { taskId: task.id, url: task.url, headers: task.headers, pieceLength: task.pieceLength, digest: task.digest, tag: task.tag, application: task.application, filteredQueryParams: task.filteredQueryParams, range: task.range }
+  }
+
+  private ensureTask (id: string, url: string, headers: Array<{ name: string, value: string }>, pieceLength: number, digest: string, parts?: TaskKeyParts): TaskRecord | undefined {
     let task = this.tasks.get(id)
     if (task == null) {
+      if (this.tasks.size >= MAX_TASKS && !this.evictIdleTask()) return undefined
       task = {
         id,
         url,
+        tag: parts?.tag ?? '',
+        application: parts?.application ?? '',
+        filteredQueryParams: parts?.filteredQueryParams ?? [],
+        range: parts?.range ?? '',
         headers,
         pieceLength,
         digest,
@@ -286,6 +356,19 @@ export class Swarm {
     if (task.url === '' && url !== '') task.url = url
     if (task.headers.length === 0 && headers.length > 0) task.headers = headers
     return task
+  }
+
+  /** At the task limit: forgets the oldest task nobody is downloading; false when every task is busy. */
+  private evictIdleTask (): boolean {
+    let victim: TaskRecord | undefined
+    for (const t of this.tasks.values()) {
+      if (this.anyWants(t)) continue
+      if (victim == null || t.createdAt < victim.createdAt) victim = t
+    }
+    if (victim == null) return false
+    for (const id of victim.members.keys()) this.leave(victim, id)
+    this.dropTask(victim)
+    return true
   }
 
   private join (task: TaskRecord, peerId: string, wants: boolean): Member {
@@ -328,8 +411,11 @@ export class Swarm {
 
   private setGeometry (task: TaskRecord, contentLength: number, pieceLength: number): void {
     if (task.contentLength >= 0 || contentLength < 0 || pieceLength <= 0) return
-    // a bitfield per member is sized by this: refuse geometry no real task has
-    if (pieceCount(contentLength, pieceLength) > MAX_PIECES) return
+    // a bitfield per member is sized by this: refuse geometry no real task has, and more pieces
+    // than the scheduler tracks in all
+    const n = pieceCount(contentLength, pieceLength)
+    if (n > MAX_PIECES || this.totalPieces + n > MAX_TOTAL_PIECES) return
+    this.totalPieces += n
     task.contentLength = contentLength
     task.pieceLength = pieceLength
     task.pieceCount = pieceCount(contentLength, pieceLength)
@@ -342,7 +428,24 @@ export class Swarm {
   }
 
   private onAnnounce (peer: PeerRecord, a: Announce): void {
-    const task = this.ensureTask(a.taskId, a.url, a.headers.slice(0, 64), a.pieceLength, a.digest)
+    const refuse = (error: string): void => {
+      this.refusedAnnounces++
+      peer.send({ update: { taskId: a.taskId, contentLength: -1, pieceLength: 0, digests: [], parents: [], backToSource: false, error, availability: new Uint8Array(0) } })
+    }
+    // the task id must be the one its request names: else the first announcer could bind a
+    // victim's task id to a URL of its own, and the seed would publish that URL's pieces under it
+    const parts = keyParts(a)
+    let expected = ''
+    if (!this.trustTaskIds) try { expected = taskIdFor({ url: a.url, digest: a.digest, pieceLength: a.pieceLength > 0 ? a.pieceLength : undefined, ...requestParts(parts) }) } catch {}
+    if (expected !== a.taskId && !this.trustTaskIds) { refuse('task id does not match the announced request'); return }
+    if (!peer.tasks.has(a.taskId) && peer.tasks.size >= this.taskQuota(peer)) { refuse(`too many tasks for one peer (${this.taskQuota(peer)})`); return }
+    const task = this.ensureTask(a.taskId, a.url, a.headers.slice(0, 64), a.pieceLength, a.digest, parts)
+    if (task == null) { refuse('scheduler is tracking too many tasks'); return }
+    if (!sameRequest(task, a, parts) && !verifies(task)) {
+      // the task was known from holdings only, or by a request that did not match its id: take this checked one
+      Object.assign(task, { url: a.url, headers: a.headers.slice(0, 64), digest: a.digest, ...parts })
+      if (a.pieceLength > 0 && task.contentLength < 0) task.pieceLength = a.pieceLength
+    }
     const m = this.join(task, peer.id, true)
     if (task.seedState === 'none' || task.seedState === 'failed') this.assignSeed(task)
     if (task.seedState === 'failed') this.maybeBackToSource(task, m)
@@ -389,12 +492,19 @@ export class Swarm {
     task.seedPeer = best.id
     task.seedState = 'running'
     this.join(task, best.id, false)
-    best.send({ seed: { taskId: task.id, url: task.url, headers: task.headers, pieceLength: task.pieceLength, digest: task.digest } })
+    best.send({ seed: this.seedRequest(task) })
   }
 
   private onMeta (peer: PeerRecord, meta: TaskMeta): void {
-    const task = this.tasks.get(meta.taskId)
+    let task = this.tasks.get(meta.taskId)
+    if (task == null && this.allowImport) task = this.ensureTask(meta.taskId, meta.url, [], meta.pieceLength, '')
     if (task == null) return
+    // a cache import: the importer becomes this task's seed, and only this task's
+    if (!this.trustedForManifest(task, peer) && this.allowImport && task.contentLength < 0 && task.seedState === 'none') {
+      task.seedPeer = peer.id
+      task.seedState = 'running'
+      this.join(task, peer.id, false)
+    }
     // geometry is part of the manifest: only the task's seed or a designated back-to-source peer may set it
     if (!this.trustedForManifest(task, peer)) return
     this.setGeometry(task, meta.contentLength, meta.pieceLength)
@@ -402,7 +512,7 @@ export class Swarm {
   }
 
   private trustedForManifest (task: TaskRecord, peer: PeerRecord): boolean {
-    return peer.seed || task.members.get(peer.id)?.backToSource === true
+    return peer.seed || task.seedPeer === peer.id || task.members.get(peer.id)?.backToSource === true
   }
 
   private onPieces (peer: PeerRecord, r: PieceReport): void {
@@ -452,19 +562,17 @@ export class Swarm {
     const n = (m.failuresBy.get(f.parentId) ?? 0) + 1
     m.failuresBy.set(f.parentId, n)
     if (f.kind === FailureKind.DIGEST_MISMATCH || n >= this.blockAfter) m.blocked.add(f.parentId)
-    // a parent that served bad data to two children, or twice to one, is bad for everyone;
-    // connection trouble stays between that parent and that child
+    // a parent that served bad data to two different children is bad for everyone; one child's
+    // word, however often repeated, only moves that child away (it may be the liar), and a seed
+    // (whose pieces define the manifest) is never blocked on reports alone; connection trouble
+    // stays between that parent and that child
     if (f.kind === FailureKind.DIGEST_MISMATCH) {
       const prev = task.mismatchesBy.get(f.parentId) ?? new Set<string>()
-      prev.add(peer.id)
+      if (prev.size < 64) prev.add(peer.id)
       task.mismatchesBy.set(f.parentId, prev)
     }
     const rejecting = task.mismatchesBy.get(f.parentId)?.size ?? 0
-    const mismatches = f.kind === FailureKind.DIGEST_MISMATCH ? n : 0
-    if (rejecting >= 2 || mismatches >= 2) {
-      task.blocked.add(f.parentId)
-      if (task.seedPeer === f.parentId && task.seedState !== 'done') { task.seedState = 'failed'; this.assignSeed(task) }
-    }
+    if (rejecting >= 2 && parent?.seed !== true) task.blocked.add(f.parentId)
     this.markTaskDirty(task)
   }
 
@@ -542,8 +650,10 @@ export class Swarm {
     for (let i = 0; i < task.pieceCount; i++) availability[i] = Math.min(255, task.availability[i])
     this.decisions++
     this.lastDecisionMs = performance.now() - started
+    const grant = this.grantFor(task, m)
     peer.send({
       update: {
+        grant,
         taskId: task.id,
         contentLength: task.contentLength,
         pieceLength: task.pieceLength,
@@ -554,6 +664,28 @@ export class Swarm {
         availability
       }
     })
+  }
+
+  /**
+   * The member's grant to fetch this task's pieces: sent with its plans, re-signed when half
+   * its life is gone. Signing is asynchronous; the plan that finds none waiting goes without
+   * and the next one (asked for once the grant is ready) carries it.
+   */
+  private grantFor (task: TaskRecord, m: Member): Grant | undefined {
+    const issue = this.issueGrant
+    if (issue == null) return undefined
+    const stale = m.grant == null || this.now() - (m.grantAt ?? 0) > GRANT_REFRESH_MS
+    if (stale && m.granting !== true) {
+      const now = issue(task.id, m.peerId)
+      if (!(now instanceof Promise)) { m.grant = now; m.grantAt = this.now(); return now }
+      m.granting = true
+      now.then((g) => {
+        m.grant = g
+        m.grantAt = this.now()
+        if (this.tasks.get(task.id) === task && task.members.get(m.peerId) === m) this.markDirty(task, m.peerId)
+      }, () => {}).finally(() => { m.granting = false })
+    }
+    return m.grant
   }
 
   private setParents (task: TaskRecord, m: Member, parents: string[]): void {
@@ -701,7 +833,7 @@ export class Swarm {
   taskView (task: TaskRecord): unknown {
     return {
       id: task.id,
-      url: task.url.split('?')[0],
+      url: redactUrl(task.url),
       contentLength: task.contentLength,
       pieceLength: task.pieceLength,
       pieceCount: task.pieceCount,
@@ -733,4 +865,25 @@ export function crossPoolBytes (bytesByEdge: Iterable<[string, number]>, pool: s
     if (to === pool && from !== pool) n += bytes
   }
   return n
+}
+
+function keyParts (r: { tag: string, application: string, filteredQueryParams: string[], range: string }): TaskKeyParts {
+  return { tag: r.tag, application: r.application, filteredQueryParams: r.filteredQueryParams.slice(0, 64), range: r.range }
+}
+
+/** TaskKeyParts as taskIdFor reads them ('' means absent) */
+function requestParts (p: TaskKeyParts): { tag?: string, application?: string, filteredQueryParams?: string[], range?: string } {
+  return { tag: p.tag !== '' ? p.tag : undefined, application: p.application !== '' ? p.application : undefined, filteredQueryParams: p.filteredQueryParams.length > 0 ? p.filteredQueryParams : undefined, range: p.range !== '' ? p.range : undefined }
+}
+
+/** The task's stored request computes its id (a task first known from holdings has none yet). */
+function verifies (task: TaskRecord): boolean {
+  try {
+    return taskIdFor({ url: task.url, digest: task.digest, pieceLength: task.pieceLength > 0 && task.contentLength < 0 ? task.pieceLength : undefined, ...requestParts(task) }) === task.id
+  } catch { return false }
+}
+
+function sameRequest (task: TaskRecord, a: Announce, p: TaskKeyParts): boolean {
+  return task.url === a.url && task.digest === a.digest && task.tag === p.tag && task.application === p.application &&
+    task.range === p.range && task.filteredQueryParams.join('\n') === p.filteredQueryParams.join('\n')
 }

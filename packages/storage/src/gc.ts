@@ -47,6 +47,8 @@ export class CacheGc {
   usage: CacheUsage = { bytes: 0, tasks: 0 }
   evictions = 0
   bytesEvicted = 0
+  /** collection passes finished since start (what a caller waits on to know a pass has seen a change) */
+  runs = 0
   private readonly now: () => number
 
   constructor (private readonly init: CacheGcInit) {
@@ -83,7 +85,7 @@ export class CacheGc {
 
   /** One collection pass; concurrent callers share it. */
   async run (): Promise<GcResult> {
-    this.running ??= this.collect().finally(() => { this.running = undefined })
+    this.running ??= this.collect().finally(() => { this.running = undefined; this.runs++ })
     return await this.running
   }
 

@@ -110,11 +110,6 @@ export class TaskStore {
 
   digest (index: number): Uint8Array | undefined { return this.digests[index] }
 
-  setDigest (index: number, digest: Uint8Array): void {
-    this.digests[index] = digest
-    this.markDirty()
-  }
-
   /** Writes a verified piece at its offset and records it. */
   async writePiece (index: number, buf: Uint8Array, digest: Uint8Array): Promise<void> {
     const { offset, length } = pieceRange(index, this.contentLength, this.pieceLength)

@@ -1,13 +1,14 @@
 import { EventEmitter } from 'node:events'
 import { Bitfield, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
-import { FailureKind, type TaskUpdate } from '@damselfly/proto'
+import { FailureKind, Grant as GrantCodec, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
+import { verifyFileDigest } from './export.js'
 import { TaskReporter } from './task-reporter.js'
 import type { TaskRequest, TaskStats, Hasher, Backend, ObjectStat } from '@damselfly/types'
 import { fetchFromSource, type SourceFetchInit } from './source-fetcher.js'
 import type { TaskStore } from '@damselfly/storage'
-import type { PieceClient } from '@damselfly/piece-exchange'
+import type { PieceClient, Transport } from '@damselfly/piece-exchange'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
 
 export interface DownloadInit {
@@ -41,11 +42,14 @@ export interface DownloadComponents {
   limiters?: RateLimiter[]
   /** back-to-source, through the engine's origin limits (rate, concurrency) @default fetchFromSource, unlimited */
   fetchSource?: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
+  /** drops the task's content (it failed its whole-content digest check), so nobody is served it */
+  discard?: () => Promise<void>
 }
 
 interface ParentState {
   peerId: string
   addrs: string[]
+  pool: string
   have: Bitfield
   seed: boolean
   inflight: number
@@ -86,6 +90,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   private stallTimer?: NodeJS.Timeout
   private readonly maxInflight: number
   private readonly perParent: number
+  /** the scheduler's grant for this peer and task, presented to parents with every request */
+  private grant?: Uint8Array
   private readonly report: TaskReporter
 
   constructor (readonly taskId: string, readonly request: TaskRequest, private readonly c: DownloadComponents, private readonly init: DownloadInit = {}) {
@@ -123,9 +129,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     const store = this.c.store
     if (store.complete) { this.succeed(); return await this.done.promise }
     const sched = this.c.scheduler
-    if (sched != null && !sched.connected) {
-      await sched.waitConnected(this.init.schedulerWaitMs ?? 3000).catch(() => {})
-    }
+    // also when one session is up: with several schedulers, the task's owner is known once all were tried
+    if (sched != null && !(sched.connected && sched.settled !== false)) await sched.waitConnected(this.init.schedulerWaitMs ?? 3000).catch(() => {})
     if (sched?.connected === true) {
       sched.on('update', this.onUpdate)
       sched.on('connected', this.onReconnect)
@@ -149,7 +154,17 @@ export class Download extends EventEmitter<DownloadEvents> {
   private announce (): void {
     const headers = Object.entries(this.request.headers ?? {}).map(([name, value]) => ({ name, value }))
     this.c.scheduler?.send({
-      announce: { taskId: this.taskId, url: this.request.url, headers, pieceLength: this.request.pieceLength ?? 0, digest: this.request.digest ?? '' }
+      announce: {
+        taskId: this.taskId,
+        url: this.request.url,
+        headers,
+        pieceLength: this.request.pieceLength ?? 0,
+        digest: this.request.digest ?? '',
+        tag: this.request.tag ?? '',
+        application: this.request.application ?? '',
+        filteredQueryParams: this.request.filteredQueryParams ?? [],
+        range: this.request.range ?? ''
+      }
     })
   }
 
@@ -170,6 +185,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
+    if (u.grant != null) this.grant = GrantCodec.encode(u.grant)
     if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
@@ -180,7 +196,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
       }
     }
     for (const id of [...this.parents.keys()]) {
@@ -250,11 +266,12 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.inflight.set(index, reqs)
     parent.inflight++
     let started = Date.now()
+    const via: { transport?: Transport } = {}
     this.withTokens(length, ctl.signal)
       .then(async () => {
         // the piece's cost (reported to the scheduler) starts when it is asked for, not while it waits for tokens
         started = Date.now()
-        return await this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal)
+        return await this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal, this.grant, via)
       })
       .then(async (buf) => {
         const { digest, buf: back } = await this.c.hasher.hash(buf)
@@ -287,8 +304,10 @@ export class Download extends EventEmitter<DownloadEvents> {
         if (ctl.signal.aborted || this.settled) return
         // our disk failed (full, read-only), not the parent: blaming parents would only send us to the origin to fail again
         if (err instanceof StorageError) { this.fail(err); return }
-        const mismatch = err instanceof DigestMismatchError
-        if (mismatch) this.stats.digestMismatches++
+        if (err instanceof DigestMismatchError) this.stats.digestMismatches++
+        // bytes that crossed a plain TCP socket may have been changed on the way: that is a
+        // fault of the connection, not proof against the parent
+        const mismatch = err instanceof DigestMismatchError && via.transport !== 'tcp'
         // one broken connection fails every request pipelined on it: count it once; but a "not found"
         // is one answer per request, and counting those once a second lets a lying parent be asked thousands of times
         const notFound = err.name === 'PieceNotFoundError'
@@ -302,8 +321,9 @@ export class Download extends EventEmitter<DownloadEvents> {
           this.c.pieces.drop(parent.peerId, err)
         }
         this.c.log.warn({ task: this.taskId, parent: parent.peerId, piece: index, err: err.message }, 'piece failed')
+        if (err instanceof DigestMismatchError && !mismatch) this.c.pieces.drop(parent.peerId, err)
         this.c.scheduler?.send({
-          failure: { taskId: this.taskId, parentId: parent.peerId, index, kind: failureKind(err), message: err.message.slice(0, 200) }
+          failure: { taskId: this.taskId, parentId: parent.peerId, index, kind: mismatch || !(err instanceof DigestMismatchError) ? failureKind(err) : FailureKind.CONNECTION, message: err.message.slice(0, 200) }
         })
       })
       .finally(() => {
@@ -392,12 +412,25 @@ export class Download extends EventEmitter<DownloadEvents> {
     if (this.settled) return
     this.settled = true
     this.cleanup()
-    this.stats.state = 'succeeded'
-    this.stats.finishedAt = Date.now()
     this.stats.piecesDone = this.c.store.bitfield.cardinality
     this.stats.bytesDone = this.c.store.bytesStored
-    this.report.finished()
-    this.c.store.flush().then(() => { this.done.resolve() }, (err) => { this.done.reject(err) })
+    // every piece matched the manifest; a requested digest is checked over the whole content
+    // too, so a manifest that was wrong from the start (a lying seed or origin fetcher) is caught
+    // before anyone (the client, or children of this peer) gets the bytes
+    const digest = this.request.digest
+    const verified = digest != null && digest !== ''
+      ? this.c.store.flush().then(async () => { await verifyFileDigest(this.c.store.dataPath, digest) })
+      : Promise.resolve()
+    verified.then(() => {
+      this.stats.state = 'succeeded'
+      this.stats.finishedAt = Date.now()
+      this.report.finished()
+      return this.c.store.flush()
+    }).then(() => { this.done.resolve() }, (err) => {
+      this.settled = false
+      this.fail(err)
+      if (err instanceof DigestMismatchError) this.c.discard?.().catch(() => {})
+    })
   }
 
   fail (err: Error): void {

@@ -4,12 +4,16 @@ import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, withTimeout, RateLimiter, type Logger } from '@damselfly/utils'
+import { taskIdFor, withTimeout, redactUrl, RateLimiter, type Logger } from '@damselfly/utils'
 import PQueue from 'p-queue'
-import { fetchFromSource, type SourceFetchInit } from './source-fetcher.js'
-import { errorInfo, DownloadTimeoutError } from '@damselfly/types'
+import { fetchFromSource } from './source-fetcher.js'
+import { errorInfo, DownloadTimeoutError, InvalidRequestError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
+import { OriginPolicy, AccessCache, checkAccess, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
+import type { SourceFetchInit } from './source-fetcher.js'
+import { localFileBackend } from './import.js'
+import { TaskReporter } from './task-reporter.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
 import type { TaskRequest, TaskStats, Hasher, PeerLabels, ObjectStat } from '@damselfly/types'
@@ -28,8 +32,25 @@ export interface PeerEngineInit {
   pieceCacheBytes?: number
   /** scheduler HTTP URLs (tasks spread over them by consistent hashing); none = standalone (every task from the origin) */
   schedulerUrls?: string[]
-  /** cluster token presented to the scheduler */
+  /** token presented to the scheduler (the seed token for seeds) */
   token?: string
+  /** the cluster token: libp2p becomes a private network keyed by it (see clusterPsk) */
+  clusterToken?: string
+  /**
+   * scheduler peer ids this peer trusts, by scheduler URL (pinned: `http://host:8002/p2p/<id>`);
+   * a scheduler with another identity is refused
+   */
+  schedulerPeerIds?: Record<string, string>
+  /** development / lab mode: an unpinned scheduler's identity is taken from its plain-HTTP /api/v1/info */
+  dev?: boolean
+  /** seeds: which origins they may use their own credentials for, and which private addresses they may fetch */
+  originPolicy?: OriginPolicyInit
+  /**
+   * check with the origin, with each requester's own credentials, that it may read a task
+   * before serving it from P2P (see checkAccess)
+   * @default true
+   */
+  checkAccess?: boolean
   labels?: Partial<PeerLabels>
   /**
    * the seed role (seed-peer's `originSeeder()`): with one, this engine registers as a seed and
@@ -98,6 +119,10 @@ export interface SeederComponents {
   onOriginBytes: (bytes: number) => void
   /** fetchFromSource through this peer's origin limits (rate, concurrency) */
   fetchSource: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
+  /** the same origins without this daemon's own credentials: for tasks others asked for */
+  anonymousBackends: Backends
+  /** which origins the seed may fetch for others, and with whose credentials */
+  policy: OriginPolicy
 }
 
 /** The seed role as the engine sees it. */
@@ -139,11 +164,18 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   readonly store: PieceStore
   readonly hasher: Hasher
   readonly backends: Backends
+  /** the same origins without this daemon's own credentials: what a seed uses for others' tasks */
+  private readonly anonymousBackends: Backends
+  private readonly policy: OriginPolicy
+  private readonly access = new AccessCache()
   private server!: PieceServer
   private pieces!: PieceClient
   scheduler?: SchedulerRing
   private readonly downloads = new Map<string, Download>()
   private seeder?: Seeder
+  /** tasks made from local files (cache import); this peer is their only source, so it re-publishes them */
+  private readonly imported = new Map<string, TaskStore>()
+  private readonly importing = new Set<string>()
   readonly uploadedByTask = new Map<string, number>()
   /** bytes received since start, by source */
   readonly received = { origin: 0, seed: 0, peer: 0 }
@@ -171,6 +203,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.store = new PieceStore({ dataDir: init.dataDir, directIo: init.directIo, cache: this.pieceCache })
     this.hasher = createHasher({ threads: init.hasherThreads ?? 1 })
     this.backends = createBackends(init.backends)
+    this.anonymousBackends = createBackends(withoutOwnCredentials(init.backends))
+    this.policy = new OriginPolicy(init.originPolicy)
   }
 
   get peerId (): string { return this.node.peerId.toString() }
@@ -225,7 +259,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     set.add(limiter)
     return { limiter, done: () => { if (set.delete(limiter)) this.taskWaitSecondsDone += limiter.waitSeconds } }
   }
-  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tcp' }
+  get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tls' }
   /** the data channel's port, when this peer serves one */
   get dataPort (): number | undefined { return this.server?.dataPort }
   get addrs (): string[] { return listenAddrs(this.node) }
@@ -233,7 +267,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async start (): Promise<void> {
     await this.store.start()
     await this.hasher.start()
-    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir })
+    this.node = await createNode({ ...this.init.p2p, keyDir: this.init.dataDir, clusterToken: this.init.clusterToken })
     await this.node.start()
     this.log = this.init.log.child({ peer: this.peerId })
     this.server = new PieceServer(this.node, {
@@ -245,6 +279,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       release: (buf) => { this.pieceCache.release(buf) },
       rateLimit: this.limiters.upload,
       dataChannel: this.dataChannel === 'off' ? undefined : { mode: this.dataChannel, host: this.init.p2p?.host, port: this.init.p2p?.dataPort },
+      // with a scheduler, pieces go only to peers it admitted to the task (signed grants)
+      trustedSchedulers: (this.init.schedulerUrls?.length ?? 0) > 0 ? () => this.scheduler?.trustedIds ?? new Set() : undefined,
       onUpload: (taskId, peer, bytes, transport) => {
         this.uploadedByTask.set(taskId, (this.uploadedByTask.get(taskId) ?? 0) + bytes)
         this.uploaded += bytes
@@ -255,10 +291,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       }
     })
     await this.server.start()
-    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel })
+    this.pieces = new PieceClient(this.node, { log: this.log, alloc: allocPieceBuffer, pieceTimeoutMs: this.init.pieceTimeoutMs, dataChannel: this.dataChannel, pool: this.init.labels?.pool ?? 'default' })
     if ((this.init.schedulerUrls?.length ?? 0) > 0) {
       this.scheduler = new SchedulerRing(this.node, {
         urls: this.init.schedulerUrls!,
+        peerIds: this.init.schedulerPeerIds,
+        dev: this.init.dev,
         log: this.log,
         register: () => this.registration()
       })
@@ -271,9 +309,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       scheduler: this.scheduler,
       log: this.log,
       onOriginBytes: (n) => { this.received.origin += n },
-      fetchSource: async (init) => await this.fetchSource(init)
+      fetchSource: async (init) => await this.fetchSource(init),
+      anonymousBackends: this.anonymousBackends,
+      policy: this.policy
     })
     if (this.scheduler != null) {
+      this.scheduler.on('connected', () => { for (const store of this.imported.values()) this.publishImport(store) })
       const seeder = this.seeder
       if (seeder != null) {
         this.scheduler.on('seed', (req) => { seeder.seed(req) })
@@ -292,11 +333,15 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     await this.store.stop()
     await this.hasher.stop()
     await this.backends.close()
+    await this.anonymousBackends.close()
   }
 
   /** Downloads a task (joining one already running); resolves with its store when complete. */
   async download (req: TaskRequest, onStarted?: (d: Download) => void, opts: DownloadOptions = {}): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
+    // a content-addressed swarm must never widen access: whoever asks proves, with their own
+    // credentials, that the canonical origin lets them read this URL, whatever this peer holds
+    if (this.init.checkAccess !== false) await this.authorize(req)
     let d = this.downloads.get(taskId)
     if (d?.stats.state === 'succeeded' && d.store.complete) {
       // already here: this request moved no bytes
@@ -315,7 +360,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         scheduler: this.scheduler,
         log: this.log,
         limiters: perRequest != null ? [this.limiters.download, perRequest.limiter] : [this.limiters.download],
-        fetchSource: async (init) => await this.fetchSource(init, perRequest?.limiter)
+        fetchSource: async (init) => await this.fetchSource(init, perRequest?.limiter),
+        discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
@@ -325,7 +371,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
       const log = this.log
-      log.info({ task: taskId, url: req.url.split('?')[0] }, 'download started')
+      log.info({ task: taskId, url: redactUrl(req.url) }, 'download started')
       d.finished.then(() => {
         const s = d!.stats
         log.info({ task: taskId, bytes: s.contentLength, fromOrigin: s.bytesFromOrigin, fromSeed: s.bytesFromSeed, fromPeers: s.bytesFromPeers }, 'download finished')
@@ -334,6 +380,16 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     onStarted?.(d)
     await withTimeout(d.finished, opts.timeoutMs, () => new DownloadTimeoutError(`download did not finish within ${opts.timeoutMs} ms`))
     return { store: await this.store.open(taskId, req.url), stats: d.stats }
+  }
+
+  /** Throws the origin's refusal when the requester's credentials may not read `req.url`. */
+  async authorize (req: TaskRequest): Promise<void> {
+    const key = this.access.key(req)
+    if (this.access.has(key)) return
+    let backend
+    try { backend = this.backends.forUrl(req.url) } catch { return }
+    await checkAccess(backend, req)
+    this.access.add(key)
   }
 
   taskStats (): TaskStats[] {
@@ -354,13 +410,66 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 
   /** Tasks a running download holds (never evicted). */
   isDownloading (taskId: string): boolean {
-    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeder?.isSeeding(taskId) === true
+    return this.downloads.get(taskId)?.stats.state === 'running' || this.seeder?.isSeeding(taskId) === true || this.importing.has(taskId)
+  }
+
+  /**
+   * Cache import: a local file becomes a task this peer holds whole, cut, hashed and stored
+   * by the pipeline a seed uses for an origin (fetchFromSource), and announced with its
+   * manifest, which a scheduler started with `--allow-import` accepts for a task nobody
+   * else has a manifest for. Other peers then download it by the same request, P2P.
+   */
+  async importFile (path: string, req: TaskRequest): Promise<TaskStore> {
+    const taskId = taskIdFor(req)
+    if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    this.importing.add(taskId)
+    const log = this.log.child({ task: taskId })
+    const report = new TaskReporter(this.scheduler, taskId)
+    try {
+      const store = await this.store.open(taskId, req.url)
+      const backend = localFileBackend(path)
+      const { contentLength } = await backend.stat(req.url, {})
+      if (store.initialised && store.contentLength !== contentLength) throw new InvalidRequestError(`task ${taskId} already holds ${store.contentLength} bytes; ${path} has ${contentLength} (delete it first)`)
+      await fetchFromSource({
+        backend,
+        url: req.url,
+        headers: {},
+        store,
+        hasher: this.hasher,
+        log,
+        pieceLength: req.pieceLength,
+        onMeta: () => { report.meta(store, req.url) },
+        onPiece: (index, digest) => { report.piece(index, digest) }
+      })
+      this.imported.set(taskId, store)
+      this.publishImport(store)
+      log.info({ bytes: store.contentLength }, 'imported')
+      return store
+    } finally {
+      this.importing.delete(taskId)
+    }
+  }
+
+  /** Cache delete: the task's pieces leave this peer and the scheduler stops offering it as a parent. */
+  async removeTask (taskId: string): Promise<boolean> {
+    if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    const had = (await this.store.get(taskId)) != null
+    this.imported.delete(taskId)
+    this.forget(taskId)
+    await this.store.remove(taskId)
+    return had
+  }
+
+  /** the whole manifest (pieces on disk from an earlier run included), then done */
+  private publishImport (store: TaskStore): void {
+    const report = new TaskReporter(this.scheduler, store.taskId)
+    report.manifest(store)
+    report.finished()
   }
 
   /** Preheat: the scheduler asks this peer to hold a task for its node pool. */
   private preheatTask (req: SeedRequest): void {
-    const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
-    const request: TaskRequest = { url: req.url, headers, pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined, digest: req.digest !== '' ? req.digest : undefined }
+    const request = requestOf(req)
     if (taskIdFor(request) !== req.taskId) {
       this.log.warn({ task: req.taskId }, 'preheat request does not match its task id; ignored')
       return
@@ -374,6 +483,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     // without the seeded tasks, a restarted scheduler would drop the manifest the seed re-publishes
     const stores = new Map<string, TaskStore>()
     for (const s of this.seeder?.held() ?? []) stores.set(s.taskId, s)
+    for (const s of this.imported.values()) stores.set(s.taskId, s)
     for (const d of this.downloads.values()) stores.set(d.taskId, d.store)
     for (const [taskId, s] of stores) {
       if (!s.initialised) continue
@@ -394,5 +504,19 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       token: this.init.token ?? '',
       tasks
     }
+  }
+}
+
+/** The task request a scheduler's seed / preheat message describes (its task id is recomputed from it). */
+export function requestOf (req: SeedRequest): TaskRequest {
+  return {
+    url: req.url,
+    headers: Object.fromEntries(req.headers.map((h) => [h.name, h.value])),
+    pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined,
+    digest: req.digest !== '' ? req.digest : undefined,
+    tag: req.tag !== '' ? req.tag : undefined,
+    application: req.application !== '' ? req.application : undefined,
+    filteredQueryParams: req.filteredQueryParams.length > 0 ? req.filteredQueryParams : undefined,
+    range: req.range !== '' ? req.range : undefined
   }
 }

@@ -5,7 +5,8 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { halveYamuxWindowUpdates } from '@damselfly/utils'
+import { halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
+import { preSharedKey } from '@libp2p/pnet'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -43,6 +44,8 @@ export interface NodeInit {
    * @default 262144
    */
   initialStreamWindow?: number
+  /** cluster token: when set, libp2p runs as a private network keyed by it (only members connect) */
+  clusterToken?: string
 }
 
 /** Loads this daemon's libp2p identity, creating it on first start. */
@@ -79,6 +82,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       listenOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any
     })],
     connectionEncrypters: [noise()],
+    connectionProtector: init.clusterToken != null && init.clusterToken !== '' ? preSharedKey({ psk: clusterPsk(init.clusterToken), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
       streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: MAX_STREAM_WINDOW, maxReadBufferLength: 256 * 1024 * 1024 }

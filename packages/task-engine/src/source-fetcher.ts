@@ -1,4 +1,4 @@
-import { pieceLengthFor, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
+import { pieceLengthFor, pieceRange, redactUrl, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
 import { allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { OriginError, StorageError } from '@damselfly/types'
 import type { Backend, Hasher, ObjectStat } from '@damselfly/types'
@@ -38,7 +38,7 @@ export async function fetchFromSource (init: SourceFetchInit): Promise<ObjectSta
   let stat: ObjectStat | undefined
   if (!store.initialised) {
     stat = await backend.stat(url, headers, init.signal)
-    if (stat.contentLength < 0) throw new OriginError(`origin did not report a content length for ${url.split('?')[0]}`)
+    if (stat.contentLength < 0) throw new OriginError(`origin did not report a content length for ${redactUrl(url)}`)
     await store.initialise(stat.contentLength, init.pieceLength ?? pieceLengthFor(stat.contentLength))
   }
   init.onMeta?.(store.contentLength, store.pieceLength)

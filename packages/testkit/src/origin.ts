@@ -1,4 +1,5 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import { open, stat } from 'node:fs/promises'
 import { parseRange, RateLimiter } from '@damselfly/utils'
 import type { AddressInfo } from 'node:net'
@@ -14,6 +15,8 @@ export interface OriginInit {
   host?: string
   /** @default 0 (any free port) */
   port?: number
+  /** serve HTTPS with this certificate and key (PEM) */
+  tls?: { cert: string, key: string }
 }
 
 /**
@@ -36,11 +39,12 @@ export class Origin {
   }
 
   async start (): Promise<string> {
-    this.server = createServer((req, res) => { this.handle(req, res).catch(() => res.destroy()) })
+    const handler = (req: IncomingMessage, res: ServerResponse): void => { this.handle(req, res).catch(() => res.destroy()) }
+    this.server = this.init.tls != null ? createHttpsServer(this.init.tls, handler) : createServer(handler)
     this.server.keepAliveTimeout = 5000
     const host = this.init.host ?? '127.0.0.1'
     await new Promise<void>((resolve) => this.server!.listen(this.init.port ?? 0, host, resolve))
-    this.url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(this.server.address() as AddressInfo).port}`
+    this.url = `${this.init.tls != null ? 'https' : 'http'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${(this.server.address() as AddressInfo).port}`
     return this.url
   }
 

@@ -1,6 +1,6 @@
 import { Swarm, type SwarmInit } from '@damselfly/scheduler-core'
 import { Bitfield, pieceCount } from '@damselfly/utils'
-import { FailureKind, type SchedulerMessage, type TaskUpdate, type PeerMessage } from '@damselfly/proto'
+import { FailureKind, NO_TASK_KEY_PARTS, type SchedulerMessage, type TaskUpdate, type PeerMessage } from '@damselfly/proto'
 import type { Send } from '@damselfly/scheduler-core'
 
 /** A clock the simulation advances by hand, so every run is identical. */
@@ -98,7 +98,7 @@ export class SwarmSim {
   private task?: { id: string, size: number, pieceLength: number }
 
   constructor (init: SimInit = {}) {
-    this.swarm = new Swarm({ flushMs: 5, ...init.swarm, setTimer: this.clock.setTimer, now: () => this.clock.now })
+    this.swarm = new Swarm({ flushMs: 5, trustTaskIds: true, ...init.swarm, setTimer: this.clock.setTimer, now: () => this.clock.now })
     this.transferMs = init.transferMs ?? 10
     this.originMs = init.originMsPerPiece ?? 10
     this.perPeer = init.perPeerInflight ?? 4
@@ -120,7 +120,7 @@ export class SwarmSim {
   /** Every non-seed peer in `ids` asks for the task. */
   download (taskId: string, size: number, pieceLength: number, ids: string[]): void {
     this.task = { id: taskId, size, pieceLength }
-    for (const id of ids) this.msg(id, { announce: { taskId, url: `sim://${taskId}`, headers: [], pieceLength, digest: '' } })
+    for (const id of ids) this.msg(id, { announce: { taskId, url: `sim://${taskId}`, headers: [], pieceLength, digest: '', ...NO_TASK_KEY_PARTS } })
   }
 
   kill (id: string): void {

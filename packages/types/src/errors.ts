@@ -88,12 +88,6 @@ export class StorageError extends DamselflyError {
   override readonly status = 507
 }
 
-export class TaskFailedError extends DamselflyError {
-  override readonly name = 'TaskFailedError'
-  readonly code = 'ERR_TASK_FAILED'
-  override readonly status = 502
-}
-
 export class DownloadTimeoutError extends DamselflyError {
   override readonly name = 'DownloadTimeoutError'
   readonly code = 'ERR_DOWNLOAD_TIMEOUT'
@@ -122,6 +116,20 @@ export class InvalidUrlError extends DamselflyError {
   override readonly name = 'InvalidUrlError'
   readonly code = 'ERR_INVALID_URL'
   override readonly status = 400
+}
+
+/** The local API would write outside the daemon's export roots. */
+export class ExportForbiddenError extends DamselflyError {
+  override readonly name = 'ExportForbiddenError'
+  readonly code = 'ERR_EXPORT_FORBIDDEN'
+  override readonly status = 403
+}
+
+/** The proxy will not connect there: loopback, link-local, private or its own daemon's ports. */
+export class DestinationForbiddenError extends DamselflyError {
+  override readonly name = 'DestinationForbiddenError'
+  readonly code = 'ERR_DESTINATION_FORBIDDEN'
+  override readonly status = 403
 }
 
 export class RangeNotSatisfiableError extends DamselflyError {

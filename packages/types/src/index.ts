@@ -6,9 +6,6 @@
 
 export * from './errors.js'
 
-/** Where a piece came from, for accounting and metrics. */
-export type PieceSourceKind = 'origin' | 'seed' | 'peer'
-
 export interface TaskRequest {
   /** origin URL (http, https, s3, hf, oci …) */
   url: string
@@ -24,13 +21,6 @@ export interface TaskRequest {
   digest?: string
   /** byte range of the URL this task covers, `start-end` inclusive */
   range?: string
-}
-
-export interface TaskManifest {
-  taskId: string
-  /** -1 while unknown (chunked origin still streaming) */
-  contentLength: number
-  pieceLength: number
 }
 
 export interface PieceRange {
@@ -125,16 +115,15 @@ export interface ListOptions {
   signal?: AbortSignal
 }
 
-/** Hashes pieces with BLAKE3. Buffers are moved to workers and handed back. */
-export interface Hasher {
-  hash(buf: Uint8Array): Promise<{ digest: Uint8Array, buf: Uint8Array }>
+/** A long-lived service, started and stopped with the rest of its daemon. */
+export interface Startable {
   start(): Promise<void>
   stop(): Promise<void>
 }
 
-export interface Startable {
-  start(): Promise<void>
-  stop(): Promise<void>
+/** Hashes pieces with BLAKE3. Buffers are moved to workers and handed back. */
+export interface Hasher extends Startable {
+  hash(buf: Uint8Array): Promise<{ digest: Uint8Array, buf: Uint8Array }>
 }
 
 /** Progress events the local API streams to `damselfly get`. */

@@ -1,0 +1,228 @@
+import assert from 'node:assert/strict'
+import { mkdtemp, rm, access } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import { once } from 'node:events'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { multiaddr } from '@multiformats/multiaddr'
+import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
+import { startLab, type Lab } from '@damselfly/cli'
+import { taskIdFor, FrameReader, lengthPrefixed, silentLogger } from '@damselfly/utils'
+import { NO_TASK_KEY_PARTS, SCHEDULER_PROTOCOL, FailureKind, PieceRequest, PieceResponse, PieceStatus, PeerMessage } from '@damselfly/proto'
+import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
+import { SchedulerClient } from '@damselfly/scheduler-client'
+import { createNode, listenAddrs } from '@damselfly/task-engine'
+import { getVia } from '@damselfly/cli'
+import { fetchJson } from '@damselfly/testkit'
+import { RoguePeer } from '../helpers/rogue-peer.js'
+import { keepLogsOnFailure } from '../helpers/faults.js'
+import type { Libp2p } from '@libp2p/interface'
+
+const MiB = 1024 * 1024
+const TOKEN = `cluster-${randomBytes(8).toString('hex')}`
+const SECRET = `secret-${randomBytes(8).toString('hex')}`
+
+async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms
+  while (true) {
+    const v = await fn().catch(() => undefined)
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+/**
+ * Attacks from inside the swarm (security issue #14, part B): each must fail.
+ * A real lab (scheduler, seed, peers as processes) with a cluster token, and
+ * rogue libp2p peers / fake servers on loopback.
+ */
+describe('security: trust inside the swarm', function () {
+  this.timeout(180_000)
+  let dir: string
+  let origin: Origin
+  let lab: Lab
+  const rogues: RoguePeer[] = []
+  const nodes: Libp2p[] = []
+  const servers: Server[] = []
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dfly-sec-swarm-'))
+    await writeRandomFile(join(dir, 'public.bin'), 9 * MiB + 7)
+    await writeRandomFile(join(dir, 'private.bin'), 5 * MiB + 3)
+    origin = await startOrigin({
+      files: { '/public.bin': join(dir, 'public.bin'), '/private.bin': join(dir, 'private.bin') },
+      intercept: (req, res, path) => {
+        if (path === '/private.bin' && req.headers.authorization !== `Bearer ${SECRET}`) {
+          res.writeHead(401, { 'www-authenticate': 'Bearer realm="test"' }).end('unauthorised')
+          return true
+        }
+        return false
+      }
+    })
+    lab = await startLab({ peers: 2, pools: ['edge-a', 'edge-b'], token: TOKEN, dataDir: join(dir, 'lab'), peerArgs: ['--data-channel', 'tcp'] })
+  })
+
+  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
+
+  after(async () => {
+    for (const r of rogues) await r.stop().catch(() => {})
+    for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
+    for (const s of servers) s.close()
+    await lab?.stop()
+    await origin?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  async function rogue (init: Partial<ConstructorParameters<typeof RoguePeer>[0]> = {}): Promise<RoguePeer> {
+    const r = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url, token: TOKEN, ...init })
+    await r.start()
+    rogues.push(r)
+    return r
+  }
+
+  it('should refuse a scheduler whose identity is not the pinned one, and an unpinned one outside dev mode', async () => {
+    // a fake "scheduler": its info URL names an identity of its own, reachable on libp2p
+    const fake = await createNode({ clusterToken: TOKEN })
+    await fake.start()
+    nodes.push(fake)
+    await fake.handle(SCHEDULER_PROTOCOL, (stream) => { stream.abort(new Error('fake')) })
+    const info = createServer((_req, res) => { res.end(JSON.stringify({ peerId: fake.peerId.toString(), addrs: listenAddrs(fake) })) })
+    info.listen(0, '127.0.0.1')
+    await once(info, 'listening')
+    servers.push(info)
+    const url = `http://127.0.0.1:${(info.address() as any).port}`
+    const node = await createNode({ clusterToken: TOKEN })
+    await node.start()
+    nodes.push(node)
+    const register = (): any => ({ addrs: [], pool: 'x', idc: '', hostname: '', seed: false, uploadSlots: 1, token: TOKEN, tasks: [] })
+    const pinned = new SchedulerClient(node, { url: `${url}/p2p/${lab.endpoints!.scheduler.peerId}`, log: silentLogger(), register, minBackoffMs: 60_000 })
+    await pinned.start()
+    await assert.rejects(pinned.waitConnected(3000))
+    assert.equal(pinned.schedulerId, undefined, 'registered with a scheduler that is not the pinned one')
+    await pinned.stop()
+    assert.throws(() => new SchedulerClient(node, { url, log: silentLogger(), register }), /not pinned.*\/p2p\/<peer id>/s)
+  })
+
+  it('should keep a rogue libp2p node without the cluster token from asking a peer for pieces', async () => {
+    const url = `${origin.url}/public.bin`
+    const r = await getVia(lab.endpoints!.peers[0].api, url, join(dir, 'out-0.bin'))
+    assert.equal(r.ok, true)
+    const peer = lab.endpoints!.peers[0]
+    const info = await fetchJson<any>(`${peer.api}/api/v1/info`)
+    const addrs = (info.addrs as string[] ?? []).map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer.id}`))
+    assert.ok(addrs.length > 0, 'the peer lists its libp2p addresses')
+    // outsider: no private-network key, no connection at all
+    const outsider = await createNode({})
+    await outsider.start()
+    nodes.push(outsider)
+    await assert.rejects(outsider.dialProtocol(addrs, PIECE_PROTOCOL, { signal: AbortSignal.timeout(8000) }))
+    // a member (it has the token) that the scheduler never admitted to this task: no grant, no bytes
+    const member = await createNode({ clusterToken: TOKEN })
+    await member.start()
+    nodes.push(member)
+    const stream = await member.dialProtocol(addrs, PIECE_PROTOCOL, { signal: AbortSignal.timeout(8000) })
+    stream.send(lengthPrefixed(PieceRequest.encode({ taskId: taskIdFor({ url }), index: 0, grant: new Uint8Array(0) })))
+    const head = await new FrameReader(stream, 1024).readFrame(64)
+    assert.ok(head != null)
+    assert.equal(PieceResponse.decode(head).status, PieceStatus.FORBIDDEN)
+    await stream.close().catch(() => {})
+  })
+
+  it('should refuse an announce whose task id is not its URL\'s', async () => {
+    const victim = `${origin.url}/public.bin?victim=1`
+    const victimId = taskIdFor({ url: victim })
+    const r = await rogue()
+    const { replies } = await r.rawSession([
+      { register: r.registration() },
+      { announce: { taskId: victimId, url: `${origin.url}/private.bin?mine=1`, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }
+    ], 1500)
+    assert.equal(replies[0]?.registered?.error, '')
+    assert.match(replies.find((m) => m.update != null)?.update?.error ?? '', /task id does not match/)
+    const tasks = await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/tasks`)
+    assert.equal(tasks.find((t: any) => t.id === victimId), undefined, 'the mismatched announce created the task')
+  })
+
+  it('should not block the seed on one child\'s repeated mismatch reports', async () => {
+    const url = `${origin.url}/public.bin?reports=1`
+    const taskId = taskIdFor({ url })
+    const r = await rogue()
+    await r.connect()
+    r.client!.send({ announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } })
+    const seedId = lab.endpoints!.seeds[0].id
+    await waitFor('the seed as a parent', async () => r.updates.some((u) => u.taskId === taskId && u.parents.some((p) => p.peerId === seedId)))
+    for (let i = 0; i < 5; i++) r.client!.send({ failure: { taskId, parentId: seedId, index: i, kind: FailureKind.DIGEST_MISMATCH, message: 'lies' } })
+    await waitFor('the reports to land', async () => (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/peers`)).find((p: any) => p.id === seedId)?.failures >= 5)
+    const task = await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/tasks/${taskId}`)
+    assert.deepEqual(task.blocked, [], 'one child blocked the seed for everyone')
+    // a real peer still gets the file from the seed
+    const out = join(dir, 'reports.bin')
+    const got = await getVia(lab.endpoints!.peers[1].api, url, out)
+    assert.equal(got.ok, true)
+    assert.equal(await sha256File(out), await sha256File(join(dir, 'public.bin')))
+  })
+
+  it('should refuse a seed claim from a peer without the seed token', async () => {
+    const r = await rogue({ claimSeed: true })
+    const { replies } = await r.rawSession([{ register: r.registration() }])
+    assert.equal(replies[0]?.registered?.error, 'peer is not authorised as a seed peer')
+  })
+
+  it('should answer a request without the Authorization a URL needs with the origin\'s 401, through another peer that holds it', async () => {
+    const url = `${origin.url}/private.bin`
+    const a = await getVia(lab.endpoints!.peers[0].api, url, join(dir, 'private-a.bin'), ['-H', `Authorization: Bearer ${SECRET}`])
+    assert.equal(a.ok, true, JSON.stringify(a))
+    const out = join(dir, 'private-b.bin')
+    const b = await getVia(lab.endpoints!.peers[1].api, url, out)
+    assert.equal(b.ok, false)
+    assert.match(JSON.stringify(b), /401/)
+    await assert.rejects(access(out), 'a file was written for a requester the origin refused')
+  })
+
+  it('should refuse a registry blob requested with a spoofed X-Dragonfly-Registry', async () => {
+    // the attacker's "registry" says yes to everything
+    const evil = createServer((_req, res) => { res.writeHead(200, { 'content-length': '1' }).end('x') })
+    evil.listen(0, '127.0.0.1')
+    await once(evil, 'listening')
+    servers.push(evil)
+    const digest = `sha256:${'ab'.repeat(32)}`
+    const res = await fetch(`${lab.endpoints!.peers[0].proxy!}/v2/private/app/blobs/${digest}`, { headers: { 'x-dragonfly-registry': `127.0.0.1:${(evil.address() as any).port}` } })
+    assert.equal(res.status, 403)
+    await res.body?.cancel()
+  })
+
+  it('should carry pieces between node pools over TLS even where plain TCP is allowed inside a pool', async () => {
+    const url = `${origin.url}/public.bin?pools=1`
+    const [a, b] = lab.endpoints!.peers
+    assert.notEqual(a.pool, b.pool)
+    assert.equal((await getVia(a.api, url, join(dir, 'pool-a.bin'))).ok, true)
+    assert.equal((await getVia(b.api, url, join(dir, 'pool-b.bin'))).ok, true)
+    // every daemon is in a pool of its own (cloud, edge-a, edge-b): every piece they served crossed pools
+    let text = ''
+    for (const e of [lab.endpoints!.seeds[0], a, b]) text += await (await fetch(e.metrics)).text()
+    const sum = (transport: string): number => text.split('\n')
+      .filter((l) => l.startsWith('damselfly_upload_transport_bytes_total{') && l.includes(`transport="${transport}"`))
+      .reduce((n, l) => n + Number(l.split(' ').pop()), 0)
+    assert.ok(sum('tls') > 0, 'no piece bytes over TLS')
+    assert.equal(sum('tcp'), 0, 'piece bytes crossed pools in plain TCP')
+  })
+
+  it('should keep the scheduler\'s memory bounded under oversized first frames', async () => {
+    const pid = lab.endpoints!.scheduler.pid
+    const rss = async (): Promise<number> => Number(/VmRSS:\s+(\d+)/.exec(await (await import('node:fs/promises')).readFile(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
+    const before = await rss()
+    const r = await rogue()
+    const addrs = (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${lab.endpoints!.scheduler.peerId}`))
+    const big = lengthPrefixed(PeerMessage.encode({ register: { ...r.registration(), hostname: 'x'.repeat(8 * MiB - 1024) } }))
+    for (let i = 0; i < 8; i++) {
+      const s = await r.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(8000) }).catch(() => undefined)
+      if (s == null) continue
+      try { s.send(big) } catch {}
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    const after = await rss()
+    assert.ok(after - before < 48 * MiB, `scheduler RSS grew by ${((after - before) / MiB).toFixed(1)} MiB`)
+    assert.ok((await fetchJson<any>(`${lab.endpoints!.scheduler.url}/healthz`)).ok)
+  })
+})
