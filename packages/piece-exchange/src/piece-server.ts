@@ -1,6 +1,7 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { lengthPrefixed, FrameReader, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, FrameReader, LIMIT_CHUNK_BYTES, type Logger, type RateLimiter } from '@damselfly/utils'
 import { PieceTimeoutError } from '@damselfly/types'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES, UPLOAD_SHARE_PER_PEER } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
 import { checkGrant } from './grant.js'
@@ -37,6 +38,12 @@ export interface PieceServerInit {
    * always served over libp2p streams too, for clients without one
    */
   dataChannel?: { mode: DataChannelKind, host?: string, port?: number }
+  /**
+   * upload limit shared by every link, data channel or libp2p stream: while it is limited, piece
+   * bodies leave in LIMIT_CHUNK_BYTES slices, each after its tokens (answer headers and
+   * not-found answers are never held back)
+   */
+  rateLimit?: RateLimiter
   /**
    * scheduler identities whose grants this peer honours: when set, a piece is
    * served only to a requester presenting a valid grant for its task (a
@@ -191,7 +198,22 @@ export class PieceServer {
       return
     }
     const head = lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.OK, length: job.buf.byteLength }))
-    await link.sendPiece(head, job.buf, this.init.release)
+    const limit = this.init.rateLimit
+    if (limit?.limited !== true) {
+      // unlimited: counted all the same, so the current upload rate is known
+      void limit?.take(job.buf.byteLength)
+      await link.sendPiece(head, job.buf, this.init.release)
+      return
+    }
+    const body = job.buf
+    const release = this.init.release
+    for (let off = 0; off < body.byteLength; off += LIMIT_CHUNK_BYTES) {
+      const slice = body.subarray(off, Math.min(body.byteLength, off + LIMIT_CHUNK_BYTES))
+      await limit.take(slice.byteLength)
+      const last = off + slice.byteLength >= body.byteLength
+      // the piece's buffer goes back once its last slice has left (the slices leave in order)
+      await link.sendPiece(off === 0 ? head : new Uint8ArrayList(), slice, last && release != null ? () => { release(body) } : undefined)
+    }
   }
 }
 

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
-import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
+import { Bitfield, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
 import { FailureKind, Grant as GrantCodec, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
-import { fetchFromSource } from './source-fetcher.js'
 import { verifyFileDigest } from './export.js'
 import { TaskReporter } from './task-reporter.js'
-import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
+import type { TaskRequest, TaskStats, Hasher, Backend, ObjectStat } from '@damselfly/types'
+import { fetchFromSource, type SourceFetchInit } from './source-fetcher.js'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient, Transport } from '@damselfly/piece-exchange'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
@@ -40,6 +40,10 @@ export interface DownloadComponents {
   log: Logger
   /** this peer's node pool: parents the scheduler names in it are remembered for edge autonomy */
   pool?: string
+  /** rate limits every piece from a parent is drawn from (this peer's download limit, this request's) */
+  limiters?: RateLimiter[]
+  /** back-to-source, through the engine's origin limits (rate, concurrency) @default fetchFromSource, unlimited */
+  fetchSource?: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
   /** drops the task's content (it failed its whole-content digest check), so nobody is served it */
   discard?: () => Promise<void>
 }
@@ -291,9 +295,14 @@ export class Download extends EventEmitter<DownloadEvents> {
     reqs.push({ parent: parent.peerId, ctl, started: Date.now() })
     this.inflight.set(index, reqs)
     parent.inflight++
-    const started = Date.now()
+    let started = Date.now()
     const via: { transport?: Transport } = {}
-    this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal, this.grant, via)
+    this.withTokens(length, ctl.signal)
+      .then(async () => {
+        // the piece's cost (reported to the scheduler) starts when it is asked for, not while it waits for tokens
+        started = Date.now()
+        return await this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal, this.grant, via)
+      })
       .then(async (buf) => {
         const { digest, buf: back } = await this.c.hasher.hash(buf)
         if (this.settled || store.hasPiece(index)) return
@@ -359,6 +368,19 @@ export class Download extends EventEmitter<DownloadEvents> {
       })
   }
 
+  /** requests waiting for rate-limit tokens: time spent so is not a stall */
+  private waitingForTokens = 0
+
+  /**
+   * Takes a piece's worth of tokens before it is asked for: the parent then sends at most what
+   * the limits allow (Dragonfly's client does the same per piece). A piece's request is the one
+   * place P2P download bytes are decided, for data channels and libp2p streams alike.
+   */
+  private async withTokens (length: number, signal: AbortSignal): Promise<void> {
+    this.waitingForTokens++
+    try { await takeAll(this.c.limiters ?? [], length, signal) } finally { this.waitingForTokens-- }
+  }
+
   private onPieceStored (): void {
     const store = this.c.store
     this.lastProgress = Date.now()
@@ -371,6 +393,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   private checkStall (): void {
     if (this.settled || this.backToSource) return
     this.pump()
+    // a download held back by a rate limit is slow on purpose, not stalled
+    if (this.waitingForTokens > 0) this.lastProgress = Date.now()
     const idle = Date.now() - this.lastProgress
     if ((this.c.scheduler?.connected !== true || idle > ASK_POOL_AFTER_MS) && this.poolMembers.size > 0) this.askPool()
     // going to the origin is the scheduler's call while it is reachable; a peer
@@ -421,7 +445,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.backToSource = true
     for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
     const store = this.c.store
-    fetchFromSource({
+    const fetchSource = this.c.fetchSource ?? fetchFromSource
+    fetchSource({
       backend: this.c.backend(),
       url: this.request.url,
       headers: this.request.headers ?? {},
