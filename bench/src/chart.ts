@@ -6,6 +6,10 @@ interface Summary {
   originRateBytesPerSec: number
   floorSeconds: number
   date: string
+  /** replaces the default title (peers × size, origin cap) */
+  title?: string
+  /** what the dashed floor line stands for @default 'file ÷ origin rate' */
+  floorLabel?: string
   results: Record<string, { lastSeconds: number, p50Seconds: number, originBytes: number, cpuSeconds: number, startupCpuSeconds?: number, dataChannel?: string, peakRssBytes: number, allVerified: boolean, error?: string, skipped?: string }>
 }
 
@@ -26,7 +30,7 @@ export function swarmChart (s: Summary): string {
   const out: string[] = []
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`)
   out.push(`<rect width="${width}" height="${height}" fill="white"/>`)
-  out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${s.peers} peers × ${(s.fileBytes / 1048576).toFixed(0)} MiB, origin capped at ${(s.originRateBytesPerSec / 1048576).toFixed(0)} MiB/s</text>`)
+  out.push(`<text x="${left}" y="20" font-size="14" font-weight="bold">${esc(s.title ?? `${s.peers} peers × ${(s.fileBytes / 1048576).toFixed(0)} MiB, origin capped at ${(s.originRateBytesPerSec / 1048576).toFixed(0)} MiB/s`)}</text>`)
   out.push(`<text x="${left}" y="38" fill="#555">seconds until the last peer has the file (solid) and the median peer (light); ${esc(s.date)}</text>`)
   names.forEach((n, i) => {
     const r = s.results[n]
@@ -45,7 +49,7 @@ export function swarmChart (s: Summary): string {
   })
   const fx = x(s.floorSeconds)
   out.push(`<line x1="${fx}" y1="${top}" x2="${fx}" y2="${height - 40}" stroke="#c00" stroke-dasharray="4 3"/>`)
-  out.push(`<text x="${fx}" y="${height - 26}" text-anchor="middle" fill="#c00">file ÷ origin rate = ${s.floorSeconds.toFixed(1)} s</text>`)
+  out.push(`<text x="${fx}" y="${height - 26}" text-anchor="middle" fill="#c00">${esc(s.floorLabel ?? 'file ÷ origin rate')} = ${s.floorSeconds.toFixed(1)} s</text>`)
   out.push(`<line x1="${left}" y1="${height - 40}" x2="${width - right}" y2="${height - 40}" stroke="#999"/>`)
   out.push('</svg>')
   return out.join('\n') + '\n'

@@ -6,7 +6,8 @@ const scenarios: Record<string, string> = {
   scheduler: './scheduler-bench.js',
   pools: './pools.js',
   swarm: './swarm.js',
-  hash: './hash.js'
+  hash: './hash.js',
+  edge: './edge.js'
 }
 if (scenarios[scenario] == null) {
   console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [--json] [--quick]`)

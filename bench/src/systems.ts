@@ -27,7 +27,23 @@ export interface SwarmConfig {
   log: (line: string) => void
   /** Damselfly's data channel mode (tls, tcp, off) */
   dataChannel?: string
+  /** where the processes run (the edge bench's network namespaces); default: all here on 127.0.0.1 */
+  placement?: Placement
 }
+
+/** Where a system's processes run: the cloud side (tracker, seeder) and each peer. */
+export interface Placement {
+  /** address the cloud side listens on and the peers reach it at */
+  host: string
+  /** argv prefix that runs a cloud-side process (e.g. `ip netns exec <cloud>`) */
+  cloud: string[]
+  /** argv prefix that runs peer i's process */
+  peer: (i: number) => string[]
+  /** resolves once something listens on host:port, seen from where the peers are */
+  waitForPort: (port: number) => Promise<void>
+}
+
+const HERE: Placement = { host: '127.0.0.1', cloud: [], peer: () => [], waitForPort: async (port) => { await waitForPort(port) } }
 
 /** What a system reports; the benchmark adds verification and CPU. */
 export interface SystemRun {
@@ -216,12 +232,13 @@ export const bittorrent: SwarmSystem = {
     // opentracker runs as nobody and must reach the whitelist: a directory of its own, world-readable
     const trackerDir = await mkdtemp(join(tmpdir(), 'damselfly-tracker-'))
     await chmod(trackerDir, 0o755)
+    const at = cfg.placement ?? HERE
     const trackerPort = await freePort()
     const torrent = join(dir, 'artifact.torrent')
     const seeded = join(seedDir, 'artifact.bin')
     await run('ln', ['-s', cfg.file, seeded])
     const pieceLog2 = cfg.fileBytes >= 512 * 1024 * 1024 ? 22 : 20
-    await run('mktorrent', ['-a', `http://127.0.0.1:${trackerPort}/announce`, '-l', String(pieceLog2), '-o', torrent, seeded])
+    await run('mktorrent', ['-a', `http://${at.host}:${trackerPort}/announce`, '-l', String(pieceLog2), '-o', torrent, seeded])
     const { stdout } = await run('aria2c', ['-S', torrent])
     const infoHash = /Info Hash: ([0-9a-f]{40})/.exec(stdout)?.[1]
     if (infoHash == null) throw new Error('cannot read the info hash of the torrent')
@@ -233,8 +250,9 @@ export const bittorrent: SwarmSystem = {
 
     const children: ChildProcess[] = []
     const logs: string[] = []
-    const start = (cmd: string, args: string[]): ChildProcess => {
-      const c = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+    const start = (cmd: string, args: string[], prefix: string[] = at.cloud): ChildProcess => {
+      const argv = [...prefix, cmd, ...args]
+      const c = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] })
       c.stderr!.on('data', (d) => { logs.push(String(d)) })
       children.push(c)
       return c
@@ -249,10 +267,10 @@ export const bittorrent: SwarmSystem = {
     const watch = new RssWatch(() => leechers.map((c) => c.pid!))
     try {
       start('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'opentracker',
-        '-i', '127.0.0.1', '-p', String(trackerPort), '-P', String(trackerPort), '-d', trackerDir, '-w', whitelist])
-      await waitForPort(trackerPort).catch((err) => { throw new Error(`${err.message as string}: ${logs.join('').slice(-500)}`) })
+        '-i', at.host, '-p', String(trackerPort), '-P', String(trackerPort), '-d', trackerDir, '-w', whitelist])
+      await at.waitForPort(trackerPort).catch((err) => { throw new Error(`${err.message as string}: ${logs.join('').slice(-500)}`) })
       const seeder = start('aria2c', [...common, `--dir=${seedDir}`, '--seed-ratio=0.0', '--bt-seed-unverified=true',
-        `--max-overall-upload-limit=${cfg.originRateBytesPerSec}`, `--listen-port=${await freePort()}`, torrent])
+        `--max-overall-upload-limit=${cfg.originRateBytesPerSec > 0 ? cfg.originRateBytesPerSec : 0}`, `--listen-port=${await freePort()}`, torrent])
       // wait until the seeder has announced, so every leecher starts with the same view
       await new Promise((resolve) => setTimeout(resolve, 1500))
       await quietDisks()
@@ -262,7 +280,7 @@ export const bittorrent: SwarmSystem = {
         await mkdir(d, { recursive: true })
         outputs.push(join(d, 'artifact.bin'))
         leechers.push(start('aria2c', [...common, `--dir=${d}`, '--seed-ratio=0.0', '--bt-hash-check-seed=false',
-          `--on-bt-download-complete=${hook}`, `--listen-port=${await freePort()}`, torrent]))
+          `--on-bt-download-complete=${hook}`, `--listen-port=${await freePort()}`, torrent], at.peer(i)))
       }
       const peerSeconds = await Promise.all(outputs.map(async (o) => {
         while (true) {

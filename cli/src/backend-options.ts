@@ -16,6 +16,8 @@ export function addBackendOptions (cmd: Command): Command {
     new Option('--s3-region <region>', 'S3 region (env AWS_REGION, AWS_DEFAULT_REGION)'),
     new Option('--hf-endpoint <url>', 'Hugging Face hub base URL').env('HF_ENDPOINT'),
     new Option('--hf-token <token>', 'Hugging Face access token').env('HF_TOKEN'),
+    new Option('--modelscope-endpoint <url>', 'ModelScope hub base URL (default https://www.modelscope.cn)').env('DAMSELFLY_MODELSCOPE_ENDPOINT'),
+    new Option('--modelscope-token <token>', 'ModelScope access token').env('MODELSCOPE_API_TOKEN'),
     new Option('--registry-user <user>', 'OCI registry user (basic auth and token requests)').env('DAMSELFLY_REGISTRY_USER'),
     new Option('--registry-password <password>', 'OCI registry password').env('DAMSELFLY_REGISTRY_PASSWORD'),
     new Option('--insecure-registry <host:port>', 'registry reached over plain HTTP (repeatable; loopback always is)').argParser(collect)
@@ -30,6 +32,8 @@ export interface BackendFlags {
   s3Region?: string
   hfEndpoint?: string
   hfToken?: string
+  modelscopeEndpoint?: string
+  modelscopeToken?: string
   registryUser?: string
   registryPassword?: string
   insecureRegistry?: string[]
@@ -53,6 +57,7 @@ export function backendsInitFrom (flags: BackendFlags, env: NodeJS.ProcessEnv = 
       credentials: key != null && secret != null ? { accessKeyId: key, secretAccessKey: secret, sessionToken: env.AWS_SESSION_TOKEN } : undefined,
       ca
     },
-    hf: { endpoint: flags.hfEndpoint, token: flags.hfToken }
+    hf: { endpoint: flags.hfEndpoint, token: flags.hfToken },
+    modelscope: { endpoint: flags.modelscopeEndpoint, token: flags.modelscopeToken }
   }
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
 import { createLogger } from '@damselfly/utils'
-import { loadConfig, parseBytes, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
+import { loadConfig, parseBytes, parseRate, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
 import { Daemon, type DaemonInit } from '@damselfly/peer'
 import { originSeeder } from '@damselfly/seed-peer'
 import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
@@ -63,6 +63,13 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
     uploadIdleTimeoutMs: c.uploadIdleTimeout,
     labels: { pool: c.pool, idc: c.idc },
     uploadSlots: c.uploadSlots,
+    limits: {
+      uploadRate: parseRate(c.uploadRate),
+      downloadRate: parseRate(c.downloadRate),
+      backToSourceRate: parseRate(c.backToSourceRate),
+      backToSourceTaskRate: parseRate(c.backToSourceTaskRate),
+      backToSourceConcurrency: c.backToSourceConcurrency
+    },
     hasherThreads: c.hasherThreads,
     backends: withOriginLimits(backendsInitFrom({
       caFile: c.caFile,
@@ -70,6 +77,8 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       s3Region: c.s3Region,
       hfEndpoint: c.hfEndpoint,
       hfToken: c.hfToken,
+      modelscopeEndpoint: c.modelscopeEndpoint,
+      modelscopeToken: c.modelscopeToken,
       registryUser: c.registryUser,
       registryPassword: c.registryPassword,
       insecureRegistry: c.insecureRegistry
@@ -179,6 +188,11 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .addOption(new Option('--no-direct-io', 'keep pieces in the page cache (buffered I/O) instead of O_DIRECT'))
     .addOption(new Option('--piece-cache <size>', 'memory for recent pieces, so uploads of a fresh piece skip the disk, e.g. 256MiB (0 = off; default 64MiB)').env('DAMSELFLY_PIECE_CACHE'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
+    .addOption(new Option('--upload-rate <rate>', 'piece bytes/s sent to other peers, all tasks together, e.g. 30MiB (0 = unlimited; change at run time with PUT /api/v1/limits)').env('DAMSELFLY_UPLOAD_RATE'))
+    .addOption(new Option('--download-rate <rate>', 'bytes/s received from peers and the origin together (0 = unlimited)').env('DAMSELFLY_DOWNLOAD_RATE'))
+    .addOption(new Option('--back-to-source-rate <rate>', 'bytes/s read from origins, all tasks together (0 = unlimited)').env('DAMSELFLY_BACK_TO_SOURCE_RATE'))
+    .addOption(new Option('--back-to-source-task-rate <rate>', 'bytes/s read from the origin for any one task (0 = unlimited)').env('DAMSELFLY_BACK_TO_SOURCE_TASK_RATE'))
+    .addOption(new Option('--back-to-source-concurrency <n>', 'tasks reading origins at once (0 = unlimited)').argParser(Number).env('DAMSELFLY_BACK_TO_SOURCE_CONCURRENCY'))
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number).env('DAMSELFLY_HASHER_THREADS'))
     .addOption(new Option('--gc-quota <size>', 'cache quota, e.g. 20GiB (0 = unlimited)').env('DAMSELFLY_GC_QUOTA'))
     .addOption(new Option('--gc-ttl <seconds>', 'remove tasks unused this long (0 = never)').argParser(Number).env('DAMSELFLY_GC_TTL_SECONDS'))

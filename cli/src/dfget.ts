@@ -2,7 +2,7 @@
 // Dragonfly's dfget flags, so existing scripts keep working.
 import { Command, Option, InvalidArgumentError } from 'commander'
 import { addBackendOptions } from './backend-options.js'
-import { runGet } from './get.js'
+import { runGet, rateArg } from './get.js'
 import { exitTwoOnUsageError } from './base-program.js'
 
 const cmd = addBackendOptions(new Command('dfget'))
@@ -17,6 +17,7 @@ const cmd = addBackendOptions(new Command('dfget'))
   .addOption(new Option('--piece-length <bytes>').argParser(Number))
   .addOption(new Option('--timeout <duration>', 'e.g. 30s, 5m, or milliseconds').argParser(parseDuration))
   .option('--disable-back-to-source')
+  .addOption(new Option('--ratelimit <rate>', 'bytes/s for this download, e.g. 20MiB or 20M (0 = unlimited; Dragonfly dfget\'s flag)').argParser(rateArg))
   .option('--no-progress')
   .option('-r, --recursive', 'download a directory tree (hf:// repos)')
   .addOption(new Option('--endpoint <url>', 'daemon API').env('DAMSELFLY_API'))
@@ -31,7 +32,7 @@ Examples:
 Exit codes: 0 downloaded and verified, 1 download failed, 2 bad usage.
 `)
   .action(async (url, opts) => {
-    process.exitCode = await runGet(url, { ...opts, api: opts.endpoint })
+    process.exitCode = await runGet(url, { ...opts, api: opts.endpoint, limitRate: opts.ratelimit })
   })
 await exitTwoOnUsageError(cmd).parseAsync(process.argv)
 

@@ -4,6 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { addBackendOptions, backendsInitFrom, type BackendFlags } from './backend-options.js'
+// the units module alone: the whole utils package would load pino and BLAKE3 at every start
+import { parseRate } from '@damselfly/utils/units'
 import { defaultPeerDataDir, readApiToken } from '@damselfly/peer/api-token'
 import { errorInfo, DownloadTimeoutError, InvalidRequestError, type ObjectEntry, type ProgressEvent, type TaskRequest } from '@damselfly/types'
 
@@ -30,6 +32,8 @@ export interface GetOptions extends BackendFlags {
   pieceLength?: number
   timeout?: number
   disableBackToSource?: boolean
+  /** bytes/s for this download (each file's, with -r), from peers and the origin together; 0 = unlimited */
+  limitRate?: number
   progress?: boolean
   /** false: copy out of the daemon cache instead of hard-linking @default true */
   hardLink?: boolean
@@ -188,7 +192,7 @@ export async function apiToken (opts: { dataDir?: string }): Promise<string | un
  */
 async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
   const token = await apiToken(opts)
-  const body = { ...req, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink }
+  const body = { ...req, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink, rateLimit: opts.limitRate }
   const first = await daemonDownload(api, { ...body, output }, token, report)
   if (first?.type !== 'error' || first.error.code !== 'ERR_EXPORT_FORBIDDEN') return first
   const done = await daemonDownload(api, body, token, report)
@@ -274,7 +278,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     return { type: 'error', error: { name: 'BackToSourceDisabledError', code: 'ERR_BACK_TO_SOURCE_DISABLED', message: 'no daemon reachable and back-to-source is disabled' } }
   }
   // loaded here so that the common case, a download through the daemon, starts fast
-  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }, { createBackends }, { createLogger, silentLogger, taskIdFor, initBlake3 }] = await Promise.all([
+  const [{ createHasher }, { PieceStore }, { fetchFromSource, exportTo }, { createBackends }, { createLogger, silentLogger, taskIdFor, initBlake3, RateLimiter }] = await Promise.all([
     import('@damselfly/hasher'), import('@damselfly/storage'), import('@damselfly/task-engine'), import('@damselfly/backend'), import('@damselfly/utils')
   ])
   await initBlake3()
@@ -291,7 +295,7 @@ async function standalone (req: TaskRequest, output: string, opts: GetOptions): 
     // --timeout: the same DownloadTimeoutError a daemon gives, and nothing exported after it
     const signal = (opts.timeout ?? 0) > 0 ? AbortSignal.timeout(opts.timeout!) : undefined
     const timedOut = (): never => { throw new DownloadTimeoutError(`download did not finish within ${opts.timeout!} ms`) }
-    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength, signal })
+    const stat = await fetchFromSource({ backend: backends.forUrl(req.url), url: req.url, headers: req.headers ?? {}, store: ts, hasher, log, pieceLength: req.pieceLength, signal, limiters: (opts.limitRate ?? 0) > 0 ? [new RateLimiter(opts.limitRate)] : undefined })
       .catch((err) => { if (signal?.aborted === true) timedOut(); throw err })
     await ts.flush()
     if (signal?.aborted === true) timedOut()
@@ -322,6 +326,11 @@ function positiveInteger (v: string): number {
   return n
 }
 
+/** commander parser for a rate flag: bytes/s as parseRate reads them, a usage error otherwise */
+export function rateArg (v: string): number {
+  try { return parseRate(v) } catch (err: any) { throw new InvalidArgumentError(err.message) }
+}
+
 export function getCommand (): Command {
   return addBackendOptions(new Command('get'))
     .description('download a URL through the local peer daemon (standalone from the origin when no daemon answers)')
@@ -337,6 +346,7 @@ export function getCommand (): Command {
     .option('--piece-length <bytes>', 'fixed piece length', positiveInteger)
     .option('--timeout <ms>', 'give up after this long', positiveInteger)
     .option('--disable-back-to-source', 'fail instead of downloading from the origin when P2P cannot')
+    .option('--limit-rate <rate>', 'bytes/s for this download, from peers and the origin together, e.g. 20MiB (curl\'s flag; 0 = unlimited)', rateArg)
     .option('--no-progress', 'no progress bar')
     .option('--no-hard-link', 'copy the file out of the daemon\'s cache instead of hard-linking it (use when you will modify the output in place)')
     .option('--standalone', 'do not use a daemon, download from the origin in this process')

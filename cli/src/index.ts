@@ -3,3 +3,4 @@ export { Lab, startLab, NODE_FLAGS, type LabOptions, type LabEndpoints } from '.
 export { runGet, parseHeaders, credentialsToHeader, EXIT, DEFAULT_API, type GetOptions } from './get.js'
 export { writeContainerdHosts, type DfinitOptions } from './dfinit.js'
 export { CLI, DFGET, getVia, type GetResult } from './run-cli.js'
+export { WanLab, cleanStaleWanLabs, wanLabUnavailable, parseTcRate, CLOUD_ADDR, POOL_WAN_DEV, WAN_LAB_PREFIX, type WanLabInit, type WanPool } from './wan-lab.js'

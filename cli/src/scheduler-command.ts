@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path'
 import { createLogger } from '@damselfly/utils'
 import { createScheduler, schedulerPeerId } from '@damselfly/scheduler'
 import { untilSignal } from './signals.js'
-import { loadConfig, flagsFrom, ConfigError, type SchedulerConfig } from '@damselfly/config'
+import { loadConfig, flagsFrom, parseRate, ConfigError, type SchedulerConfig } from '@damselfly/config'
 
 /** Reads `--config` (or DAMSELFLY_CONFIG), layers env and flags over it; exits 2 on invalid config. */
 function loadSchedulerConfig (cmd: Command): SchedulerConfig {
@@ -33,6 +33,7 @@ export function schedulerCommand (): Command {
     .option('--allow-peer <id...>', 'only these libp2p peer ids may register')
     .addOption(new Option('--seed-token <token>', 'token a peer must present to act as a seed peer (publish manifests)').env('DAMSELFLY_SEED_TOKEN'))
     .option('--allow-seed <id...>', 'libp2p peer ids allowed to act as seed peers without the seed token')
+    .addOption(new Option('--pool-wan-budget <rate>', 'bytes/s each node pool may take in and send out across pools, e.g. 50MiB (0 = unlimited): plans stop offering parents from another pool while a pool is at its budget').env('DAMSELFLY_POOL_WAN_BUDGET'))
     .addOption(new Option('--admin-token <token>', 'bearer token for preheat (default: the cluster token; with neither, preheat is refused)').env('DAMSELFLY_ADMIN_TOKEN'))
     .addOption(new Option('--key-file <path>', 'where the scheduler\'s libp2p identity is kept (peers pin its peer id: --scheduler http://host:8002/p2p/<peerId>)').env('DAMSELFLY_SCHEDULER_KEY_FILE'))
     .addOption(new Option('--dev', 'development / lab mode: without a seed token, any peer may claim to be a seed').env('DAMSELFLY_DEV'))
@@ -58,7 +59,7 @@ export function schedulerCommand (): Command {
         adminToken: c.adminToken,
         dev: c.dev,
         keyFile,
-        swarm: { allowImport: c.allowImport }
+        swarm: { allowImport: c.allowImport, poolWanBudget: parseRate(c.poolWanBudget) }
       })
       await svc.start()
       if (opts.json === true) process.stdout.write(JSON.stringify({ role: 'scheduler', url: svc.httpUrl, pid: process.pid, peerId: svc.peerId, addrs: svc.addrs }) + '\n')

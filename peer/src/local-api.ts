@@ -2,8 +2,8 @@ import { createReadStream } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { isAbsolute } from 'node:path'
 import { DamselflyError, errorInfo, InvalidRequestError, UnauthorizedError, type ProgressEvent, type TaskRequest, type TaskStats } from '@damselfly/types'
-import { bearerMatches, redactUrl, taskIdFor } from '@damselfly/utils'
-import { exportTarget, exportTo, type PeerEngine } from '@damselfly/task-engine'
+import { bearerMatches, redactUrl, taskIdFor, parseRate } from '@damselfly/utils'
+import { exportTarget, exportTo, type PeerEngine, type RateLimits } from '@damselfly/task-engine'
 import type { TaskStore } from '@damselfly/storage'
 
 declare module 'fastify' {
@@ -20,6 +20,28 @@ export interface DownloadBody extends TaskRequest {
   timeoutMs?: number
   /** false: copy the output instead of hard-linking it to the cache @default true */
   hardLink?: boolean
+  /** bytes/s (or "10MiB") for the download this request starts (dfget --ratelimit, get --limit-rate); 0 = none */
+  rateLimit?: number | string
+}
+
+const RATE_KEYS = ['uploadRate', 'downloadRate', 'backToSourceRate', 'backToSourceTaskRate'] as const
+
+/** A PUT body's limits, rates as numbers or sizes ("10MiB/s"); anything else is a clear 400. */
+function parseLimits (body: unknown): Partial<RateLimits> {
+  if (body == null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequestError('body must be a JSON object of limits')
+  const out: Partial<RateLimits> = {}
+  for (const [k, v] of Object.entries(body)) {
+    if ((RATE_KEYS as readonly string[]).includes(k)) {
+      if (typeof v !== 'number' && typeof v !== 'string') throw new InvalidRequestError(`${k} must be bytes per second (a number or a size like "10MiB")`)
+      try { out[k as typeof RATE_KEYS[number]] = parseRate(v) } catch (err: any) { throw new InvalidRequestError(`${k}: ${err.message}`) }
+    } else if (k === 'backToSourceConcurrency') {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidRequestError('backToSourceConcurrency must be a non-negative integer')
+      out.backToSourceConcurrency = v
+    } else {
+      throw new InvalidRequestError(`unknown limit ${JSON.stringify(k)}; known: ${[...RATE_KEYS, 'backToSourceConcurrency'].join(', ')}`)
+    }
+  }
+  return out
 }
 
 export interface LocalApiInit {
@@ -104,6 +126,19 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     return await reply.code(204).send()
   })
 
+  // the limits as they are, and each limiter's current rate: what an operator checks after changing them
+  const limitsView = (): unknown => ({ ...engine.limits, current: engine.currentRates(), waitSeconds: engine.limitWaitSeconds() })
+  app.get('/api/v1/limits', async () => limitsView())
+  // changes only the limits named; transfers under way draw on the new rates from their next chunk
+  app.put('/api/v1/limits', async (req, reply) => {
+    try {
+      engine.setLimits(parseLimits(req.body))
+    } catch (err) {
+      return await reply.code(400).send({ error: errorInfo(err) })
+    }
+    return limitsView()
+  })
+
   app.post<{ Body: DownloadBody }>('/api/v1/download', async (req, reply) => {
     const body = req.body
     if (body == null || typeof body.url !== 'string' || body.url === '') throw new InvalidRequestError('body must be JSON with a url')
@@ -120,7 +155,11 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
       range: body.range
     }
     let taskId: string
-    try { taskId = taskIdFor(request) } catch (err) { throw new InvalidRequestError((err as Error).message) }
+    let rateLimit: number | undefined
+    try {
+      taskId = taskIdFor(request)
+      rateLimit = body.rateLimit != null ? parseRate(body.rateLimit) : undefined
+    } catch (err) { throw new InvalidRequestError((err as Error).message) }
     reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' })
     const write = (e: ProgressEvent): void => { if (!reply.raw.destroyed) reply.raw.write(JSON.stringify(e) + '\n') }
     try {
@@ -136,7 +175,7 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
         }
         d.on('progress', onProgress)
         d.finished.finally(() => d.off('progress', onProgress)).catch(() => {})
-      }, { disableBackToSource: body.disableBackToSource, timeoutMs: body.timeoutMs })
+      }, { disableBackToSource: body.disableBackToSource, timeoutMs: body.timeoutMs, rateLimit })
       const written = output != null ? await exportTo(store.dataPath, output, { digest: body.digest, hardLink: body.hardLink, roots }) : undefined
       write({ type: 'done', taskId, stats: shown(stats), output: written })
     } catch (err) {

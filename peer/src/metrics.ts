@@ -146,6 +146,49 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     collect () { this.set(rate('up')) }
   })
 
+  // bandwidth limits: what each is set to, what passes through it now, how long transfers waited on it
+  const limitOf = { upload: 'uploadRate', download: 'downloadRate', back_to_source: 'backToSourceRate' } as const
+  new Gauge({
+    name: 'damselfly_rate_limit_bytes_per_second',
+    help: 'Configured limit by direction (upload, download, back_to_source; 0 = unlimited)',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect () {
+      const limits = engine.limits
+      for (const [direction, key] of Object.entries(limitOf)) this.set({ direction }, limits[key])
+    }
+  })
+  new Gauge({
+    name: 'damselfly_rate_current_bytes_per_second',
+    help: 'Bytes per second passing each direction\'s limiter over the last 5 s (counted also when unlimited)',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect () {
+      for (const [direction, n] of Object.entries(engine.currentRates())) this.set({ direction }, n)
+    }
+  })
+  new Counter({
+    name: 'damselfly_rate_limit_wait_seconds_total',
+    help: 'Seconds transfers spent waiting for tokens, by limiter (upload, download, back_to_source, task: per-task and per-request limits)',
+    labelNames: ['direction'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [direction, n] of Object.entries(engine.limitWaitSeconds())) this.inc({ direction }, n)
+    }
+  })
+  new Gauge({
+    name: 'damselfly_back_to_source_tasks',
+    help: 'Tasks reading the origin (running) and waiting for a back-to-source slot (waiting)',
+    labelNames: ['state'],
+    registers: [registry],
+    collect () {
+      const q = engine.sourceQueueStats
+      this.set({ state: 'running' }, q.running)
+      this.set({ state: 'waiting' }, q.waiting)
+    }
+  })
+
   const gc = init.gc
   if (gc != null) {
     new Gauge({

@@ -55,5 +55,25 @@ export function buildSchedulerMetrics (swarm: Swarm): Registry {
       }
     }
   })
+  // the per-pool WAN budget: what each pool moves across pools now, against the budget
+  new Gauge({
+    name: 'damselfly_scheduler_pool_wan_bytes_per_second',
+    help: 'Bytes per second peers reported moving across pools over the last 5 s, by pool and direction (in, out)',
+    labelNames: ['pool', 'direction'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [pool, r] of swarm.poolBudget.rates()) {
+        this.set({ pool, direction: 'in' }, r.in)
+        this.set({ pool, direction: 'out' }, r.out)
+      }
+    }
+  })
+  new Gauge({
+    name: 'damselfly_scheduler_pool_wan_budget_bytes_per_second',
+    help: 'Per-pool WAN budget, each direction (0 = unlimited)',
+    registers: [registry],
+    collect () { this.set(swarm.poolBudget.rate) }
+  })
   return registry
 }

@@ -1,6 +1,6 @@
 import { pieceRange, taskIdFor, type Logger } from '@damselfly/utils'
 import { errorInfo, type Hasher } from '@damselfly/types'
-import { fetchFromSource, verifyFileDigest, requestOf, TaskReporter, type Seeder, type SeederComponents } from '@damselfly/task-engine'
+import { verifyFileDigest, requestOf, TaskReporter, type Seeder, type SeederComponents } from '@damselfly/task-engine'
 import type { SeedRequest } from '@damselfly/proto'
 import type { PieceStore, TaskStore } from '@damselfly/storage'
 import type { Backends } from '@damselfly/backend'
@@ -50,7 +50,7 @@ export class OriginSeeder implements Seeder {
       const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
       log.info('seeding from origin')
       const started = Date.now()
-      await fetchFromSource({
+      await this.c.fetchSource({
         backend: backends.forUrl(req.url),
         url: req.url,
         headers,

@@ -56,7 +56,8 @@ describe('data channels carry pieces beside libp2p', function () {
     await rm(dir, { recursive: true, force: true })
   })
 
-  async function pair (serverMode: DataChannelMode, clientMode: DataChannelMode): Promise<{ server: PieceServer, client: PieceClient, parent: { peerId: string, addrs: string[] }, uploads: Record<Transport, number>, node: Libp2p }> {
+  /** a parent and a child on their own libp2p nodes; the parent in `parentPool` (the child is in pool 'default') */
+  async function pair (serverMode: DataChannelMode, clientMode: DataChannelMode, parentPool = 'default'): Promise<{ server: PieceServer, client: PieceClient, parent: { peerId: string, addrs: string[], pool: string }, uploads: Record<Transport, number>, node: Libp2p }> {
     const a = await createNode({})
     const b = await createNode({})
     nodes.push(a, b)
@@ -71,7 +72,7 @@ describe('data channels carry pieces beside libp2p', function () {
     await server.start()
     const client = new PieceClient(b, { log: silentLogger(), dataChannel: clientMode })
     stops.push(async () => { await server.stop() }, async () => { await client.stop() })
-    return { server, client, parent: { peerId: a.peerId.toString(), addrs: listenAddrs(a) }, uploads, node: b }
+    return { server, client, parent: { peerId: a.peerId.toString(), addrs: listenAddrs(a), pool: parentPool }, uploads, node: b }
   }
 
   /** every present piece, pipelined, then the missing one */
@@ -94,10 +95,16 @@ describe('data channels carry pieces beside libp2p', function () {
     assert.deepEqual(uploads, { libp2p: 0, tls: present, tcp: 0 })
   })
 
-  it('should carry every piece over plain TCP only when both sides allow it', async () => {
+  it('should carry every piece over plain TCP only when both sides allow it and share a node pool', async () => {
     const { client, parent, uploads } = await pair('tcp', 'tcp')
     await fetchAll(client, parent)
     assert.deepEqual(uploads, { libp2p: 0, tls: 0, tcp: present })
+  })
+
+  it('should carry pieces between node pools over TLS even when both sides allow plain TCP', async () => {
+    const { client, parent, uploads } = await pair('tcp', 'tcp', 'another-pool')
+    await fetchAll(client, parent)
+    assert.deepEqual(uploads, { libp2p: 0, tls: present, tcp: 0 })
   })
 
   it('should keep opening a data channel for the fetches still waiting when the ones that asked first are cancelled', async () => {
@@ -124,10 +131,10 @@ describe('data channels carry pieces beside libp2p', function () {
     assert.deepEqual(uploads, { libp2p: 0, tls: present, tcp: 0 })
   })
 
-  it('should refuse a plain TCP channel when it wants TLS, and fetch over libp2p instead', async () => {
+  it('should use TLS from a parent that also allows plain TCP when the child wants TLS', async () => {
     const { client, parent, uploads } = await pair('tcp', 'tls')
     await fetchAll(client, parent)
-    assert.deepEqual(uploads, { libp2p: present, tls: 0, tcp: 0 })
+    assert.deepEqual(uploads, { libp2p: 0, tls: present, tcp: 0 })
   })
 
   it('should fetch over libp2p from a parent without data channels', async () => {

@@ -84,7 +84,9 @@ describe('huggingface_hub through the peer proxy (endpoint mode and HTTPS interc
       peers: 2,
       dataDir: join(dir, 'lab'),
       peerArgs: ['--hf-endpoint', hub.hubUrl, '--hijack-https', '127.0.0.1', '--hijack-https', 'localhost', '--ca-file', cert.certPath],
-      seedArgs: ['--ca-file', cert.certPath]
+      seedArgs: ['--ca-file', cert.certPath],
+      // the test hub and its CDN live on loopback, which the proxy refuses unless allow-listed
+      proxyAllow: ['127.0.0.1', 'localhost']
     })
   })
 
@@ -108,7 +110,8 @@ describe('huggingface_hub through the peer proxy (endpoint mode and HTTPS interc
     }
     const snap = await download('snapshot', { HF_ENDPOINT: `${peer(1).proxy}/hf` }, 'ep-snap')
     assert.deepEqual(snap, want)
-    assert.ok(hub.cdnBytes - before <= SIZE + 1, `the CDN sent ${hub.cdnBytes - before} bytes for a ${SIZE}-byte file`)
+    // one copy, plus at most a 1-byte access check per client request (each peer asks the origin whether this client may read it)
+    assert.ok(hub.cdnBytes - before <= SIZE + 4, `the CDN sent ${hub.cdnBytes - before} bytes for a ${SIZE}-byte file`)
   })
 
   it('should serve hf_hub_download and snapshot_download through HTTPS_PROXY with the hub intercepted, the CDN read once', async () => {
@@ -121,6 +124,7 @@ describe('huggingface_hub through the peer proxy (endpoint mode and HTTPS interc
     }
     const snap = await download('snapshot', { HF_ENDPOINT: hub.hubUrl, HTTPS_PROXY: peer(0).proxy, SSL_CERT_FILE: peer(0).ca }, 'px-snap')
     assert.deepEqual(snap, want)
-    assert.ok(hub.cdnBytes - before <= SIZE + 1, `the CDN sent ${hub.cdnBytes - before} bytes for a ${SIZE}-byte file`)
+    // one copy, plus at most a 1-byte access check per client request (each peer asks the origin whether this client may read it)
+    assert.ok(hub.cdnBytes - before <= SIZE + 4, `the CDN sent ${hub.cdnBytes - before} bytes for a ${SIZE}-byte file`)
   })
 })

@@ -107,7 +107,7 @@ describe('security: trust inside the swarm', function () {
 
   it('should keep a rogue libp2p node without the cluster token from asking a peer for pieces', async () => {
     const url = `${origin.url}/public.bin`
-    const r = await getVia(lab.endpoints!.peers[0].api, url, join(dir, 'out-0.bin'))
+    const r = await getVia(lab.endpoints!.peers[0], url, join(dir, 'out-0.bin'))
     assert.equal(r.ok, true)
     const peer = lab.endpoints!.peers[0]
     const info = await fetchJson<any>(`${peer.api}/api/v1/info`)
@@ -158,7 +158,7 @@ describe('security: trust inside the swarm', function () {
     assert.deepEqual(task.blocked, [], 'one child blocked the seed for everyone')
     // a real peer still gets the file from the seed
     const out = join(dir, 'reports.bin')
-    const got = await getVia(lab.endpoints!.peers[1].api, url, out)
+    const got = await getVia(lab.endpoints!.peers[1], url, out)
     assert.equal(got.ok, true)
     assert.equal(await sha256File(out), await sha256File(join(dir, 'public.bin')))
   })
@@ -171,10 +171,10 @@ describe('security: trust inside the swarm', function () {
 
   it('should answer a request without the Authorization a URL needs with the origin\'s 401, through another peer that holds it', async () => {
     const url = `${origin.url}/private.bin`
-    const a = await getVia(lab.endpoints!.peers[0].api, url, join(dir, 'private-a.bin'), ['-H', `Authorization: Bearer ${SECRET}`])
+    const a = await getVia(lab.endpoints!.peers[0], url, join(dir, 'private-a.bin'), ['-H', `Authorization: Bearer ${SECRET}`])
     assert.equal(a.ok, true, JSON.stringify(a))
     const out = join(dir, 'private-b.bin')
-    const b = await getVia(lab.endpoints!.peers[1].api, url, out)
+    const b = await getVia(lab.endpoints!.peers[1], url, out)
     assert.equal(b.ok, false)
     assert.match(JSON.stringify(b), /401/)
     await assert.rejects(access(out), 'a file was written for a requester the origin refused')
@@ -196,8 +196,8 @@ describe('security: trust inside the swarm', function () {
     const url = `${origin.url}/public.bin?pools=1`
     const [a, b] = lab.endpoints!.peers
     assert.notEqual(a.pool, b.pool)
-    assert.equal((await getVia(a.api, url, join(dir, 'pool-a.bin'))).ok, true)
-    assert.equal((await getVia(b.api, url, join(dir, 'pool-b.bin'))).ok, true)
+    assert.equal((await getVia(a, url, join(dir, 'pool-a.bin'))).ok, true)
+    assert.equal((await getVia(b, url, join(dir, 'pool-b.bin'))).ok, true)
     // every daemon is in a pool of its own (cloud, edge-a, edge-b): every piece they served crossed pools
     let text = ''
     for (const e of [lab.endpoints!.seeds[0], a, b]) text += await (await fetch(e.metrics)).text()

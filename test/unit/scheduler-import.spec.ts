@@ -35,7 +35,7 @@ describe('the scheduler and cache imports', () => {
     // a task someone asked for goes to the seed; an importer arriving later is not trusted for it
     // (the scheduler recomputes an announced task id from its request: a real one)
     const t2 = taskIdFor({ url: 'https://origin.example/f', pieceLength: 4 })
-    swarm.handle('other', { announce: { taskId: t2, url: 'https://origin.example/f', headers: [], pieceLength: 4, digest: '' } } as any)
+    swarm.handle('other', { announce: { taskId: t2, url: 'https://origin.example/f', headers: [], pieceLength: 4, digest: '', tag: '', application: '', filteredQueryParams: [], range: '' } } as any)
     assert.equal(swarm.tasks.get(t2)?.seedPeer, 'seed')
     swarm.handle('importer', meta(t2, 10))
     swarm.handle('importer', pieces(t2, [0], 3))

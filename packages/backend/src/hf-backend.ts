@@ -32,11 +32,19 @@ export function parseHfUrl (url: string): HfRef {
   let type: HfRepoType = 'models'
   const first = rest.split('/')[0]
   if (first === 'datasets' || first === 'spaces' || first === 'models') { type = first; rest = rest.slice(first.length + 1) }
+  return { type, ...parseRepoPath(rest, url, 'main', 'hf://[datasets/]owner/repo[/path][@revision]') }
+}
+
+/**
+ * `owner/repo[/path][@revision]` or `owner/repo@revision/path` (huggingface_hub's and
+ * modelscope's spelling): the part of a hub URL after its scheme (and repo type).
+ */
+export function parseRepoPath (rest: string, url: string, defaultRevision: string, shape: string): { repo: string, path: string, revision: string } {
   const parts = rest.split('/')
   if (parts.length < 2 || parts[0] === '' || parts[1] === '') {
-    throw new InvalidUrlError(`hf URLs look like hf://[datasets/]owner/repo[/path][@revision], got ${url}`)
+    throw new InvalidUrlError(`${url.split(':')[0]} URLs look like ${shape}, got ${url}`)
   }
-  let revision = 'main'
+  let revision = defaultRevision
   let name = parts[1]
   let path = parts.slice(2).join('/')
   const at = name.indexOf('@')
@@ -49,7 +57,7 @@ export function parseHfUrl (url: string): HfRef {
     if (i >= 0) { revision = path.slice(i + 1); path = path.slice(0, i) }
   }
   if (revision === '') throw new InvalidUrlError(`empty revision in ${url}`)
-  return { type, repo: `${parts[0]}/${name}`, path: path.replace(/\/+$/, ''), revision: decodeURIComponent(revision) }
+  return { repo: `${parts[0]}/${name}`, path: path.replace(/\/+$/, ''), revision: decodeURIComponent(revision) }
 }
 
 export function formatHfUrl (ref: HfRef): string {
@@ -65,7 +73,7 @@ interface TreeEntry {
   lfs?: { oid: string, size: number }
 }
 
-const SHA256 = /^[0-9a-f]{64}$/
+export const SHA256 = /^[0-9a-f]{64}$/
 const COMMIT = /^[0-9a-f]{40}$/
 
 /**
@@ -185,9 +193,9 @@ function fileRef (url: string): HfRef {
   return ref
 }
 
-function check (status: number, url: string): void {
+export function check (status: number, url: string, hint = 'gated or private repo? set HF_TOKEN or --hf-token'): void {
   if (status === 401 || status === 403) {
-    throw new OriginAuthError(`hub refused ${redactUrl(url)} (${status}): gated or private repo? set HF_TOKEN or --hf-token`, status)
+    throw new OriginAuthError(`hub refused ${redactUrl(url)} (${status}): ${hint}`, status)
   }
   if (status >= 400) throw new OriginError(`hub answered ${status} for ${redactUrl(url)}`, status)
 }

@@ -3,12 +3,14 @@ import { HttpBackend, type HttpBackendInit } from './http-backend.js'
 import { OciBackend, type OciBackendInit } from './oci-backend.js'
 import { S3Backend, type S3BackendInit } from './s3-backend.js'
 import { HfBackend, type HfBackendInit } from './hf-backend.js'
+import { ModelScopeBackend, type ModelScopeBackendInit } from './modelscope-backend.js'
 import type { Backend } from '@damselfly/types'
 
 export { HttpBackend, type HttpBackendInit, type SendOptions } from './http-backend.js'
 export { OciBackend, parseOciUrl, parseOciImageRef, parseChallenge, type OciBackendInit, type OciRef, type OciImageRef } from './oci-backend.js'
 export { S3Backend, parseS3Url, type S3BackendInit } from './s3-backend.js'
 export { HfBackend, parseHfUrl, formatHfUrl, type HfBackendInit, type HfRef, type HfRepoType } from './hf-backend.js'
+export { ModelScopeBackend, parseModelScopeUrl, formatModelScopeUrl, DEFAULT_MODELSCOPE_ENDPOINT, type ModelScopeBackendInit, type ModelScopeRef } from './modelscope-backend.js'
 
 /** Options of each backend, by backend: each gets its own part only. */
 export interface BackendsInit {
@@ -17,6 +19,7 @@ export interface BackendsInit {
   oci?: OciBackendInit
   s3?: S3BackendInit
   hf?: HfBackendInit
+  modelscope?: ModelScopeBackendInit
 }
 
 /** Backends chosen by URL scheme. */
@@ -46,6 +49,7 @@ export function createBackends (init: BackendsInit = {}): Backends {
     http,
     new OciBackend(http, init.oci),
     new HfBackend(http, init.hf),
+    new ModelScopeBackend(http, init.modelscope),
     new S3Backend({ ca: init.http?.ca, ...init.s3 })
   ])
 }

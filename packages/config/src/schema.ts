@@ -1,4 +1,7 @@
 import { z } from 'zod'
+import { parseBytes, parseRate } from '@damselfly/utils'
+
+export { parseBytes, parseRate }
 
 export type Role = 'scheduler' | 'seed' | 'peer'
 export const ROLES: readonly Role[] = ['scheduler', 'seed', 'peer']
@@ -7,6 +10,8 @@ const port = z.number().int().min(0).max(65535)
 const host = z.string().min(1)
 const bytes = z.union([z.number().int().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?$/i, 'a size like 512MiB, 20GiB or a number of bytes')])
 
+/** bytes per second: a number, or a size with an optional /s ("10MiB", "800KiB/s"); 0 = unlimited */
+const rate = z.union([z.number().nonnegative(), z.string().regex(/^\d+(\.\d+)?\s*([KMGT]i?B?|B)?(\/s)?$/i, 'a rate like 10MiB, 800KiB/s or a number of bytes per second')])
 /** a secret given in a file or the environment: long enough that guessing is no attack */
 const secret = z.string().min(16, 'at least 16 characters')
 /** `host`, `host:port`, `[v6]:port`, a CIDR (`10.0.0.0/8`) or `*.suffix` */
@@ -27,6 +32,8 @@ export const schedulerConfigSchema = z.object({
   seedToken: z.string().optional(),
   /** peer ids allowed to act as seed peers without the seed token */
   allowSeed: z.array(z.string()).default([]),
+  /** bytes/s each node pool may take in and send out across pools (the WAN); 0 = unlimited */
+  poolWanBudget: rate.default(0),
   /** cache import: a peer may publish the manifest of a task nobody else has one for (and becomes that task's seed) */
   allowImport: z.boolean().default(false),
   /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */
@@ -97,6 +104,16 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     /** memory for the pieces most recently stored or sent, so a swarm's requests for a fresh piece skip the disk; 0 = off */
     pieceCache: bytes.default('64MiB'),
     uploadSlots: z.number().int().positive().default(32),
+    /** piece bytes/s sent to other peers, all tasks together; 0 = unlimited (changeable at run time: PUT /api/v1/limits) */
+    uploadRate: rate.default(0),
+    /** bytes/s received from parents and the origin together; 0 = unlimited */
+    downloadRate: rate.default(0),
+    /** bytes/s from the origin, all tasks together; 0 = unlimited */
+    backToSourceRate: rate.default(0),
+    /** bytes/s from the origin for any one task; 0 = unlimited */
+    backToSourceTaskRate: rate.default(0),
+    /** tasks reading the origin at once; 0 = unlimited */
+    backToSourceConcurrency: z.number().int().nonnegative().default(0),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** the peer's HTTP proxy (peers only) */
@@ -121,6 +138,8 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     s3Endpoint: z.url().optional(),
     s3Region: z.string().min(1).optional(),
     hfToken: z.string().optional(),
+    modelscopeEndpoint: z.url().optional(),
+    modelscopeToken: z.string().optional(),
     registryUser: z.string().optional(),
     registryPassword: z.string().optional(),
     gc: gcSchema.default({ quota: 0, highWatermark: 0.9, lowWatermark: 0.7, ttlSeconds: 0, intervalSeconds: 60, activeWindowSeconds: 30 }),
@@ -166,6 +185,11 @@ export interface DaemonConfigShape {
   directIo: boolean
   pieceCache: number | string
   uploadSlots: number
+  uploadRate: number | string
+  downloadRate: number | string
+  backToSourceRate: number | string
+  backToSourceTaskRate: number | string
+  backToSourceConcurrency: number
   hasherThreads?: number
   logLevel: string
   proxyPort: number
@@ -183,6 +207,8 @@ export interface DaemonConfigShape {
   s3Endpoint?: string
   s3Region?: string
   hfToken?: string
+  modelscopeEndpoint?: string
+  modelscopeToken?: string
   registryUser?: string
   registryPassword?: string
   gc: GcConfig
@@ -205,11 +231,3 @@ export function schemaFor (role: Role, defaults: RoleDefaults): z.ZodType {
   }
 }
 
-/** Parses "512MiB", "20GiB", "1.5GB" or a number into bytes (binary units for both spellings, as disks are sized). */
-export function parseBytes (v: number | string): number {
-  if (typeof v === 'number') return v
-  const m = /^(\d+(?:\.\d+)?)\s*([KMGT])?i?B?$/i.exec(v.trim())
-  if (m == null) throw new Error(`invalid size ${JSON.stringify(v)}`)
-  const exp = m[2] == null ? 0 : 'KMGT'.indexOf(m[2].toUpperCase()) + 1
-  return Math.round(Number(m[1]) * 1024 ** exp)
-}

@@ -12,6 +12,12 @@ export const DEFAULT_STREAMS_PER_PARENT = 2
 /** piece bytes a peer's uploads hold in memory at once, across all streams */
 export const DEFAULT_UPLOAD_BUFFER_BYTES = 128 * 1024 * 1024
 /**
+ * which pieces of a task a peer holds, asked of pool members directly when the
+ * scheduler cannot be reached (edge autonomy): request a PieceRequest naming
+ * the task, answer the holder's bitfield (empty: no such task)
+ */
+export const HAVE_PROTOCOL = '/damselfly/have/1.0.0'
+/**
  * share of the upload budget one requesting peer may hold: a slow reader on many streams
  * cannot take it all (a quarter of 128 MiB is 8 pieces of 4 MiB: two streams with their read-ahead)
  */

@@ -10,6 +10,6 @@ export { DataChannelServer, openDataLink, decodeTicket, DATA_PROTOCOL, type Data
 export * from './constants.js'
 
 /** Finds the local store of a task, if this daemon holds it. */
-export type PieceLookup = (taskId: string) => Promise<Pick<TaskStore, 'hasPiece' | 'lendPiece'> | undefined>
+export type PieceLookup = (taskId: string) => Promise<Pick<TaskStore, 'hasPiece' | 'lendPiece'> & { bitfield?: { bytes: Uint8Array } } | undefined>
 export type UploadListener = (taskId: string, peerId: string, bytes: number, transport: Transport) => void
 export { grantPayload, signGrant, checkGrant } from './grant.js'

@@ -1,9 +1,9 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { lengthPrefixed, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, FrameReader, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { raceSignal } from 'race-signal'
-import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
+import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
 import { streamLink, type PieceLink, type Transport } from './piece-link.js'
 import { openDataLink, type DataChannelMode } from './data-channel.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -32,6 +32,9 @@ export interface PieceClientInit {
   /** this peer's node pool: with `tcp`, only parents in it get plain TCP */
   pool?: string
 }
+
+/** a bitfield of the largest task the scheduler accepts (MAX_PIECES bits) fits easily */
+const MAX_HAVE_BYTES = 1 << 20
 
 /** a parent that could not give us a data channel is asked again after this long */
 const DATA_RETRY_MS = 60_000
@@ -153,6 +156,23 @@ export class PieceClient {
     const channel = await this.channelFor(parent, signal)
     if (via != null) via.transport = channel.transport
     return await channel.request(taskId, index, length, signal, grant)
+  }
+
+  /**
+   * Which pieces of `taskId` a peer holds, asked of it directly (HAVE_PROTOCOL):
+   * how pool members keep finding each other's pieces while the scheduler is
+   * unreachable. Resolves with its bitfield bytes (empty: it has no such task).
+   */
+  async have (peer: Parent, taskId: string, signal: AbortSignal): Promise<Uint8Array> {
+    const stream = await this.node.dialProtocol(addrsOf(peer), HAVE_PROTOCOL, { signal })
+    try {
+      stream.send(lengthPrefixed(PieceRequest.encode({ taskId, index: 0 })))
+      const frame = await raceSignal(new FrameReader(stream, MAX_HAVE_BYTES).readFrame(MAX_HAVE_BYTES), signal)
+      if (frame == null) throw new ProtocolError(`${peer.peerId} closed the have stream without an answer`)
+      return frame.subarray()
+    } finally {
+      await stream.close().catch(() => { stream.abort(new Error('closing')) })
+    }
   }
 
   /**

@@ -110,7 +110,8 @@ export function socketLink (socket: Socket, readerHighWaterMark: number, direct?
       // plain TCP: corked, head and body leave in one writev. Not over TLS: node's TLS layer
       // concatenates a corked writev into one fresh buffer first, a piece-sized copy per piece
       if (transport === 'tcp') socket.cork()
-      writeAll(socket, head)
+      // a rate-limited piece leaves in slices; only the first carries the answer header
+      if (head.byteLength > 0) writeAll(socket, head)
       const ok = socket.write(body, (err) => { if (err == null) release?.(body) })
       if (transport === 'tcp') socket.uncork()
       await writable(ok)

@@ -1,13 +1,14 @@
 import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
-import { lengthPrefixed, type Logger } from '@damselfly/utils'
+import { lengthPrefixed, FrameReader, LIMIT_CHUNK_BYTES, type Logger, type RateLimiter } from '@damselfly/utils'
 import { PieceTimeoutError } from '@damselfly/types'
-import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES, UPLOAD_SHARE_PER_PEER } from './constants.js'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL, DEFAULT_MAX_INBOUND_STREAMS, DEFAULT_UPLOAD_BUFFER_BYTES, MAX_PIECE_BYTES, UPLOAD_SHARE_PER_PEER } from './constants.js'
 import { UploadBudget } from './upload-budget.js'
 import { checkGrant } from './grant.js'
 import { streamLink, type PieceLink } from './piece-link.js'
 import { DataChannelServer, type DataChannelKind } from './data-channel.js'
 import type { PieceLookup, UploadListener } from './index.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 
 export interface PieceServerInit {
   lookup: PieceLookup
@@ -37,6 +38,12 @@ export interface PieceServerInit {
    * always served over libp2p streams too, for clients without one
    */
   dataChannel?: { mode: DataChannelKind, host?: string, port?: number }
+  /**
+   * upload limit shared by every link, data channel or libp2p stream: while it is limited, piece
+   * bodies leave in LIMIT_CHUNK_BYTES slices, each after its tokens (answer headers and
+   * not-found answers are never held back)
+   */
+  rateLimit?: RateLimiter
   /**
    * scheduler identities whose grants this peer honours: when set, a piece is
    * served only to a requester presenting a valid grant for its task (a
@@ -69,6 +76,9 @@ export class PieceServer {
     await this.node.handle(PIECE_PROTOCOL, (stream, connection) => {
       this.serve(streamLink(stream, connection, REQUEST_READER_BYTES), connection.remotePeer.toString())
     }, { maxInboundStreams: maxInbound })
+    await this.node.handle(HAVE_PROTOCOL, (stream) => {
+      this.answerHave(stream).catch((err) => { stream.abort(err) })
+    }, { maxInboundStreams: 16 })
     if (this.init.dataChannel != null) {
       this.data = new DataChannelServer(this.node, {
         ...this.init.dataChannel,
@@ -83,6 +93,16 @@ export class PieceServer {
   async stop (): Promise<void> {
     await this.data?.stop()
     await this.node.unhandle(PIECE_PROTOCOL)
+    await this.node.unhandle(HAVE_PROTOCOL)
+  }
+
+  /** One question, one answer: the bitfield of the named task (empty when we have none of it). */
+  private async answerHave (stream: Stream): Promise<void> {
+    const frame = await new FrameReader(stream, MAX_REQUEST_BYTES).readFrame(MAX_REQUEST_BYTES)
+    if (frame == null) { stream.abort(new Error('no request')); return }
+    const store = await this.init.lookup(PieceRequest.decode(frame).taskId)
+    stream.send(lengthPrefixed(store?.bitfield?.bytes ?? new Uint8Array(0)))
+    await stream.close()
   }
 
   private serve (link: PieceLink, peer: string): void {
@@ -178,7 +198,22 @@ export class PieceServer {
       return
     }
     const head = lengthPrefixed(PieceResponse.encode({ index: job.index, status: PieceStatus.OK, length: job.buf.byteLength }))
-    await link.sendPiece(head, job.buf, this.init.release)
+    const limit = this.init.rateLimit
+    if (limit?.limited !== true) {
+      // unlimited: counted all the same, so the current upload rate is known
+      void limit?.take(job.buf.byteLength)
+      await link.sendPiece(head, job.buf, this.init.release)
+      return
+    }
+    const body = job.buf
+    const release = this.init.release
+    for (let off = 0; off < body.byteLength; off += LIMIT_CHUNK_BYTES) {
+      const slice = body.subarray(off, Math.min(body.byteLength, off + LIMIT_CHUNK_BYTES))
+      await limit.take(slice.byteLength)
+      const last = off + slice.byteLength >= body.byteLength
+      // the piece's buffer goes back once its last slice has left (the slices leave in order)
+      await link.sendPiece(off === 0 ? head : new Uint8ArrayList(), slice, last && release != null ? () => { release(body) } : undefined)
+    }
   }
 }
 

@@ -5,6 +5,7 @@ import {
   DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
   MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES
 } from './constants.js'
+import { PoolBudget } from './pool-budget.js'
 
 export interface SwarmInit {
   /** @default 6 */
@@ -31,6 +32,8 @@ export interface SwarmInit {
   allowCycles?: boolean
   /** @default 5000 */
   seedGraceMs?: number
+  /** bytes/s each node pool may take in and send out across pools (see PoolBudget); 0 = unlimited @default 0 */
+  poolWanBudget?: number
   /**
    * take announced task ids on trust instead of recomputing them from the request: only for
    * simulations and benchmarks whose tasks have made-up ids
@@ -166,6 +169,8 @@ export class Swarm {
   backToSourceDecisions = 0
   /** wall time of the last plan computation, for the benchmark */
   lastDecisionMs = 0
+  readonly poolBudget: PoolBudget
+  private readonly budgetRetries = new Set<string>()
   /** pieces of all tasks together (availability and bitfields are sized by it) */
   private totalPieces = 0
   /** announces refused: task id not matching the request, or quotas */
@@ -188,6 +193,7 @@ export class Swarm {
     this.trustTaskIds = init.trustTaskIds ?? false
     this.allowImport = init.allowImport ?? false
     this.startedAt = this.now()
+    this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now)
   }
 
   private get inSeedGrace (): boolean { return this.now() - this.startedAt < this.seedGraceMs }
@@ -544,6 +550,7 @@ export class Swarm {
     if (bytes <= 0) return
     const edge = `${from}>${to}`
     task.bytesByEdge.set(edge, (task.bytesByEdge.get(edge) ?? 0) + bytes)
+    this.poolBudget.add(from, to, bytes)
   }
 
   private onFailure (peer: PeerRecord, f: PieceFailure): void {
@@ -706,6 +713,7 @@ export class Swarm {
       if (p == null) continue
       const samePool = p.pool === peer.pool
       if (!samePool && !mayCross) continue
+      if (!samePool && !this.poolBudget.allows(p.pool, peer.pool)) { this.retryWhenBudgetFrees(task, m.peerId); continue }
       const isRunningSeed = task.seedPeer === c.peerId && task.seedState === 'running'
       const isSourcing = c.backToSource && !c.done
       if (!isRunningSeed && !isSourcing && !c.have.hasAnyMissingIn(m.have)) continue
@@ -787,6 +795,17 @@ export class Swarm {
     if (costs.length < 3) return 0
     costs.sort((a, b) => a - b)
     return costs[Math.floor(costs.length / 2)]
+  }
+
+  /** A member refused a cross-pool parent for the WAN budget is planned again once some of it frees up. */
+  private retryWhenBudgetFrees (task: TaskRecord, peerId: string): void {
+    const key = `${task.id}/${peerId}`
+    if (this.budgetRetries.has(key)) return
+    this.budgetRetries.add(key)
+    this.setTimer(() => {
+      this.budgetRetries.delete(key)
+      if (this.tasks.get(task.id) === task) this.markDirty(task, peerId)
+    }, this.poolBudget.retryMs)
   }
 
   /** The first few downloaders of a pool (by join time) fetch across pools; seeds always may. */

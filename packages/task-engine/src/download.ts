@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events'
-import { Bitfield, pieceRange, type Logger } from '@damselfly/utils'
+import { Bitfield, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
 import { FailureKind, Grant as GrantCodec, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
-import { fetchFromSource } from './source-fetcher.js'
 import { verifyFileDigest } from './export.js'
 import { TaskReporter } from './task-reporter.js'
-import type { TaskRequest, TaskStats, Hasher, Backend } from '@damselfly/types'
+import type { TaskRequest, TaskStats, Hasher, Backend, ObjectStat } from '@damselfly/types'
+import { fetchFromSource, type SourceFetchInit } from './source-fetcher.js'
 import type { TaskStore } from '@damselfly/storage'
 import type { PieceClient, Transport } from '@damselfly/piece-exchange'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
@@ -38,6 +38,12 @@ export interface DownloadComponents {
   pieces: PieceClient
   scheduler?: SchedulerLink
   log: Logger
+  /** this peer's node pool: parents the scheduler names in it are remembered for edge autonomy */
+  pool?: string
+  /** rate limits every piece from a parent is drawn from (this peer's download limit, this request's) */
+  limiters?: RateLimiter[]
+  /** back-to-source, through the engine's origin limits (rate, concurrency) @default fetchFromSource, unlimited */
+  fetchSource?: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
   /** drops the task's content (it failed its whole-content digest check), so nobody is served it */
   discard?: () => Promise<void>
 }
@@ -64,6 +70,11 @@ export interface DownloadEvents {
 }
 
 const ENDGAME_COPIES = 2
+/** without a piece for this long (or without a scheduler session), ask the pool members we know directly */
+const ASK_POOL_AFTER_MS = 3000
+/** pool members asked at most, and how long each may take to answer */
+const ASK_POOL_MAX = 16
+const ASK_POOL_TIMEOUT_MS = 2000
 
 /**
  * One task being downloaded by a peer: pieces pulled from the parents the
@@ -86,6 +97,15 @@ export class Download extends EventEmitter<DownloadEvents> {
   private stallTimer?: NodeJS.Timeout
   private readonly maxInflight: number
   private readonly perParent: number
+  /**
+   * Edge autonomy: every member of our own pool the scheduler ever named as a
+   * parent. When the scheduler goes quiet (the pool's WAN link is cut) we ask
+   * these directly which pieces they hold, and keep downloading from them.
+   */
+  private readonly poolMembers = new Map<string, string[]>()
+  private askingPool = false
+  private quietSpell = false
+  private askedPoolAt = 0
   /** the scheduler's grant for this peer and task, presented to parents with every request */
   private grant?: Uint8Array
   private readonly report: TaskReporter
@@ -181,11 +201,13 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (store.complete) { this.succeed(); return }
     }
     for (const d of u.digests) this.manifest[d.index] = d.digest
+    this.quietSpell = false
     if (u.grant != null) this.grant = GrantCodec.encode(u.grant)
     if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
       seen.add(p.peerId)
+      if (this.c.pool != null && p.pool === this.c.pool && !p.seed) this.poolMembers.set(p.peerId, p.addrs)
       const size = store.pieceCount
       const existing = this.parents.get(p.peerId)
       if (existing != null) {
@@ -208,7 +230,9 @@ export class Download extends EventEmitter<DownloadEvents> {
     if (this.settled || this.backToSource || !store.initialised) return
     let active = 0
     for (const v of this.inflight.values()) active += v.length
-    const parents = [...this.parents.values()].filter((p) => !p.blocked)
+    // a parent whose connection just failed rests a second (the stall timer pumps again)
+    const now = Date.now()
+    const parents = [...this.parents.values()].filter((p) => !p.blocked && (p.failures === 0 || now - p.lastFailureAt > 1000))
     // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
     parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
     const limit = Math.min(this.maxInflight, Math.max(2, Math.floor((this.init.maxInflightBytes ?? 64 * 1024 * 1024) / store.pieceLength)))
@@ -217,7 +241,8 @@ export class Download extends EventEmitter<DownloadEvents> {
       progressed = false
       for (const parent of parents) {
         if (active >= limit) break
-        if (parent.inflight >= this.perParent) continue
+        // across the WAN a piece in flight is slow to finish, and lost half-sent if we die: fewer at once
+        if (parent.inflight >= (this.crossPool(parent) ? Math.min(2, this.perParent) : this.perParent)) continue
         const index = this.pickPiece(parent, parents)
         if (index < 0) continue
         this.fetchPiece(parent, index)
@@ -227,6 +252,11 @@ export class Download extends EventEmitter<DownloadEvents> {
     }
   }
 
+  /** a parent in another node pool: its pieces cross the WAN */
+  private crossPool (parent: ParentState): boolean {
+    return this.c.pool != null && parent.pool !== '' && parent.pool !== this.c.pool
+  }
+
   /** Rarest piece among the parents that this parent has and we still need. */
   private pickPiece (parent: ParentState, parents: ParentState[]): number {
     const store = this.c.store
@@ -234,11 +264,15 @@ export class Download extends EventEmitter<DownloadEvents> {
     let bestRarity = Infinity
     let ties = 0
     let endgameCandidate = -1
+    const crossPool = this.crossPool(parent)
     for (const i of parent.have.indexes()) {
       if (store.hasPiece(i) || this.manifest[i] == null) continue
+      // never across the WAN what a member of our own pool already holds (e.g. after the pool's fetcher died)
+      if (crossPool && parents.some((p) => !p.blocked && !this.crossPool(p) && p.have.get(i))) continue
       const reqs = this.inflight.get(i)
       if (reqs != null) {
-        if (reqs.length < ENDGAME_COPIES && !reqs.some((r) => r.parent === parent.peerId)) endgameCandidate = i
+        // a second copy across the WAN costs the pool's link what it saves in time: endgame races stay in the pool
+        if (reqs.length < ENDGAME_COPIES && !reqs.some((r) => r.parent === parent.peerId) && !crossPool) endgameCandidate = i
         continue
       }
       let rarity = 0
@@ -261,9 +295,14 @@ export class Download extends EventEmitter<DownloadEvents> {
     reqs.push({ parent: parent.peerId, ctl, started: Date.now() })
     this.inflight.set(index, reqs)
     parent.inflight++
-    const started = Date.now()
+    let started = Date.now()
     const via: { transport?: Transport } = {}
-    this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal, this.grant, via)
+    this.withTokens(length, ctl.signal)
+      .then(async () => {
+        // the piece's cost (reported to the scheduler) starts when it is asked for, not while it waits for tokens
+        started = Date.now()
+        return await this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal, this.grant, via)
+      })
       .then(async (buf) => {
         const { digest, buf: back } = await this.c.hasher.hash(buf)
         if (this.settled || store.hasPiece(index)) return
@@ -304,13 +343,16 @@ export class Download extends EventEmitter<DownloadEvents> {
         const notFound = err.name === 'PieceNotFoundError'
         if (notFound) parent.have.clear(index)
         const now = Date.now()
-        if (mismatch || notFound || now - parent.lastFailureAt > 1000) parent.failures++
-        parent.lastFailureAt = now
+        // counted once a second, from the first failure of a burst (a parent that refuses connections fails
+        // every request in a millisecond: stamping each one kept the count at 1 and the retries spinning)
+        const counted = mismatch || notFound || now - parent.lastFailureAt > 1000
+        if (counted) { parent.failures++; parent.lastFailureAt = now }
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {
           parent.blocked = true
           this.c.pieces.drop(parent.peerId, err)
         }
+        if (!counted) return
         this.c.log.warn({ task: this.taskId, parent: parent.peerId, piece: index, err: err.message }, 'piece failed')
         if (err instanceof DigestMismatchError && !mismatch) this.c.pieces.drop(parent.peerId, err)
         this.c.scheduler?.send({
@@ -326,6 +368,19 @@ export class Download extends EventEmitter<DownloadEvents> {
       })
   }
 
+  /** requests waiting for rate-limit tokens: time spent so is not a stall */
+  private waitingForTokens = 0
+
+  /**
+   * Takes a piece's worth of tokens before it is asked for: the parent then sends at most what
+   * the limits allow (Dragonfly's client does the same per piece). A piece's request is the one
+   * place P2P download bytes are decided, for data channels and libp2p streams alike.
+   */
+  private async withTokens (length: number, signal: AbortSignal): Promise<void> {
+    this.waitingForTokens++
+    try { await takeAll(this.c.limiters ?? [], length, signal) } finally { this.waitingForTokens-- }
+  }
+
   private onPieceStored (): void {
     const store = this.c.store
     this.lastProgress = Date.now()
@@ -337,13 +392,45 @@ export class Download extends EventEmitter<DownloadEvents> {
 
   private checkStall (): void {
     if (this.settled || this.backToSource) return
+    this.pump()
+    // a download held back by a rate limit is slow on purpose, not stalled
+    if (this.waitingForTokens > 0) this.lastProgress = Date.now()
     const idle = Date.now() - this.lastProgress
+    if ((this.c.scheduler?.connected !== true || idle > ASK_POOL_AFTER_MS) && this.poolMembers.size > 0) this.askPool()
     // going to the origin is the scheduler's call while it is reachable; a peer
     // decides alone only when it is cut off, or after a much longer silence
     const limit = (this.init.stallMs ?? 15_000) * (this.c.scheduler?.connected === true ? 4 : 1)
     if (idle > limit) {
       this.goBackToSource(`no piece for ${idle} ms from ${this.parents.size} parents`)
     }
+  }
+
+  /**
+   * Asks the pool members we know which pieces they hold (HAVE_PROTOCOL) and
+   * makes those that answer our parents, with what they really hold. Runs at
+   * most once a second; the scheduler's next update (when it is back) replaces
+   * these parents with its own plan again.
+   */
+  private askPool (): void {
+    if (this.askingPool || Date.now() - this.askedPoolAt < 1000 || !this.c.store.initialised) return
+    this.askingPool = true
+    this.askedPoolAt = Date.now()
+    const members = [...this.poolMembers].slice(0, ASK_POOL_MAX)
+    Promise.all(members.map(async ([peerId, addrs]) => {
+      const bytes = await this.c.pieces.have({ peerId, addrs }, this.taskId, AbortSignal.timeout(ASK_POOL_TIMEOUT_MS)).catch(() => undefined)
+      if (bytes == null || bytes.byteLength === 0 || this.settled) return 0
+      const have = new Bitfield(this.c.store.pieceCount, bytes)
+      const p = this.parents.get(peerId)
+      if (p != null) p.have = have
+      else this.parents.set(peerId, { peerId, addrs, have, seed: false, pool: this.c.pool ?? '', inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
+      return 1
+    })).then((answers) => {
+      const n = answers.reduce<number>((a, b) => a + b, 0)
+      // once per quiet spell; the scheduler's next update ends it
+      if (this.quietSpell) return
+      this.quietSpell = true
+      this.c.log.info({ task: this.taskId, asked: members.length, answered: n, schedulerConnected: this.c.scheduler?.connected === true }, 'scheduler quiet: asked pool members for their pieces')
+    }).catch(() => {}).finally(() => { this.askingPool = false; this.pump() })
   }
 
   private goBackToSource (reason: string): void {
@@ -358,7 +445,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     this.backToSource = true
     for (const reqs of this.inflight.values()) for (const r of reqs) r.ctl.abort()
     const store = this.c.store
-    fetchFromSource({
+    const fetchSource = this.c.fetchSource ?? fetchFromSource
+    fetchSource({
       backend: this.c.backend(),
       url: this.request.url,
       headers: this.request.headers ?? {},

@@ -4,17 +4,19 @@ import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, withTimeout, redactUrl, type Logger } from '@damselfly/utils'
+import { taskIdFor, withTimeout, redactUrl, RateLimiter, type Logger } from '@damselfly/utils'
+import PQueue from 'p-queue'
+import { fetchFromSource } from './source-fetcher.js'
 import { errorInfo, DownloadTimeoutError, InvalidRequestError } from '@damselfly/types'
 import { createNode, listenAddrs } from './node.js'
 import { Download, type DownloadInit } from './download.js'
 import { OriginPolicy, AccessCache, checkAccess, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
-import { fetchFromSource } from './source-fetcher.js'
+import type { SourceFetchInit } from './source-fetcher.js'
 import { localFileBackend } from './import.js'
 import { TaskReporter } from './task-reporter.js'
 import type { SeedRequest, Register, TaskState } from '@damselfly/proto'
 import type { SchedulerLink } from '@damselfly/scheduler-client'
-import type { TaskRequest, TaskStats, Hasher, PeerLabels } from '@damselfly/types'
+import type { TaskRequest, TaskStats, Hasher, PeerLabels, ObjectStat } from '@damselfly/types'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface PeerEngineInit {
@@ -74,7 +76,31 @@ export interface PeerEngineInit {
   pieceTimeoutMs?: number
   /** drop an upload stream whose reader takes nothing for this long @default 30000 */
   uploadIdleTimeoutMs?: number
+  /** bandwidth limits (bytes/s, 0 = unlimited); changeable at run time with setLimits() */
+  limits?: Partial<RateLimits>
 }
+
+/**
+ * What an operator budgets, in bytes per second (0 = unlimited). Upload and download count piece
+ * bodies and origin bodies only: control messages (scheduler session, piece requests, health
+ * checks, the local API) are never held back.
+ */
+export interface RateLimits {
+  /** piece bytes sent to other peers, all tasks and transports together */
+  uploadRate: number
+  /** bytes received, from parents and the origin together */
+  downloadRate: number
+  /** bytes from the origin (back-to-source and seeding), all tasks together */
+  backToSourceRate: number
+  /** bytes from the origin for any one task */
+  backToSourceTaskRate: number
+  /** tasks reading the origin at once; 0 = unlimited */
+  backToSourceConcurrency: number
+}
+
+export type LimitDirection = 'upload' | 'download' | 'back_to_source' | 'task'
+
+const NO_LIMITS: RateLimits = { uploadRate: 0, downloadRate: 0, backToSourceRate: 0, backToSourceTaskRate: 0, backToSourceConcurrency: 0 }
 
 /**
  * 16 pieces of 4 MiB: in the 8-peer swarm bench every upload was served from memory at this size
@@ -91,6 +117,8 @@ export interface SeederComponents {
   log: Logger
   /** origin bytes the seeder stored (the daemon's received-bytes metrics) */
   onOriginBytes: (bytes: number) => void
+  /** fetchFromSource through this peer's origin limits (rate, concurrency) */
+  fetchSource: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
   /** the same origins without this daemon's own credentials: for tasks others asked for */
   anonymousBackends: Backends
   /** which origins the seed may fetch for others, and with whose credentials */
@@ -116,6 +144,8 @@ export interface DownloadOptions {
   disableBackToSource?: boolean
   /** this caller gives up after this long with a DownloadTimeoutError (0 or unset: never); the download itself goes on for others */
   timeoutMs?: number
+  /** bytes/s for the download this request starts, from parents and the origin together (dfget --limit-rate) */
+  rateLimit?: number
 }
 
 export interface EngineEvents {
@@ -155,9 +185,19 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   /** carries this peer's id once the node has started, so every log line names its peer */
   log: Logger
   readonly pieceCache: PieceCache
+  /** one limiter per direction, shared by every transfer in it */
+  readonly limiters: Record<Exclude<LimitDirection, 'task'>, RateLimiter> = { upload: new RateLimiter(), download: new RateLimiter(), back_to_source: new RateLimiter() }
+  /** per-task and per-request limiters alive now, so their waits are counted and task limits re-rated */
+  private readonly taskLimiters = new Set<RateLimiter>()
+  private readonly sourceLimiters = new Set<RateLimiter>()
+  /** seconds waited on limiters that are gone (per-task ones), so the counter never goes down */
+  private taskWaitSecondsDone = 0
+  private readonly sourceQueue = new PQueue({ concurrency: Infinity })
+  private _limits: RateLimits = { ...NO_LIMITS }
 
   constructor (readonly init: PeerEngineInit) {
     super()
+    this.setLimits(init.limits ?? {})
     this.log = init.log
     this.pieceCache = new PieceCache(init.pieceCacheBytes ?? DEFAULT_PIECE_CACHE_BYTES, releasePieceBuffer)
     this.store = new PieceStore({ dataDir: init.dataDir, directIo: init.directIo, cache: this.pieceCache })
@@ -168,6 +208,57 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   }
 
   get peerId (): string { return this.node.peerId.toString() }
+
+  get limits (): RateLimits { return { ...this._limits } }
+
+  /** Changes limits now: transfers under way draw on the new rates from their next chunk or piece. */
+  setLimits (next: Partial<RateLimits>): RateLimits {
+    const merged = { ...this._limits, ...next }
+    for (const [k, v] of Object.entries(merged)) {
+      if (!Number.isFinite(v) || v < 0 || (k === 'backToSourceConcurrency' && !Number.isInteger(v))) throw new RangeError(`${k} must be a non-negative ${k === 'backToSourceConcurrency' ? 'integer' : 'number of bytes per second'}, got ${v}`)
+    }
+    this._limits = merged
+    this.limiters.upload.setRate(merged.uploadRate)
+    this.limiters.download.setRate(merged.downloadRate)
+    this.limiters.back_to_source.setRate(merged.backToSourceRate)
+    for (const l of this.sourceLimiters) l.setRate(merged.backToSourceTaskRate)
+    this.sourceQueue.concurrency = merged.backToSourceConcurrency > 0 ? merged.backToSourceConcurrency : Infinity
+    return this.limits
+  }
+
+  /** Seconds transfers waited on each kind of limiter since start. */
+  limitWaitSeconds (): Record<LimitDirection, number> {
+    let task = this.taskWaitSecondsDone
+    for (const l of [...this.taskLimiters, ...this.sourceLimiters]) task += l.waitSeconds
+    return { upload: this.limiters.upload.waitSeconds, download: this.limiters.download.waitSeconds, back_to_source: this.limiters.back_to_source.waitSeconds, task }
+  }
+
+  /** Bytes/s each direction moved over the last few seconds. */
+  currentRates (): Record<Exclude<LimitDirection, 'task'>, number> {
+    return { upload: this.limiters.upload.currentRate(), download: this.limiters.download.currentRate(), back_to_source: this.limiters.back_to_source.currentRate() }
+  }
+
+  /** Origin tasks waiting for a back-to-source slot, and those reading the origin now. */
+  get sourceQueueStats (): { waiting: number, running: number } { return { waiting: this.sourceQueue.size, running: this.sourceQueue.pending } }
+
+  /**
+   * Back-to-source (a download's or the seed role's) through this peer's origin limits: a slot of
+   * the per-peer concurrency, then every chunk from the download, back-to-source and per-task buckets
+   * (and `extra`, a request's own limit).
+   */
+  async fetchSource (init: SourceFetchInit, extra?: RateLimiter): Promise<ObjectStat | undefined> {
+    return await this.sourceQueue.add(async () => {
+      const task = this.trackLimiter(this.sourceLimiters, new RateLimiter(this._limits.backToSourceTaskRate))
+      try {
+        return await fetchFromSource({ ...init, limiters: [this.limiters.download, this.limiters.back_to_source, task.limiter, ...(extra != null ? [extra] : [])] })
+      } finally { task.done() }
+    }, { signal: init.signal }) as ObjectStat | undefined
+  }
+
+  private trackLimiter (set: Set<RateLimiter>, limiter: RateLimiter): { limiter: RateLimiter, done: () => void } {
+    set.add(limiter)
+    return { limiter, done: () => { if (set.delete(limiter)) this.taskWaitSecondsDone += limiter.waitSeconds } }
+  }
   get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tls' }
   /** the data channel's port, when this peer serves one */
   get dataPort (): number | undefined { return this.server?.dataPort }
@@ -186,6 +277,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       lookup: async (taskId) => await this.store.get(taskId),
       alloc: allocPieceBuffer,
       release: (buf) => { this.pieceCache.release(buf) },
+      rateLimit: this.limiters.upload,
       dataChannel: this.dataChannel === 'off' ? undefined : { mode: this.dataChannel, host: this.init.p2p?.host, port: this.init.p2p?.dataPort },
       // with a scheduler, pieces go only to peers it admitted to the task (signed grants)
       trustedSchedulers: (this.init.schedulerUrls?.length ?? 0) > 0 ? () => this.scheduler?.trustedIds ?? new Set() : undefined,
@@ -217,6 +309,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       scheduler: this.scheduler,
       log: this.log,
       onOriginBytes: (n) => { this.received.origin += n },
+      fetchSource: async (init) => await this.fetchSource(init),
       anonymousBackends: this.anonymousBackends,
       policy: this.policy
     })
@@ -258,6 +351,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     }
     if (d == null || d.stats.state === 'failed') {
       const store = await this.store.open(taskId, req.url)
+      const perRequest = opts.rateLimit != null && opts.rateLimit > 0 ? this.trackLimiter(this.taskLimiters, new RateLimiter(opts.rateLimit)) : undefined
       d = new Download(taskId, req, {
         store,
         hasher: this.hasher,
@@ -265,12 +359,15 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         pieces: this.pieces,
         scheduler: this.scheduler,
         log: this.log,
+        pool: this.init.labels?.pool ?? 'default',
+        limiters: perRequest != null ? [this.limiters.download, perRequest.limiter] : [this.limiters.download],
+        fetchSource: async (init) => await this.fetchSource(init, perRequest?.limiter),
         discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
       this.downloads.set(taskId, d)
       // the cache GC must not evict a task while it is being downloaded
       const release = this.store.pin(taskId)
-      d.finished.finally(release).catch(() => {})
+      d.finished.finally(() => { release(); perRequest?.done() }).catch(() => {})
       d.on('bytes', (source, n) => { this.received[source] += n })
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})

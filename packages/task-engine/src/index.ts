@@ -1,5 +1,5 @@
 export { requestOf } from './engine.js'
-export { PeerEngine, type PeerEngineInit, type Seeder, type SeederComponents, type SeederFactory, type DownloadOptions } from './engine.js'
+export { PeerEngine, type PeerEngineInit, type RateLimits, type LimitDirection, type Seeder, type SeederComponents, type SeederFactory, type DownloadOptions } from './engine.js'
 export { TaskReporter } from './task-reporter.js'
 export { Download, type DownloadInit } from './download.js'
 export { fetchFromSource, missingRuns, type SourceFetchInit } from './source-fetcher.js'

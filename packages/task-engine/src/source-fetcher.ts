@@ -1,4 +1,4 @@
-import { pieceLengthFor, pieceRange, redactUrl, type Logger } from '@damselfly/utils'
+import { pieceLengthFor, pieceRange, redactUrl, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
 import { allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { OriginError, StorageError } from '@damselfly/types'
 import type { Backend, Hasher, ObjectStat } from '@damselfly/types'
@@ -17,6 +17,11 @@ export interface SourceFetchInit {
   concurrency?: number
   /** attempts per run of missing pieces when the origin body breaks off @default 5 */
   attempts?: number
+  /**
+   * rate limits the origin's bytes are drawn from, chunk by chunk as they are read (a slower
+   * reader backs the origin's TCP stream up, so the limit holds on the wire too)
+   */
+  limiters?: RateLimiter[]
   onMeta?: (contentLength: number, pieceLength: number) => void
   onPiece?: (index: number, digest: Uint8Array, bytes: number) => void
 }
@@ -89,6 +94,7 @@ async function fetchRun (init: SourceFetchInit, first: number, last: number): Pr
   try {
     for await (const chunk0 of res.body) {
       let chunk = chunk0 as Uint8Array
+      if (init.limiters != null) await takeAll(init.limiters, chunk.byteLength, init.signal)
       if (skip > 0) {
         if (chunk.byteLength <= skip) { skip -= chunk.byteLength; continue }
         chunk = chunk.subarray(skip)

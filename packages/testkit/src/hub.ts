@@ -94,6 +94,10 @@ export class Hub {
       return
     }
 
+    // ModelScope's API (the one its Python SDK calls) over the same model repos
+    m = /^\/api\/v1\/models\/([^/]+\/[^/]+)\/repo(\/files)?$/.exec(path)
+    if (m != null) { this.modelScope(req, res, u, m[1], m[2] != null); return }
+
     m = /^\/api\/(models|datasets)\/([^/]+\/[^/]+)\/(revision|tree|paths-info)\/(.+)$/.exec(path)
     if (m != null) {
       const repo = this.repos.get(`${m[1]}/${m[2]}`)
@@ -172,6 +176,39 @@ export class Hub {
       headers.link = `<${next.toString()}>; rel="next"`
     }
     json(res, page, headers)
+  }
+
+  /**
+   * ModelScope: `GET /api/v1/models/{org}/{model}/repo/files?Revision=&Recursive=` answers
+   * `{Code, Data: {Files: [{Name, Path, Type, Size, Sha256, Revision}]}}`; `GET
+   * /api/v1/models/{org}/{model}/repo?Revision=&FilePath=` sends the file (ranged). The default
+   * branch is `master`; the repo's commit is accepted as a revision too.
+   */
+  private modelScope (req: IncomingMessage, res: ServerResponse, u: URL, id: string, listing: boolean): void {
+    const repo = this.repos.get(`models/${id}`)
+    const revision = u.searchParams.get('Revision') ?? 'master'
+    if (repo == null || (revision !== 'master' && revision !== repo.sha)) {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ Code: 404, Success: false, Message: `model ${id} or revision ${revision} not found` }))
+      return
+    }
+    if (listing) {
+      const recursive = u.searchParams.get('Recursive') === 'true'
+      const files = repo.files.filter((f) => recursive || !f.path.includes('/'))
+      const dirs = new Set(repo.files.filter((f) => f.path.includes('/')).map((f) => f.path.split('/')[0]))
+      json(res, {
+        Code: 200,
+        Success: true,
+        Data: {
+          Files: [
+            ...[...dirs].map((d) => ({ Name: d, Path: d, Type: 'tree', Size: 0, Sha256: '', Revision: repo.sha })),
+            ...files.map((f) => ({ Name: f.path.split('/').pop(), Path: f.path, Type: 'blob', Size: f.data.byteLength, Sha256: f.sha256, Revision: repo.sha }))
+          ]
+        }
+      })
+      return
+    }
+    const file = repo.files.find((f) => f.path === u.searchParams.get('FilePath'))
+    this.send(req, res, file?.data, { etag: `"${file?.sha256 ?? ''}"` })
   }
 
   private send (req: IncomingMessage, res: ServerResponse, data: Buffer | undefined, headers: Record<string, string>): void {

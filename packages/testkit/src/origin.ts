@@ -1,8 +1,7 @@
 import { createServer, type Server, type IncomingMessage, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import { open, stat } from 'node:fs/promises'
-import { parseRange } from '@damselfly/utils'
-import { TokenBucket } from './token-bucket.js'
+import { parseRange, RateLimiter } from '@damselfly/utils'
 import type { AddressInfo } from 'node:net'
 
 export interface OriginInit {
@@ -32,11 +31,11 @@ export class Origin {
   lastByteAt?: number
   requests = 0
   readonly requestLog: Array<{ method: string, path: string, range?: string }> = []
-  private bucket?: TokenBucket
+  private bucket?: RateLimiter
   url = ''
 
   constructor (private readonly init: OriginInit) {
-    if (init.rateBytesPerSec != null) this.bucket = new TokenBucket(init.rateBytesPerSec)
+    if (init.rateBytesPerSec != null) this.bucket = new RateLimiter(init.rateBytesPerSec)
   }
 
   async start (): Promise<string> {

@@ -26,6 +26,10 @@ if (files.length === 0 && process.env.HUB_SAMPLE_BYTES != null) {
 }
 const origin = await startOrigin({ files: Object.fromEntries(files.map((f) => ['/' + relative(dir, f), f])), host, port: Number(port) })
 process.stdout.write(JSON.stringify({ role: 'hub', url: origin.url, files: files.length }) + '\n')
-const stop = (): void => { origin.stop().finally(() => process.exit(0)) }
+// a last line with what was sent: benchmarks that run the hub in another network namespace read it from here
+const stop = (): void => {
+  process.stdout.write(JSON.stringify({ role: 'hub', bytesServed: origin.bytesServed, requests: origin.requests }) + '\n')
+  origin.stop().finally(() => process.exit(0))
+}
 process.once('SIGTERM', stop)
 process.once('SIGINT', stop)
