@@ -148,7 +148,13 @@ export const ROLES: Record<'peer' | 'seed', DaemonCommandDefaults> = {
 /** `damselfly daemon` / `damselfly seed`: runs the role until SIGINT/SIGTERM. */
 export function roleCommand (role: 'peer' | 'seed'): Command {
   return daemonCommand(ROLES[role], async (daemon, opts) => {
-    const endpoints = await daemon.start()
+    const endpoints = await daemon.start().catch(async (err) => {
+      // a refused setup (an unpinned scheduler) is the operator's to fix: say so, as for invalid config
+      if (err?.code !== 'ERR_UNAUTHORIZED') throw err
+      await daemon.stop().catch(() => {})
+      process.stderr.write(`damselfly ${ROLES[role].name}: ${String(err.message)}\n`)
+      process.exit(2)
+    })
     if (opts.json === true) process.stdout.write(JSON.stringify({ role, ...endpoints }) + '\n')
     await untilSignal(async () => { await daemon.stop() })
   })

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createLogger } from '@damselfly/utils'
-import { createScheduler } from '@damselfly/scheduler'
+import { createScheduler, schedulerPeerId } from '@damselfly/scheduler'
 import { untilSignal } from './signals.js'
 import { loadConfig, flagsFrom, parseRate, ConfigError, type SchedulerConfig } from '@damselfly/config'
 
@@ -10,6 +10,8 @@ import { loadConfig, flagsFrom, parseRate, ConfigError, type SchedulerConfig } f
 function loadSchedulerConfig (cmd: Command): SchedulerConfig {
   try {
     const flags = flagsFrom(cmd.opts(), (k) => cmd.getOptionValueSource(k))
+    // an action, not a setting
+    delete flags.printPeerId
     return loadConfig<SchedulerConfig>('scheduler', { path: cmd.opts().config, env: process.env, flags }).config
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err
@@ -38,9 +40,13 @@ export function schedulerCommand (): Command {
     .option('--allow-import', 'let peers publish tasks made from local files (damselfly cache import) that no one else has a manifest for; the importer becomes that task\'s seed')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
-    .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
+    .option('--print-peer-id', 'create the --key-file if it does not exist, print the peer id peers pin (http://host:8002/p2p/<peerId>) and exit')
+    .addHelpText('after', '\nExamples:\n  damselfly scheduler\n  damselfly scheduler --key-file scheduler.key --print-peer-id\n  damselfly scheduler --port 8002 --p2p-port 8003 --token $TOKEN\n  damselfly scheduler --config /etc/damselfly/scheduler.yaml\n  open http://127.0.0.1:8002/dashboard\n')
     .action(async (opts, cmd: Command) => {
       const c = loadSchedulerConfig(cmd)
+      const keyFile = resolve(c.keyFile ?? join(homedir(), '.damselfly', 'scheduler', 'scheduler.key'))
+      // a deployment makes the key (a Secret, a mounted file) and the peers' pin before any scheduler runs
+      if (opts.printPeerId === true) { process.stdout.write(`${await schedulerPeerId(keyFile)}\n`); return }
       const log = createLogger('scheduler', c.logLevel)
       const svc = createScheduler({
         log,
@@ -52,7 +58,7 @@ export function schedulerCommand (): Command {
         allowSeeds: c.allowSeed,
         adminToken: c.adminToken,
         dev: c.dev,
-        keyFile: resolve(c.keyFile ?? join(homedir(), '.damselfly', 'scheduler', 'scheduler.key')),
+        keyFile,
         swarm: { allowImport: c.allowImport, poolWanBudget: parseRate(c.poolWanBudget) }
       })
       await svc.start()

@@ -11,8 +11,10 @@
 #      to the hub's file; (b) `docker pull` of the test image twice by a second, pull-only dockerd
 #      whose registry-mirrors entry is a peer's proxy: first peer-a1 (127.0.0.1:65001), then,
 #      after `docker rmi` and a reload, peer-b1 — the registry must serve each blob about once;
-#      (c) the scheduler's dashboard and /api/v1/peers list every peer; (d) `docker-compose down -v`
-#      leaves no container, network or volume
+#      (c) the scheduler's dashboard and /api/v1/peers list every peer, its peer id is the one the
+#      peers pin (deploy/compose/lab-scheduler.key), preheat is refused without scheduler.yaml's
+#      adminToken and succeeds with it; (d) `docker-compose down -v` leaves no container, network
+#      or volume
 # Prints one JSON line; exits non-zero on any failure, with the failing service's logs.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -243,8 +245,25 @@ node -e '
   const ok = pools["edge-a"] === 2 && pools["edge-b"] === 2 && peers.some((p) => p.seed && p.pool === "cloud")
   if (!ok) { console.error("scheduler lists", JSON.stringify(pools)); process.exit(1) }
 ' "$peers_json"
-failed_service=""
 log "dashboard up; scheduler lists $(node -e 'console.log(JSON.parse(process.argv[1]).length)' "$peers_json") peers"
+json_field () { node -e 'let s="";process.stdin.on("data",(d)=>s+=d).on("end",()=>console.log(JSON.parse(s)[process.argv[1]]))' "$1"; }
+# the scheduler runs as the lab key's identity, the one every peer and the seed pinned (they would
+# not have registered otherwise: no dev mode anywhere)
+pinned=$(sed -n 's#^ *- http://scheduler:8002/p2p/\([1-9A-HJ-NP-Za-km-z]*\)$#\1#p' deploy/compose/peer.yaml)
+running=$(curl -sf http://127.0.0.1:8002/api/v1/info | json_field peerId)
+[ -n "$pinned" ] && [ "$running" = "$pinned" ] || { log "scheduler is $running, peers pin ${pinned:-nothing}"; exit 1; }
+# preheat wants scheduler.yaml's adminToken: refused without it, a job with it
+admin=$(sed -n 's/^adminToken: *//p' deploy/compose/scheduler.yaml)
+body='{"url":"http://hub:8080/sample.bin","pools":["edge-a","edge-b"]}'
+code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' -d "$body" http://127.0.0.1:8002/api/v1/preheat)
+[ "$code" = 401 ] || { log "preheat without the admin token answered $code, not 401"; exit 1; }
+job=$(curl -sf -H "authorization: Bearer $admin" -H 'content-type: application/json' -d "$body" http://127.0.0.1:8002/api/v1/preheat) \
+  || { log "preheat with the admin token refused"; exit 1; }
+job_id=$(json_field id <<<"$job")
+preheat_state () { [ "$(curl -sf "http://127.0.0.1:8002/api/v1/preheat/$job_id" | json_field state)" = succeeded ]; }
+wait_for 60 "preheat job $job_id to succeed" preheat_state || { curl -s "http://127.0.0.1:8002/api/v1/preheat/$job_id" >&2; exit 1; }
+failed_service=""
+log "scheduler identity $running pinned by the peers; preheat needs the admin token and succeeded"
 
 # --- 5d. down leaves nothing ----------------------------------------------------
 stop_dockerd "$RUN/pull.pid"

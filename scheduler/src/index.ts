@@ -1,4 +1,4 @@
-export { SchedulerService, buildHttpApi, DECODE_LIMITS, type SchedulerInit } from './service.js'
+export { SchedulerService, buildHttpApi, DECODE_LIMITS, schedulerPeerId, type SchedulerInit } from './service.js'
 export { buildSchedulerMetrics } from './metrics.js'
 export { DASHBOARD_HTML } from './dashboard.js'
 

@@ -318,6 +318,12 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   return app
 }
 
+/** The peer id of the scheduler whose key is in `keyFile` (created there if missing): what peers pin. */
+export async function schedulerPeerId (keyFile: string): Promise<string> {
+  // an Ed25519 public key's string form is its identity multihash in base58btc: the peer id
+  return (await loadOrCreateKey(keyFile)).publicKey.toString()
+}
+
 /** The scheduler's identity from `file`, created there on first start: peers pin its peer id. */
 async function loadOrCreateKey (file?: string): Promise<PrivateKey> {
   if (file == null) return await generateKeyPair('Ed25519')

@@ -5,11 +5,13 @@ import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import type { AddressInfo } from 'node:net'
 import { existsSync } from 'node:fs'
-import { join, dirname } from 'node:path'
+import { join, dirname, basename } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse, parseAllDocuments } from 'yaml'
 import { resolveConfig, type Role } from '@damselfly/config'
-import { program, NODE_FLAGS } from '@damselfly/cli'
+import { program, NODE_FLAGS, CLI } from '@damselfly/cli'
+import { schedulerPeerId } from '@damselfly/scheduler'
+import { containerdHostsToml } from '@damselfly/proxy'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const K8S = join(ROOT, 'deploy', 'kubernetes')
@@ -66,6 +68,33 @@ async function schemaModel (m: Obj): Promise<new (data: Obj) => { validate: () =
   const mod = await import(`kubernetes-models/${m.apiVersion as string}/${m.kind as string}`).catch(() => null)
   assert.ok(mod?.[m.kind] != null, `kubernetes-models has no schema for ${m.apiVersion as string} ${m.kind as string} (${m.metadata?.name as string})`)
   return mod[m.kind]
+}
+
+
+/** An env entry's source: `secret|configMap name/key`, and whether the pod may start without it. */
+function envFrom (c: Obj, name: string): { ref: string, optional: boolean } | undefined {
+  const v = (c.env ?? []).find((e: Obj) => e.name === name)?.valueFrom
+  const kind = v?.secretKeyRef != null ? 'secret' : v?.configMapKeyRef != null ? 'configMap' : undefined
+  if (kind == null) return undefined
+  const r = v.secretKeyRef ?? v.configMapKeyRef
+  return { ref: `${kind} ${r.name as string}/${r.key as string}`, optional: r.optional === true }
+}
+
+/** Runs `damselfly <role> --config <file>` with every port free and its own data dir, until it exits. */
+async function runRole (role: string, config: string, env: Record<string, string>): Promise<{ code: number | string, stderr: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'dfly-role-'))
+  try {
+    await writeFile(join(dir, 'config.yaml'), config)
+    const ports = Object.fromEntries(['API', 'METRICS', 'P2P', 'DATA', 'PROXY'].map((p) => [`DAMSELFLY_${p}_PORT`, '0']))
+    return await new Promise((resolve) => {
+      execFile(process.execPath, [CLI, role, '--config', join(dir, 'config.yaml')], {
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? '', HOME: dir, DAMSELFLY_DATA_DIR: join(dir, 'data'), ...ports, ...env }
+      }, (err: any, _out, stderr) => { resolve({ code: err == null ? 0 : err.code, stderr }) })
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
 }
 
 describe('Kubernetes manifests', () => {
@@ -240,6 +269,120 @@ describe('Kubernetes manifests', () => {
     }
   })
 
+  it('should pin the scheduler\'s identity, never run in dev mode, and take every token from a required Secret', async function () {
+    this.timeout(60_000)
+    const all = await manifests()
+    const cm = find(all, 'ConfigMap', 'damselfly-config')
+    const scheduler = find(all, 'Deployment', 'damselfly-scheduler').spec.template.spec
+    const seed = find(all, 'StatefulSet', 'damselfly-seed-peer').spec.template.spec.containers[0]
+    const peer = find(all, 'DaemonSet', 'damselfly-peer').spec.template.spec.containers[0]
+    const tokens = (k: string): Obj => ({ ref: `secret damselfly-tokens/${k}`, optional: false })
+    const pin = { ref: 'configMap damselfly-scheduler-id/peer-id', optional: false }
+    const c = scheduler.containers[0]
+    assert.deepEqual(['DAMSELFLY_TOKEN', 'DAMSELFLY_SEED_TOKEN', 'DAMSELFLY_ADMIN_TOKEN'].map((n) => envFrom(c, n)), [tokens('token'), tokens('seed-token'), tokens('admin-token')])
+    assert.deepEqual(['DAMSELFLY_TOKEN', 'DAMSELFLY_SEED_TOKEN', 'DAMSELFLY_SCHEDULER_PEER_ID'].map((n) => envFrom(seed, n)), [tokens('token'), tokens('seed-token'), pin])
+    assert.deepEqual(['DAMSELFLY_TOKEN', 'DAMSELFLY_SCHEDULER_PEER_ID'].map((n) => envFrom(peer, n)), [tokens('token'), pin])
+    assert.equal(envFrom(peer, 'DAMSELFLY_SEED_TOKEN'), undefined, 'peers must not hold the seed token')
+    for (const w of [c, seed, peer]) assert.ok(!(w.env as Obj[]).some((e) => e.name === 'DAMSELFLY_DEV'), `${w.name as string} runs in dev mode`)
+    for (const role of ['scheduler', 'seed', 'peer']) assert.equal(parse(cm.data[`${role}.yaml`]).dev, undefined, `${role}.yaml sets dev`)
+
+    // the scheduler reads its key from the Secret, mounted where scheduler.yaml's keyFile points
+    const keyFile = parse(cm.data['scheduler.yaml']).keyFile as string
+    const mount = c.volumeMounts.find((m: Obj) => m.mountPath === dirname(keyFile))
+    const vol = scheduler.volumes.find((v: Obj) => v.name === mount?.name)
+    assert.equal(vol?.secret?.secretName, 'damselfly-scheduler-key')
+    assert.deepEqual(vol.secret.items, [{ key: 'scheduler.key', path: basename(keyFile) }])
+    assert.notEqual(vol.secret.optional, true)
+    assert.equal(scheduler.securityContext.fsGroup, 1000, 'uid 1000 cannot read the key')
+
+    // the Secrets and the pin are generated from files the operator makes and never commits
+    const kz = parse(await readFile(join(K8S, 'kustomization.yaml'), 'utf8'))
+    const gen = (list: Obj[] | undefined, name: string): Obj => list?.find((g) => g.name === name) ?? assert.fail(`no generator ${name}`)
+    assert.deepEqual(gen(kz.secretGenerator, 'damselfly-scheduler-key').files, ['scheduler.key'])
+    assert.deepEqual(gen(kz.secretGenerator, 'damselfly-tokens').envs, ['secrets.env'])
+    assert.deepEqual(gen(kz.configMapGenerator, 'damselfly-scheduler-id').envs, ['scheduler-id.env'])
+    const ignored = (await readFile(join(K8S, '.gitignore'), 'utf8')).split('\n')
+    for (const f of ['scheduler.key', 'secrets.env', 'scheduler-id.env']) assert.ok(ignored.includes(f), `.gitignore lacks ${f}`)
+
+    // one scheduler URL each, so the id from the environment pins it; tokens come from the environment only
+    const id = '12D3KooWHLDx1a4rU1JgcGvBn2AmtiijZVoiggxLEcpT9AufpEyA'
+    const env = { DAMSELFLY_SCHEDULER_PEER_ID: id, DAMSELFLY_TOKEN: 'cluster-token-0123456789', DAMSELFLY_SEED_TOKEN: 'seed-token-0123456789' }
+    for (const role of ['seed', 'peer'] as Role[]) {
+      const cfg = resolveConfig<any>(role, { file: parse(cm.data[`${role}.yaml`]), env }).config
+      assert.equal(cfg.scheduler.length, 1)
+      assert.equal(cfg.schedulerPeerId, id)
+      assert.equal(cfg.dev, false)
+      assert.equal(cfg.token, env.DAMSELFLY_TOKEN)
+      assert.equal(parse(cm.data[`${role}.yaml`]).token, undefined, `${role}.yaml holds a token`)
+    }
+    const seedCfg = parse(cm.data['seed.yaml'])
+    assert.deepEqual([seedCfg.originAllowPrivate, seedCfg.originCredentialsAllow], [[], []])
+    // every registry containerd sends to the proxy is one it may talk to, and nothing private
+    const peerCfg = parse(cm.data['peer.yaml'])
+    assert.deepEqual(peerCfg.proxyAllow, [])
+    const servers = (cm.data['mirror-registries'] as string).split(' ').map((r) => new URL(/^server = "(.*)"$/m.exec(containerdHostsToml({ registry: r, proxy: 'http://127.0.0.1:65001' }).toml)![1]).host)
+    assert.deepEqual([...peerCfg.allowRegistry].sort(), servers.sort())
+
+    // as shipped, without the pin: the daemons refuse to start, saying how to pin
+    for (const [role, file] of [['daemon', 'peer.yaml'], ['seed', 'seed.yaml']]) {
+      const r = await runRole(role, cm.data[file], { DAMSELFLY_TOKEN: env.DAMSELFLY_TOKEN, DAMSELFLY_SEED_TOKEN: env.DAMSELFLY_SEED_TOKEN })
+      assert.equal(r.code, 2, `${role}: ${r.stderr}`)
+      assert.match(r.stderr, /is not pinned: .*--scheduler http:\/\/damselfly-scheduler\.damselfly\.svc:8002\/p2p\/<peer id>/)
+    }
+  })
+
+  it('should render with kubectl kustomize only once the operator made the key, the pin and the tokens, every reference resolved', async function () {
+    this.timeout(60_000)
+    const kustomize = async (dir: string): Promise<{ code: number | string, stdout: string, stderr: string }> => await new Promise((resolve) => {
+      execFile('kubectl', ['kustomize', dir], { maxBuffer: 16 << 20 }, (err: any, stdout, stderr) => { resolve({ code: err == null ? 0 : err.code, stdout, stderr }) })
+    })
+    if ((await kustomize('--help')).code === 'ENOENT') { console.log('      kubectl is not installed: skipped'); this.skip() }
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-kustomize-'))
+    try {
+      for (const f of await readdir(K8S)) await writeFile(join(dir, f), await readFile(join(K8S, f)))
+      // as committed: the generators' files are missing, so nothing renders (nothing unpinned or tokenless is applied)
+      const bare = await kustomize(dir)
+      assert.notEqual(bare.code, 0)
+      assert.match(bare.stderr, /no such file or directory/)
+      // README "Kubernetes": the key and its id, then the tokens
+      const id = await schedulerPeerId(join(dir, 'scheduler.key'))
+      await writeFile(join(dir, 'scheduler-id.env'), `peer-id=${id}\n`)
+      await writeFile(join(dir, 'secrets.env'), 'token=cluster-token-0123456789\nseed-token=seed-token-0123456789\nadmin-token=admin-token-0123456789\n')
+      const r = await kustomize(dir)
+      assert.equal(r.code, 0, r.stderr)
+      const all = parseAllDocuments(r.stdout).map((d) => d.toJS() as Obj)
+      const generated = (prefix: string, kind: string): Obj => all.find((m) => m.kind === kind && (m.metadata.name as string).startsWith(`${prefix}-`)) ?? assert.fail(`no generated ${kind} ${prefix}`)
+      const idMap = generated('damselfly-scheduler-id', 'ConfigMap')
+      assert.equal(idMap.data['peer-id'], id)
+      const keySecret = generated('damselfly-scheduler-key', 'Secret')
+      assert.deepEqual(Buffer.from(keySecret.data['scheduler.key'], 'base64'), await readFile(join(dir, 'scheduler.key')))
+      const tokens = generated('damselfly-tokens', 'Secret')
+      assert.deepEqual(Object.keys(tokens.data).sort(), ['admin-token', 'seed-token', 'token'])
+      // every reference names a generated object (kustomize rewrote the hashed names)
+      const names = new Set(all.map((m) => `${m.kind as string} ${m.metadata.name as string}`))
+      for (const w of all.filter((m) => ['Deployment', 'StatefulSet', 'DaemonSet'].includes(m.kind))) {
+        const pod = w.spec.template.spec
+        for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
+          for (const e of c.env ?? []) {
+            const v = e.valueFrom ?? {}
+            if (v.secretKeyRef != null) assert.ok(names.has(`Secret ${v.secretKeyRef.name as string}`), `${w.metadata.name as string}: ${e.name as string} names no Secret`)
+            if (v.configMapKeyRef != null) assert.ok(names.has(`ConfigMap ${v.configMapKeyRef.name as string}`), `${w.metadata.name as string}: ${e.name as string} names no ConfigMap`)
+          }
+        }
+        for (const v of pod.volumes ?? []) if (v.secret != null) assert.ok(names.has(`Secret ${v.secret.secretName as string}`))
+      }
+      for (const m of [idMap, keySecret, tokens]) {
+        // kustomize folds long base64 lines, which the API server's decoder skips and the schema's
+        // "byte" format does not
+        const o = m.kind === 'Secret' ? { ...m, data: Object.fromEntries(Object.entries(m.data as Record<string, string>).map(([k, v]) => [k, v.replace(/\s/g, '')])) } : m
+        const Model = await schemaModel(o)
+        new Model(o).validate()
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
   it('should ship role configs that pass the daemons\' own validation', async () => {
     const all = await manifests()
     const cm = find(all, 'ConfigMap', 'damselfly-config')
@@ -309,6 +452,36 @@ describe('docker-compose.yml', () => {
     assert.equal(peer.seedToken, undefined, 'peers must not hold the seed token')
     // the peers' proxy is the lab registry's mirror, what docker's registry-mirrors points at
     assert.equal(peer.registryMirror, 'http://origin:5000')
+  })
+
+  it('should pin the lab scheduler\'s key in the peers and the seed, never in dev mode, with the lab origins allowed to the seed only', async function () {
+    this.timeout(30_000)
+    const doc = parse(await readFile(file, 'utf8'), { merge: true })
+    const s = doc.services as Record<string, Obj>
+    const cfg = async (role: string): Promise<Obj> => parse(await readFile(join(ROOT, 'deploy', 'compose', `${role}.yaml`), 'utf8'))
+    const [scheduler, seed, peer] = [await cfg('scheduler'), await cfg('seed'), await cfg('peer')]
+    // the scheduler's key is the compose secret made from the lab key file, at scheduler.yaml's keyFile
+    assert.deepEqual(s.scheduler.secrets, ['scheduler-key'])
+    assert.equal(scheduler.keyFile, '/run/secrets/scheduler-key')
+    const keyPath = join(ROOT, doc.secrets['scheduler-key'].file as string)
+    assert.ok(existsSync(keyPath), `${keyPath as string} is missing`)
+    const id = await schedulerPeerId(keyPath)
+    for (const [name, c] of [['seed', seed], ['peer', peer]] as const) {
+      assert.deepEqual(c.scheduler, [`http://scheduler:8002/p2p/${id}`], `${name}.yaml does not pin the lab key's peer id`)
+    }
+    for (const [name, c] of [['scheduler', scheduler], ['seed', seed], ['peer', peer]] as const) assert.equal(c.dev, undefined, `${name}.yaml sets dev`)
+    for (const [n, svc] of Object.entries(s)) assert.equal(svc.environment?.DAMSELFLY_DEV, undefined, `${n} runs in dev mode`)
+    assert.ok(typeof scheduler.adminToken === 'string' && scheduler.adminToken.length >= 16, 'no preheat token')
+    assert.equal(seed.token, scheduler.token, 'a seed needs the cluster token too (private network)')
+    // the seed may fetch from the two lab origins on the compose network, nothing else private, with no credentials of its own
+    assert.deepEqual([...seed.originAllowPrivate].sort(), ['hub:8080', 'origin:5000'])
+    assert.equal(seed.originCredentialsAllow, undefined)
+    assert.equal(peer.originAllowPrivate, undefined)
+    assert.equal(peer.proxyAllow, undefined, 'the configured registry mirror needs no proxyAllow')
+    // `docker-compose exec <peer> damselfly get` finds the daemon's API token in its data dir
+    for (const n of Object.keys(s).filter((n) => s[n].labels?.['io.damselfly.role'] === 'peer')) {
+      assert.equal(s[n].environment.DAMSELFLY_DATA_DIR, peer.dataDir, `${n}: damselfly get would not find the API token`)
+    }
   })
 
   it('should be accepted by docker-compose config', async function () {

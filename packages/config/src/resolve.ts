@@ -31,6 +31,7 @@ export const ENV_VARS: Record<Role, Record<string, EnvVar>> = {
     DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
     DAMSELFLY_POOL_WAN_BUDGET: { path: ['poolWanBudget'], kind: 'string' },
     DAMSELFLY_ALLOW_IMPORT: { path: ['allowImport'], kind: 'boolean' },
+    DAMSELFLY_SCHEDULER_KEY_FILE: { path: ['keyFile'], kind: 'string' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL
   },
   seed: daemonEnv(),
@@ -41,6 +42,8 @@ function daemonEnv (): Record<string, EnvVar> {
   return {
     DAMSELFLY_DATA_DIR: { path: ['dataDir'], kind: 'string' },
     DAMSELFLY_SCHEDULER: { path: ['scheduler'], kind: 'list' },
+    // the pin from a Secret / ConfigMap beside a config file that names the scheduler's URL
+    DAMSELFLY_SCHEDULER_PEER_ID: { path: ['schedulerPeerId'], kind: 'string' },
     DAMSELFLY_TOKEN: { path: ['token'], kind: 'string' },
     DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
     DAMSELFLY_POOL: { path: ['pool'], kind: 'string' },
