@@ -97,6 +97,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
           idleTimeoutMs: c.proxyIdleTimeout,
           registry: { mirror: c.registryMirror, insecure: c.insecureRegistry, allow: c.allowRegistry },
           huggingFace: { endpoint: c.hfEndpoint },
+          modelScope: { endpoint: c.modelscopeEndpoint },
           upstream: { ca: c.caFile != null ? readFileSync(c.caFile, 'utf8') : undefined },
           hijackHttps: (c.hijackHttps?.length ?? 0) > 0
             ? { hosts: c.hijackHttps!, dataDir: resolve(c.dataDir), ca: c.caCert != null && c.caKey != null ? { certPath: resolve(c.caCert), keyPath: resolve(c.caKey) } : undefined }

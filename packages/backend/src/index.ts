@@ -10,7 +10,7 @@ export { HttpBackend, type HttpBackendInit, type SendOptions } from './http-back
 export { OciBackend, parseOciUrl, parseOciImageRef, parseChallenge, type OciBackendInit, type OciRef, type OciImageRef } from './oci-backend.js'
 export { S3Backend, parseS3Url, type S3BackendInit } from './s3-backend.js'
 export { HfBackend, parseHfUrl, formatHfUrl, type HfBackendInit, type HfRef, type HfRepoType } from './hf-backend.js'
-export { ModelScopeBackend, parseModelScopeUrl, formatModelScopeUrl, DEFAULT_MODELSCOPE_ENDPOINT, type ModelScopeBackendInit, type ModelScopeRef } from './modelscope-backend.js'
+export { ModelScopeBackend, parseModelScopeUrl, formatModelScopeUrl, DEFAULT_MODELSCOPE_ENDPOINT, modelScopeContentPath, modelScopeFilesPath, modelScopeFiles, modelScopeDigest, modelScopeFileRef, type ModelScopeBackendInit, type ModelScopeRef, type ModelScopeFile } from './modelscope-backend.js'
 
 /** Options of each backend, by backend: each gets its own part only. */
 export interface BackendsInit {

@@ -35,7 +35,7 @@ export function formatModelScopeUrl (ref: ModelScopeRef): string {
 }
 
 /** One entry of `GET /api/v1/models/{org}/{model}/repo/files`, as the hub spells it. */
-interface RepoFile {
+export interface ModelScopeFile {
   Name?: string
   Path: string
   /** 'blob' for a file, 'tree' for a directory */
@@ -65,11 +65,7 @@ export class ModelScopeBackend implements Backend {
   }
 
   contentUrl (ref: ModelScopeRef): string {
-    return `${this.endpoint}/api/v1/models/${ref.repo}/repo?Revision=${encodeURIComponent(ref.revision)}&FilePath=${encodeURIComponent(ref.path)}`
-  }
-
-  private filesUrl (ref: ModelScopeRef): string {
-    return `${this.endpoint}/api/v1/models/${ref.repo}/repo/files?Revision=${encodeURIComponent(ref.revision)}&Recursive=true`
+    return this.endpoint + modelScopeContentPath(ref)
   }
 
   private headers (headers: Record<string, string>): Record<string, string> {
@@ -82,12 +78,11 @@ export class ModelScopeBackend implements Backend {
     // the listing, not the content endpoint, carries the sha256 and size
     const file = (await this.files(ref, headers, signal)).find((f) => f.Type !== 'tree' && f.Path === ref.path)
     if (file == null) throw new OriginError(`${ref.repo} has no ${ref.path} at ${ref.revision}`, 404)
-    const sha = (file.Sha256 ?? '').toLowerCase()
     return {
       contentLength: file.Size ?? -1,
       supportsRange: true,
       headers: {},
-      digest: SHA256.test(sha) ? `sha256:${sha}` : undefined,
+      digest: modelScopeDigest(file),
       finalUrl: this.contentUrl(ref)
     }
   }
@@ -108,15 +103,12 @@ export class ModelScopeBackend implements Backend {
     const ref = parseModelScopeUrl(url)
     if (!recursive && ref.path === '') throw new InvalidRequestError(`${url} names a whole repository: use -r and -O <directory>`)
     const files = (await this.files(ref, headers, signal)).filter((f) => f.Type !== 'tree')
-    const toEntry = (f: RepoFile, rel: string): ObjectEntry => {
-      const sha = (f.Sha256 ?? '').toLowerCase()
-      return {
-        url: formatModelScopeUrl({ ...ref, path: f.Path, revision: f.Revision != null && COMMIT.test(f.Revision) ? f.Revision : ref.revision }),
-        path: rel,
-        contentLength: f.Size ?? -1,
-        digest: SHA256.test(sha) ? `sha256:${sha}` : undefined
-      }
-    }
+    const toEntry = (f: ModelScopeFile, rel: string): ObjectEntry => ({
+      url: formatModelScopeUrl(modelScopeFileRef(f, ref)),
+      path: rel,
+      contentLength: f.Size ?? -1,
+      digest: modelScopeDigest(f)
+    })
     const exact = ref.path !== '' ? files.find((f) => f.Path === ref.path) : undefined
     if (exact != null) return [toEntry(exact, ref.path.split('/').pop()!)]
     const prefix = ref.path === '' ? '' : `${ref.path}/`
@@ -126,19 +118,14 @@ export class ModelScopeBackend implements Backend {
     return under.map((f) => toEntry(f, f.Path.slice(prefix.length)))
   }
 
-  private async files (ref: ModelScopeRef, headers: Record<string, string>, signal?: AbortSignal): Promise<RepoFile[]> {
-    const url = this.filesUrl(ref)
+  private async files (ref: ModelScopeRef, headers: Record<string, string>, signal?: AbortSignal): Promise<ModelScopeFile[]> {
+    const url = this.endpoint + modelScopeFilesPath(ref)
     const res = await this.http.send(url, { headers: { ...this.headers(headers), accept: 'application/json' }, signal })
     if (res.statusCode !== 200) {
       await res.body.dump().catch(() => {})
       check(res.statusCode, url, 'private model? set MODELSCOPE_API_TOKEN or --modelscope-token')
     }
-    const body = await res.body.json() as Envelope<{ Files?: RepoFile[] }>
-    // the hub wraps errors in a 200 too: Code/Success say whether the listing is real
-    if ((body.Code != null && body.Code !== 200) || body.Success === false || !Array.isArray(body.Data?.Files)) {
-      throw new OriginError(`hub could not list ${ref.repo}@${ref.revision}: ${String(body.Message ?? 'no file list').slice(0, 200)}`, body.Code === 404 ? 404 : undefined)
-    }
-    return body.Data.Files
+    return modelScopeFiles(await res.body.json(), ref)
   }
 }
 
@@ -146,4 +133,35 @@ function fileRef (url: string): ModelScopeRef {
   const ref = parseModelScopeUrl(url)
   if (ref.path === '') throw new InvalidUrlError(`${url} names a whole repository: list it (damselfly get -r) to download its files`)
   return ref
+}
+
+/** `/api/v1/models/{org}/{model}/repo?Revision=..&FilePath=..`: a file's content, ranged. */
+export function modelScopeContentPath (ref: ModelScopeRef): string {
+  return `/api/v1/models/${ref.repo}/repo?Revision=${encodeURIComponent(ref.revision)}&FilePath=${encodeURIComponent(ref.path)}`
+}
+
+/** `/api/v1/models/{org}/{model}/repo/files?Revision=..&Recursive=true`: every file with its size, sha256 and commit. */
+export function modelScopeFilesPath (ref: ModelScopeRef): string {
+  return `/api/v1/models/${ref.repo}/repo/files?Revision=${encodeURIComponent(ref.revision)}&Recursive=true`
+}
+
+/** The files of a listing's JSON body, or the hub's error (it wraps errors in a 200 too). */
+export function modelScopeFiles (json: unknown, ref: ModelScopeRef): ModelScopeFile[] {
+  const body = json as Envelope<{ Files?: ModelScopeFile[] }> | null
+  // Code/Success say whether the listing is real
+  if (body == null || (body.Code != null && body.Code !== 200) || body.Success === false || !Array.isArray(body.Data?.Files)) {
+    throw new OriginError(`hub could not list ${ref.repo}@${ref.revision}: ${String(body?.Message ?? 'no file list').slice(0, 200)}`, body?.Code === 404 ? 404 : undefined)
+  }
+  return body.Data.Files
+}
+
+/** The file's content digest from the listing, when the hub gave a sha256. */
+export function modelScopeDigest (f: ModelScopeFile): string | undefined {
+  const sha = (f.Sha256 ?? '').toLowerCase()
+  return SHA256.test(sha) ? `sha256:${sha}` : undefined
+}
+
+/** The listed file pinned to the commit the listing names for it (the asked-for revision when it names none). */
+export function modelScopeFileRef (f: ModelScopeFile, listed: ModelScopeRef): ModelScopeRef {
+  return { repo: listed.repo, path: f.Path, revision: f.Revision != null && COMMIT.test(f.Revision) ? f.Revision : listed.revision }
 }

@@ -30,3 +30,6 @@ export const BLOB_PATH = /^\/v2\/(.+)\/blobs\/(sha256:[0-9a-f]{64})$/
 export const REGISTRY_ALIASES: Record<string, string> = {
   'docker.io': 'registry-1.docker.io'
 }
+
+/** where ModelScope's paths appear on the proxy (`MODELSCOPE_DOMAIN=127.0.0.1:65001/modelscope`) */
+export const MODELSCOPE_PREFIX = '/modelscope'

@@ -1,16 +1,12 @@
 import { DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
-import { TASK_DROP, downstreamHeaders, pick, upstreamHeaders } from './http-headers.js'
-import { serveTask, type ServeTaskComponents } from './serve-task.js'
+import { TASK_DROP, pick, upstreamHeaders } from './http-headers.js'
+import { HubEndpoint, header, type HubEndpointComponents, type HubRequest } from './hub-endpoint.js'
+import { serveTask } from './serve-task.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Upstream, UpstreamAnswer } from './upstream.js'
 
 export interface HuggingFaceInit {
   /** the hub the proxy stands in for @default 'https://huggingface.co' */
   endpoint?: string
-}
-
-export interface HuggingFaceComponents extends ServeTaskComponents {
-  upstream: Upstream
 }
 
 /** `/{repo}/resolve/{rev}/{path}` for models, `/{datasets|spaces}/{repo}/resolve/…` for the others */
@@ -28,27 +24,15 @@ const XET_ACCEPT = 'application/vnd.xet-fileinfo+json'
  * headers hub clients rely on, and the proxy follows the hub's CDN redirect
  * itself so the client never leaves it.
  */
-export class HuggingFaceEndpoint {
-  private readonly hub: URL
-
-  constructor (private readonly c: HuggingFaceComponents, init: HuggingFaceInit = {}) {
-    this.hub = new URL(init.endpoint ?? DEFAULT_HF_ENDPOINT)
+export class HuggingFaceEndpoint extends HubEndpoint {
+  constructor (c: HubEndpointComponents, init: HuggingFaceInit = {}) {
+    super(c, HF_PREFIX, init.endpoint ?? DEFAULT_HF_ENDPOINT)
   }
 
-  /** A request whose path starts with `/hf`. */
-  async handle (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
-    const rest = url.pathname.slice(HF_PREFIX.length) || '/'
-    const target = this.hubUrl(rest + url.search)
-    const self = `http://${req.headers.host ?? '127.0.0.1'}${HF_PREFIX}`
-    const resolve = RESOLVE.exec(rest)
-    if ((req.method === 'GET' || req.method === 'HEAD') && resolve != null) {
-      await this.resolve(req, res, target, resolve, self)
-      return
-    }
-    await this.c.upstream.relay(req, res, target, { headers: upstreamHeaders(req), rewrite: (h) => { this.rewrite(h, self) } })
-  }
-
-  private async resolve (req: IncomingMessage, res: ServerResponse, target: URL, m: RegExpExecArray, self: string): Promise<void> {
+  protected async download (req: IncomingMessage, res: ServerResponse, r: HubRequest): Promise<boolean> {
+    const m = RESOLVE.exec(r.rest)
+    if (m == null) return false
+    const { target, self } = r
     const headers = withoutXet(upstreamHeaders(req, TASK_DROP))
     const meta = await this.c.upstream.head(target, headers)
     const location = header(meta, 'location')
@@ -56,15 +40,15 @@ export class HuggingFaceEndpoint {
     if (meta.statusCode >= 400 || (meta.statusCode >= 300 && !offHub)) {
       // errors, and the hub's own redirects (renamed repos, resolve-cache), are the client's to see and follow
       if (req.method === 'HEAD' || meta.statusCode < 400) this.answer(res, meta, self)
-      else await this.c.upstream.relay(req, res, target, { headers: upstreamHeaders(req), rewrite: (h) => { this.rewrite(h, self) } })
-      return
+      else await this.relay(req, res, r)
+      return true
     }
     const keep = pick(meta.headers, FILE_HEADERS)
     if (req.method === 'HEAD') {
       // no Location: the download must come back here, not go to the CDN
       const size = header(meta, 'x-linked-size') ?? header(meta, 'content-length') ?? '0'
       res.writeHead(200, { ...keep, 'content-length': size, 'accept-ranges': 'bytes' }).end()
-      return
+      return true
     }
     // the commit, not a branch name, identifies the bytes behind a URL-keyed task
     const commit = header(meta, 'x-repo-commit')
@@ -74,34 +58,8 @@ export class HuggingFaceEndpoint {
       request: { url, headers, digest: lfs != null ? `sha256:${lfs[1]}` : undefined },
       headers: keep
     })
+    return true
   }
-
-  private answer (res: ServerResponse, meta: UpstreamAnswer, self: string): void {
-    const h = downstreamHeaders(meta.headers)
-    this.rewrite(h, self)
-    h['content-length'] = '0'
-    res.writeHead(meta.statusCode, h).end()
-  }
-
-  /** Hub-absolute and root-relative links lead back through the proxy. */
-  private rewrite (h: Record<string, string | string[]>, self: string): void {
-    const hubBase = this.hub.href.replace(/\/$/, '')
-    const loc = h.location
-    if (typeof loc === 'string') {
-      if (loc.startsWith(hubBase)) h.location = self + loc.slice(hubBase.length)
-      else if (loc.startsWith('/') && !loc.startsWith('//')) h.location = self + loc.slice(this.hub.pathname.replace(/\/$/, '').length)
-    }
-    if (typeof h.link === 'string') h.link = h.link.split(hubBase).join(self)
-  }
-
-  private hubUrl (pathAndQuery: string): URL {
-    return new URL(this.hub.pathname.replace(/\/$/, '') + pathAndQuery, this.hub.origin)
-  }
-}
-
-function header (a: UpstreamAnswer, name: string): string | undefined {
-  const v = a.headers[name]
-  return Array.isArray(v) ? v[0] : v
 }
 
 function withoutXet (h: Record<string, string>): Record<string, string> {

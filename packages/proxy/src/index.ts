@@ -3,14 +3,15 @@ import type { Logger } from '@damselfly/utils'
 import type { TaskDownloader } from './serve-task.js'
 import type { RegistryInit } from './registry.js'
 import type { HuggingFaceInit } from './hugging-face.js'
+import type { ModelScopeInit } from './modelscope.js'
 import type { UpstreamInit } from './upstream.js'
 import type { HijackInit } from './hijack.js'
 
 export { ProxyServer } from './proxy-server.js'
 export { DestinationPolicy, addressClass, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
-export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX } from './constants.js'
+export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX, MODELSCOPE_PREFIX } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
-export type { TaskDownloader, RegistryInit, HuggingFaceInit, UpstreamInit, HijackInit }
+export type { TaskDownloader, RegistryInit, HuggingFaceInit, ModelScopeInit, UpstreamInit, HijackInit }
 export { HttpsHijack } from './hijack.js'
 export { CertificateAuthority, CA_CERT_FILE, CA_KEY_FILE, type CaFiles } from './ca.js'
 
@@ -36,7 +37,7 @@ export interface ProxyInit {
   /**
    * destinations reachable although loopback, link-local, private or unspecified:
    * `host[:port]`, `[v6][:port]`, a CIDR or `*.suffix` (the registry mirror and the
-   * Hugging Face endpoint configured here are always allowed)
+   * Hugging Face and ModelScope endpoints configured here are always allowed)
    * @default []
    */
   allow?: string[]
@@ -50,6 +51,7 @@ export interface ProxyInit {
   headersTimeoutMs?: number
   registry?: RegistryInit
   huggingFace?: HuggingFaceInit
+  modelScope?: ModelScopeInit
   upstream?: UpstreamInit
   /** HTTPS interception: `CONNECT`s to these hosts are terminated with the proxy's CA; none by default */
   hijackHttps?: HijackInit

@@ -2,10 +2,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { connect, type Socket, type AddressInfo } from 'node:net'
 import { InvalidRequestError, errorInfo } from '@damselfly/types'
 import { redactUrl } from '@damselfly/utils'
-import { BLOB_PATH, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_HF_ENDPOINT, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_TUNNELS, DEFAULT_PROXY_PORT, DEFAULT_RULES, HF_PREFIX } from './constants.js'
+import { BLOB_PATH, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_HF_ENDPOINT, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_TUNNELS, DEFAULT_PROXY_PORT, DEFAULT_RULES, HF_PREFIX, MODELSCOPE_PREFIX } from './constants.js'
+import { DEFAULT_MODELSCOPE_ENDPOINT } from '@damselfly/backend'
 import { DestinationPolicy } from './destination.js'
 import { sendError, TASK_DROP, upstreamHeaders } from './http-headers.js'
 import { HuggingFaceEndpoint } from './hugging-face.js'
+import { ModelScopeEndpoint } from './modelscope.js'
 import { RegistryMirror } from './registry.js'
 import { serveTask, servedByP2P } from './serve-task.js'
 import { Upstream, defaultPort } from './upstream.js'
@@ -15,7 +17,7 @@ import type { Duplex } from 'node:stream'
 
 /**
  * The peer's HTTP proxy: one listener for containerd's registry mirror
- * (`/v2/…`), the Hugging Face endpoint (`/hf/…`), forward proxying
+ * (`/v2/…`), the Hugging Face (`/hf/…`) and ModelScope (`/modelscope/…`) endpoints, forward proxying
  * (absolute-form requests, `CONNECT` tunnels) and its own `/healthz`.
  */
 export class ProxyServer {
@@ -23,6 +25,7 @@ export class ProxyServer {
   private readonly upstream: Upstream
   private readonly registry: RegistryMirror
   private readonly hf: HuggingFaceEndpoint
+  private readonly modelScope: ModelScopeEndpoint
   private readonly rules: RegExp[]
   private readonly tunnels = new Set<Socket>()
   /** where forward requests, tunnels and upstream requests may go */
@@ -33,7 +36,7 @@ export class ProxyServer {
 
   constructor (private readonly c: ProxyComponents, private readonly init: ProxyInit = {}) {
     // the upstreams the operator configured are destinations by definition
-    const configured = [init.registry?.mirror, init.huggingFace?.endpoint ?? DEFAULT_HF_ENDPOINT]
+    const configured = [init.registry?.mirror, init.huggingFace?.endpoint ?? DEFAULT_HF_ENDPOINT, init.modelScope?.endpoint ?? DEFAULT_MODELSCOPE_ENDPOINT]
       .filter((u): u is string => u != null && u !== '')
       .map((u) => { const x = new URL(u); return `${x.hostname.includes(':') ? `[${x.hostname.replace(/^\[|\]$/g, '')}]` : x.hostname}:${defaultPort(x)}` })
     this.policy = new DestinationPolicy({ allow: [...(init.allow ?? []), ...configured], ownPorts: init.ownPorts })
@@ -41,6 +44,7 @@ export class ProxyServer {
     const parts = { ...c, upstream: this.upstream }
     this.registry = new RegistryMirror(parts, init.registry)
     this.hf = new HuggingFaceEndpoint(parts, init.huggingFace)
+    this.modelScope = new ModelScopeEndpoint(parts, init.modelScope)
     this.rules = (init.rules ?? DEFAULT_RULES).map((r) => new RegExp(r))
     if ((init.hijackHttps?.hosts.length ?? 0) > 0) this.hijack = new HttpsHijack(c, init.hijackHttps!)
   }
@@ -101,8 +105,9 @@ export class ProxyServer {
     const url = new URL(raw, 'http://proxy')
     if (url.pathname === '/v2' || url.pathname.startsWith('/v2/')) { await this.registry.handle(req, res, url); return }
     if (url.pathname === HF_PREFIX || url.pathname.startsWith(`${HF_PREFIX}/`)) { await this.hf.handle(req, res, url); return }
+    if (url.pathname === MODELSCOPE_PREFIX || url.pathname.startsWith(`${MODELSCOPE_PREFIX}/`)) { await this.modelScope.handle(req, res, url); return }
     if (url.pathname === '/healthz') { res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}'); return }
-    throw new InvalidRequestError(`${url.pathname} is neither a registry (/v2/), Hugging Face (${HF_PREFIX}/) nor an absolute-form proxy request`)
+    throw new InvalidRequestError(`${url.pathname} is neither a registry (/v2/), Hugging Face (${HF_PREFIX}/), ModelScope (${MODELSCOPE_PREFIX}/) nor an absolute-form proxy request`)
   }
 
   /** `HTTP_PROXY`-style request: P2P when a rule says so, straight to the origin otherwise. */

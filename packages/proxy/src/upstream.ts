@@ -68,6 +68,13 @@ export class Upstream {
     return { statusCode: up.statusCode, headers: up.headers }
   }
 
+  /** A GET whose JSON body the proxy reads itself (a hub's file listing); the body is undefined unless the answer is a 200. */
+  async json (target: URL, headers: Record<string, string>): Promise<UpstreamAnswer & { body?: unknown }> {
+    const up = await this.request(target, 'GET', { ...headers, accept: 'application/json' })
+    if (up.statusCode !== 200) { await up.body.dump(); return { statusCode: up.statusCode, headers: up.headers } }
+    return { statusCode: up.statusCode, headers: up.headers, body: await up.body.json() }
+  }
+
   private async request (target: URL, method: string, headers: Record<string, string>, body?: IncomingMessage): Promise<Dispatcher.ResponseData> {
     await this.policy?.check(target.hostname, defaultPort(target))
     try {
