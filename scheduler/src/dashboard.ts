@@ -29,7 +29,7 @@ export const DASHBOARD_HTML = /* html */ `<!doctype html>
   code { font-size:12px; color:#b9c7d6; }
   .pools { display:flex; flex-wrap:wrap; gap:10px; }
   .pool { border:1px solid var(--line); border-radius:6px; padding:8px 10px; min-width:130px; }
-  .pool .name { font-weight:600; } .pool .meta { color:var(--dim); font-size:12px; }
+  .pool .name { font-weight:600; } .pool .meta { color:var(--dim); font-size:12px; } .pool .wan.hot { color:var(--origin); }
   .badge { display:inline-block; font-size:11px; padding:0 6px; border-radius:9px; background:#2a3542; }
   .badge.seed { background:#4a3522; color:var(--seed); } .badge.done { background:#1f3d2a; color:var(--ok); }
   .badge.failed { background:#4a2222; color:var(--origin); } .badge.running { background:#1f3346; color:var(--peer); }
@@ -87,7 +87,17 @@ function el (name, attrs, text) {
   return e
 }
 
-function renderPools (peers) {
+/** the pool's cross-pool rate against the WAN budget, when the scheduler has one */
+function wanLine (name, poolWan) {
+  if (poolWan == null) return ''
+  const r = poolWan.pools?.[name] ?? { in: 0, out: 0 }
+  const of = poolWan.budget > 0 ? ' / ' + fmtBytes(poolWan.budget) + '/s' : ''
+  const hot = poolWan.budget > 0 && Math.max(r.in, r.out) >= poolWan.budget
+  return '<br><span class="wan' + (hot ? ' hot' : '') + '" data-wan-in="' + Math.round(r.in) + '" data-wan-out="' + Math.round(r.out) + '" data-wan-budget="' + poolWan.budget + '">WAN in ' +
+    fmtBytes(r.in) + '/s' + of + ' · out ' + fmtBytes(r.out) + '/s' + of + '</span>'
+}
+
+function renderPools (peers, poolWan) {
   const pools = new Map()
   for (const p of peers) {
     const x = pools.get(p.pool) ?? { peers: 0, seeds: 0, uploaded: 0 }
@@ -97,7 +107,7 @@ function renderPools (peers) {
   }
   $('pools').innerHTML = [...pools].sort().map(([name, x]) =>
     '<div class="pool" data-pool="' + esc(name) + '"><div class="name">' + esc(name) + '</div><div class="meta">' +
-    x.peers + ' peers' + (x.seeds ? ', ' + x.seeds + ' seed' : '') + '<br>served ' + fmtBytes(x.uploaded) + '</div></div>').join('') ||
+    x.peers + ' peers' + (x.seeds ? ', ' + x.seeds + ' seed' : '') + '<br>served ' + fmtBytes(x.uploaded) + wanLine(name, poolWan) + '</div></div>').join('') ||
     '<p class="empty">no peers registered</p>'
   return pools
 }
@@ -223,7 +233,7 @@ async function tick () {
   try {
     const [peers, tasks, stats] = await Promise.all([getJson('/api/v1/peers'), getJson('/api/v1/tasks'), getJson('/api/v1/stats').catch(() => null)])
     peers.sort((a, b) => (b.seed - a.seed) || a.pool.localeCompare(b.pool) || a.id.localeCompare(b.id))
-    const pools = renderPools(peers)
+    const pools = renderPools(peers, stats?.poolWan)
     renderPeers(peers)
     renderTasks(tasks)
     renderFlow(peers, tasks)

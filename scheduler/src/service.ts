@@ -303,7 +303,9 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     peers: svc.swarm.peers.size,
     tasks: svc.swarm.tasks.size,
     decisions: svc.swarm.decisions,
-    backToSourceDecisions: svc.swarm.backToSourceDecisions
+    backToSourceDecisions: svc.swarm.backToSourceDecisions,
+    // the per-pool WAN budget (--pool-wan-budget, 0 = unlimited) and what each pool moves across pools now
+    poolWan: { budget: svc.swarm.poolBudget.rate, pools: Object.fromEntries(svc.swarm.poolBudget.rates()) }
   }))
   app.get('/healthz', async () => ({ ok: true }))
   app.get('/readyz', async () => ({ ok: true, peers: svc.swarm.peers.size }))

@@ -23,6 +23,8 @@ describe('the scheduler dashboard in a real browser', function () {
   let context: BrowserContext
   let page: Page
   const SIZE = 48 * 1024 * 1024 + 777
+  /** above what the 12 MiB/s origin lets any pool move, so it shows without slowing the test */
+  const BUDGET = 64 * 1024 * 1024
 
   before(async function () {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`)
@@ -30,7 +32,7 @@ describe('the scheduler dashboard in a real browser', function () {
     await writeRandomFile(join(dir, 'model.bin'), SIZE)
     // a slow origin, so the seed's download spans several dashboard polls
     origin = await startOrigin({ files: { '/model.bin': join(dir, 'model.bin') }, rateBytesPerSec: 12 * 1024 * 1024 })
-    lab = await startLab({ peers: 4, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab') })
+    lab = await startLab({ peers: 4, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab'), schedulerArgs: ['--pool-wan-budget', '64MiB'] })
     context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
@@ -66,13 +68,19 @@ describe('the scheduler dashboard in a real browser', function () {
     assert.equal(await page.locator('#flow g[data-peer]').count(), 5)
   })
 
-  it('should show a task appear and its progress rise live while peers download', async () => {
+  it('should show a task appear and its progress rise live while peers download, and each pool\'s WAN rate against the pool budget', async () => {
     const eps = lab.endpoints!
     const url = `${origin.url}/model.bin`
     const seen: number[] = []
+    // the cross-pool rate into the pools, as the API reports it and as the page shows it
+    const apiWan: Array<{ budget: number, pools: Record<string, { in: number, out: number }> }> = []
+    const pageWanIn: number[] = []
     const poll = setInterval(() => {
       page.evaluate(() => document.querySelector('[data-task]')?.getAttribute('data-progress') ?? null)
         .then((v) => { if (v != null) seen.push(Number(v)) }).catch(() => {})
+      page.evaluate(() => [...document.querySelectorAll('.pool .wan')].map((e: any) => Number(e.getAttribute('data-wan-in'))))
+        .then((v) => { pageWanIn.push(...v) }).catch(() => {})
+      fetch(`${eps.scheduler.url}/api/v1/stats`).then(async (r) => await r.json()).then((j: any) => { apiWan.push(j.poolWan) }).catch(() => {})
     }, 200)
     let results
     try {
@@ -89,6 +97,15 @@ describe('the scheduler dashboard in a real browser', function () {
     assert.equal(seen[seen.length - 1], 100)
     // the page moved through several values live (a joining peer may lower the average for a moment)
     assert.ok(new Set(seen.filter((v) => v > 0 && v < 100)).size >= 2, `too few live updates: ${seen.join(',')}`)
+
+    // each edge pool took the content across pools (from the seed's), at most the budget per direction over 5 s
+    assert.ok(apiWan.length > 0 && apiWan.every((w) => w.budget === BUDGET), JSON.stringify(apiWan.slice(0, 3)))
+    for (const pool of ['edge-a', 'edge-b']) {
+      const peak = Math.max(...apiWan.map((w) => w.pools[pool]?.in ?? 0))
+      assert.ok(peak > 0 && peak <= BUDGET * 1.1, `${pool}: WAN in peaked at ${peak} B/s`)
+    }
+    assert.ok(Math.max(0, ...pageWanIn) > 0, 'the page never showed a pool\'s WAN rate')
+    assert.match(await page.locator('.pool[data-pool="edge-a"] .wan').innerText(), /WAN in .* \/ 64\.0 MiB\/s/)
 
     // the flow graph carries bytes on the edge out of the seed's pool
     await page.waitForSelector('#flow [data-edge-label^="cloud>"]', { timeout: 10_000 })
