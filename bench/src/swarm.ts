@@ -1,14 +1,17 @@
-// `npm run bench -- swarm [--peers 8] [--size BYTES] [--rate BYTES/S] [--only a,b] [--json] [--quick]`:
+// `npm run bench -- swarm [--peers 8] [--size BYTES] [--rate BYTES/S] [--upload-limit RATE] [--only a,b] [--json] [--quick]`:
 // N peers (separate processes) each need one file from an origin whose
 // bandwidth is capped. The same run measures every peer downloading straight
 // from the origin, BitTorrent (aria2c + opentracker, a seeder capped like the
 // origin) and Damselfly (scheduler + seed peer + peers), one after another.
+// --upload-limit (e.g. 20MiB) sets Damselfly's peers' and seed's --upload-rate
+// and reports what each daemon uploaded per second against it.
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { writeRandomFile, sha256File, allMatch } from '@damselfly/testkit'
+import { parseRate } from '@damselfly/utils'
 import { systems, type SwarmConfig } from './systems.js'
 import { reapedChildrenCpuSeconds } from './proc.js'
 import { swarmChart } from './chart.js'
@@ -20,6 +23,7 @@ const { values } = parseArgs({
     peers: { type: 'string' },
     size: { type: 'string' },
     rate: { type: 'string' },
+    'upload-limit': { type: 'string' },
     only: { type: 'string' },
     save: { type: 'string' },
     // how Damselfly's peers move pieces: tcp (the daemons' default), tls (encrypted), off (libp2p streams)
@@ -30,6 +34,7 @@ const MiB = 1024 * 1024
 const peers = Number(values.peers ?? (values.quick ? 3 : 8))
 const fileBytes = Number(values.size ?? (values.quick ? 32 * MiB : 1024 * MiB))
 const originRateBytesPerSec = Number(values.rate ?? 100 * MiB)
+const uploadRateBytesPerSec = values['upload-limit'] != null ? parseRate(values['upload-limit']) : undefined
 const only = values.only?.split(',')
 const say = (s: string): void => { if (!values.json) process.stderr.write(s + '\n') }
 
@@ -46,6 +51,8 @@ export interface SystemResult {
   /** Damselfly: what carried the pieces (tls, tcp, off = libp2p streams) */
   dataChannel?: string
   loopP99Ms?: number
+  /** bytes/s each daemon uploaded over the run, against uploadRateBytesPerSec */
+  uploadRates?: { peers: number[], seeds: number[] }
   error?: string
   skipped?: string
 }
@@ -74,7 +81,7 @@ try {
     }
     const sysDir = join(dir, system.name)
     await mkdir(sysDir, { recursive: true })
-    const cfg: SwarmConfig = { peers, fileBytes, originRateBytesPerSec, file, sha256, dir: sysDir, log: say, dataChannel: values['data-channel'] }
+    const cfg: SwarmConfig = { peers, fileBytes, originRateBytesPerSec, file, sha256, dir: sysDir, log: say, dataChannel: values['data-channel'], uploadRateBytesPerSec }
     say(`${system.name}: running …`)
     const cpu0 = await reapedChildrenCpuSeconds()
     try {
@@ -92,7 +99,8 @@ try {
         ...(r.cpuByRole != null ? { cpuByRole: r.cpuByRole } : {}),
         ...(r.startupCpuSeconds != null ? { startupCpuSeconds: round(r.startupCpuSeconds) } : {}),
         ...(r.dataChannel != null ? { dataChannel: r.dataChannel } : {}),
-        ...(r.loopP99Ms != null ? { loopP99Ms: r.loopP99Ms } : {})
+        ...(r.loopP99Ms != null ? { loopP99Ms: r.loopP99Ms } : {}),
+        ...(r.uploadRates != null ? { uploadRates: r.uploadRates } : {})
       }
     } catch (err: any) {
       results[system.name] = { lastSeconds: 0, p50Seconds: 0, originBytes: 0, cpuSeconds: 0, peakRssBytes: 0, allVerified: false, error: String(err.message ?? err).slice(0, 500) }
@@ -110,6 +118,7 @@ const summary = {
   peers,
   fileBytes,
   originRateBytesPerSec,
+  ...(uploadRateBytesPerSec != null ? { uploadRateBytesPerSec } : {}),
   // the time the capped origin needs to send the file once: no system can beat it
   floorSeconds: round(fileBytes / originRateBytesPerSec),
   date: new Date().toISOString(),
@@ -125,5 +134,5 @@ if (saveTo != null) {
   say(`wrote ${base}.json and ${base}.svg`)
 }
 if (values.json) process.stdout.write(JSON.stringify(summary) + '\n')
-else console.table(Object.fromEntries(Object.entries(results).map(([k, { cpuByRole: _, ...r }]) => [k, { ...r, originBytes: `${(r.originBytes / fileBytes).toFixed(3)}x`, peakRssBytes: `${(r.peakRssBytes / MiB).toFixed(0)} MiB` }])))
+else console.table(Object.fromEntries(Object.entries(results).map(([k, { cpuByRole: _, uploadRates: __, ...r }]) => [k, { ...r, originBytes: `${(r.originBytes / fileBytes).toFixed(3)}x`, peakRssBytes: `${(r.peakRssBytes / MiB).toFixed(0)} MiB` }])))
 process.exit(Object.values(results).every((r) => r.skipped != null || r.allVerified) ? 0 : 1)

@@ -27,6 +27,8 @@ export interface SwarmConfig {
   log: (line: string) => void
   /** Damselfly's data channel mode (tls, tcp, off) */
   dataChannel?: string
+  /** Damselfly: each peer's and seed's `--upload-rate` in bytes/s (`--upload-limit`) */
+  uploadRateBytesPerSec?: number
   /** where the processes run (the edge bench's network namespaces); default: all here on 127.0.0.1 */
   placement?: Placement
 }
@@ -66,6 +68,8 @@ export interface SystemRun {
   dataChannel?: string
   /** worst p99 event-loop delay of any peer process over the run, where the system reports it */
   loopP99Ms?: number
+  /** Damselfly: bytes/s each daemon uploaded over the run (its damselfly_upload_bytes_total / seconds to the last peer) */
+  uploadRates?: { peers: number[], seeds: number[] }
 }
 
 export interface SwarmSystem {
@@ -161,7 +165,8 @@ export const damselfly: SwarmSystem = {
       // (across pools the scheduler lets only a few fetchers per pool reach outside)
       const dataChannel = cfg.dataChannel ?? 'tcp'
       // outputs under an export root: the daemons hard-link them from their caches, as in production
-      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), exportRoots: [cfg.dir], logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', dataChannel], peerArgs: ['--data-channel', dataChannel] })
+      const limit = cfg.uploadRateBytesPerSec != null ? ['--upload-rate', String(cfg.uploadRateBytesPerSec)] : []
+      const lab = await startLab({ peers: cfg.peers, dataDir: join(cfg.dir, 'lab'), exportRoots: [cfg.dir], logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', dataChannel, ...limit], peerArgs: ['--data-channel', dataChannel, ...limit] })
       const eps = lab.endpoints!
       const daemonPids = eps.peers.map((p) => p.pid)
       const watch = new RssWatch(() => daemonPids)
@@ -194,7 +199,13 @@ export const damselfly: SwarmSystem = {
         const lookups = (result: string): number => [...scraped, ...seedScraped].reduce((a, text) => a + metric(text, new RegExp(`^damselfly_piece_cache_lookups_total{[^}]*result="${result}"[^}]*} (\\S+)`, 'm')), 0)
         cfg.log(`damselfly uploads: seed ${gib(uploaded(true))} GiB, peers ${gib(uploaded(false))} GiB (${uploads.filter((p) => !p.seed).map((p) => gib(p.uploadedBytes)).join(' ')}); from memory ${lookups('hit')} of ${lookups('hit') + lookups('miss')}`)
         cfg.log(`damselfly peers' GC pauses: major ${gcSeconds('major')} s, minor ${gcSeconds('minor')} s, incremental ${gcSeconds('incremental')} s`)
-        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, dataChannel, loopP99Ms }
+        // each daemon's own count of piece bytes it served, averaged over the run (start to the last peer done)
+        const runSeconds = Math.max(...peerSeconds)
+        const rateOf = (text: string): number => Math.round(metric(text, /^damselfly_upload_bytes_total(?:{[^}]*})? (\S+)/m) / runSeconds)
+        const uploadRates = { peers: scraped.map(rateOf), seeds: seedScraped.map(rateOf) }
+        const mibs = (n: number): string => (n / 2 ** 20).toFixed(2)
+        cfg.log(`damselfly upload rates (MiB/s over ${runSeconds.toFixed(2)} s${cfg.uploadRateBytesPerSec != null ? `, limit ${mibs(cfg.uploadRateBytesPerSec)}` : ''}): seed ${uploadRates.seeds.map(mibs).join(' ')}, peers ${uploadRates.peers.map(mibs).join(' ')}`)
+        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, dataChannel, loopP99Ms, uploadRates }
       } finally {
         await watch.stop()
         await lab.stop()
