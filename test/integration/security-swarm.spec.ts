@@ -215,12 +215,16 @@ describe('security: trust inside the swarm', function () {
     const r = await rogue()
     const addrs = (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${lab.endpoints!.scheduler.peerId}`))
     const big = lengthPrefixed(PeerMessage.encode({ register: { ...r.registration(), hostname: 'x'.repeat(8 * MiB - 1024) } }))
+    const streams = []
     for (let i = 0; i < 8; i++) {
       const s = await r.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(8000) }).catch(() => undefined)
       if (s == null) continue
+      streams.push(s)
       try { s.send(big) } catch {}
     }
-    await new Promise((resolve) => setTimeout(resolve, 2000))
+    assert.ok(streams.length > 0, 'no session to flood')
+    // the scheduler refuses each at its length prefix (64 KiB at most before a registration): it ends every session
+    await waitFor('the scheduler to end every oversized session', async () => streams.every((s) => s.status !== 'open'))
     const after = await rss()
     assert.ok(after - before < 48 * MiB, `scheduler RSS grew by ${((after - before) / MiB).toFixed(1)} MiB`)
     assert.ok((await fetchJson<any>(`${lab.endpoints!.scheduler.url}/healthz`)).ok)
