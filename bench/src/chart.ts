@@ -54,3 +54,44 @@ export function swarmChart (s: Summary): string {
   out.push('</svg>')
   return out.join('\n') + '\n'
 }
+
+interface ScalePoint {
+  peers: number
+  floorSeconds: number
+  results: Record<string, { lastSeconds: number, cpuPerGiB?: number }>
+}
+
+/** Two panels over swarm size N: last-peer time (÷ floor) and CPU seconds per delivered GiB, a line per system. */
+export function scaleChart (points: ScalePoint[], date: string): string {
+  const systems = [...new Set(points.flatMap((p) => Object.keys(p.results)))]
+  const width = 720
+  const panelH = 220
+  const left = 70
+  const right = 30
+  const top = 50
+  const gap = 60
+  const ns = points.map((p) => p.peers)
+  const x = (n: number): number => left + (width - left - right) * (ns.length <= 1 ? 0.5 : ns.indexOf(n) / (ns.length - 1))
+  const out: string[] = [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${top + 2 * panelH + gap + 50}" font-family="sans-serif" font-size="12">`,
+    `<text x="${left}" y="24" font-size="15" font-weight="bold">Swarm size N: last peer ÷ floor, and CPU per delivered GiB (medians; ${date.slice(0, 10)})</text>`]
+  const panel = (y0: number, label: string, value: (p: ScalePoint, s: string) => number | undefined): void => {
+    const vals = points.flatMap((p) => systems.map((s) => value(p, s) ?? 0))
+    const max = Math.max(1, ...vals) * 1.1
+    const y = (v: number): number => y0 + panelH - panelH * v / max
+    out.push(`<text x="${left}" y="${y0 - 8}" font-weight="bold">${label}</text>`)
+    out.push(`<line x1="${left}" y1="${y0 + panelH}" x2="${width - right}" y2="${y0 + panelH}" stroke="#999"/>`)
+    for (const n of ns) out.push(`<text x="${x(n)}" y="${y0 + panelH + 16}" text-anchor="middle">N=${n}</text>`)
+    for (const [k, s] of systems.entries()) {
+      const pts = points.map((p) => [x(p.peers), value(p, s)] as const).filter(([, v]) => v != null && v > 0)
+      if (pts.length === 0) continue
+      const colour = COLOURS[s] ?? '#444'
+      out.push(`<polyline fill="none" stroke="${colour}" stroke-width="2" points="${pts.map(([px, v]) => `${px.toFixed(1)},${y(v!).toFixed(1)}`).join(' ')}"/>`)
+      for (const [px, v] of pts) out.push(`<circle cx="${px.toFixed(1)}" cy="${y(v!).toFixed(1)}" r="3" fill="${colour}"/><text x="${(px + 5).toFixed(1)}" y="${(y(v!) - 5).toFixed(1)}" fill="${colour}">${v!.toFixed(2)}</text>`)
+      out.push(`<text x="${width - right - 100}" y="${y0 + 14 + 14 * k}" fill="${colour}">${s}</text>`)
+    }
+  }
+  panel(top, 'last peer ÷ floor', (p, s) => p.results[s]?.lastSeconds > 0 ? p.results[s].lastSeconds / p.floorSeconds : undefined)
+  panel(top + panelH + gap, 'CPU seconds per delivered GiB', (p, s) => p.results[s]?.cpuPerGiB)
+  out.push('</svg>')
+  return out.join('\n') + '\n'
+}

@@ -6,6 +6,7 @@ const scenarios: Record<string, string> = {
   scheduler: './scheduler-bench.js',
   pools: './pools.js',
   swarm: './swarm.js',
+  scale: './scale.js',
   hash: './hash.js',
   edge: './edge.js'
 }

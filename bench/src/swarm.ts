@@ -22,7 +22,7 @@ const { values } = parseArgs({
     rate: { type: 'string' },
     only: { type: 'string' },
     save: { type: 'string' },
-    // how Damselfly's peers move pieces: tcp (the daemons' default), tls (encrypted), off (libp2p streams)
+    // how Damselfly's peers move pieces: tcp (plain TCP, allowed inside a pool: every peer here is in one), tls (the daemons' default: encrypted), off (libp2p streams)
     'data-channel': { type: 'string', default: 'tcp' }
   }
 })

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { isAbsolute } from 'node:path'
-import { DamselflyError, errorInfo, InvalidRequestError, UnauthorizedError, type ProgressEvent, type TaskRequest, type TaskStats } from '@damselfly/types'
+import { httpError, TaskNotFoundError, errorInfo, InvalidRequestError, UnauthorizedError, type ProgressEvent, type TaskRequest, type TaskStats } from '@damselfly/types'
 import { bearerMatches, redactUrl, taskIdFor, parseRate } from '@damselfly/utils'
 import { exportTarget, exportTo, type PeerEngine, type RateLimits } from '@damselfly/task-engine'
 import type { TaskStore } from '@damselfly/storage'
@@ -74,8 +74,8 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
   })
   // one mapping of errors to statuses, for the hook and every route
   app.setErrorHandler(async (err, _req, reply) => {
-    const status = err instanceof DamselflyError ? err.status : (err as { statusCode?: number }).statusCode ?? 500
-    return await reply.code(status).send({ error: errorInfo(err) })
+    const { status, body } = httpError(err)
+    return await reply.code(status).send(body)
   })
 
   app.get('/healthz', async () => ({ ok: true }))
@@ -85,44 +85,40 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
   })
   app.get('/api/v1/info', async () => ({ ...info(), exportRoots: roots }))
   app.get('/api/v1/tasks', async () => engine.taskStats().map(shown))
-  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req) => {
     const d = engine.getDownload(req.params.id)
-    if (d == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    if (d == null) throw new TaskNotFoundError('no such task')
     return shown(d.stats)
   })
   // the bytes of a finished task, for a client that writes its output itself (outside the export roots)
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/content', { config: { auth: true } }, async (req, reply) => {
     const d = engine.getDownload(req.params.id)
-    if (d == null || d.stats.state !== 'succeeded') return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no finished task with that id' } })
+    if (d == null || d.stats.state !== 'succeeded') throw new TaskNotFoundError('no finished task with that id')
     return await reply.type('application/octet-stream').header('content-length', d.store.contentLength).send(createReadStream(d.store.dataPath))
   })
 
   // cache import / stat / delete (dfcache): the file is read by the daemon, on its host, from under its export roots
-  app.post<{ Body: { path?: string, url?: string, pieceLength?: number } }>('/api/v1/cache/import', async (req, reply) => {
+  app.post<{ Body: { path?: string, url?: string, pieceLength?: number } }>('/api/v1/cache/import', async (req) => {
     const b = req.body
-    if (b == null || typeof b.path !== 'string' || !isAbsolute(b.path) || typeof b.url !== 'string' || b.url === '') {
-      return await reply.code(400).send({ error: errorInfo(new InvalidRequestError('body must be JSON with an absolute path and a url')) })
-    }
+    if (b == null || typeof b.path !== 'string' || !isAbsolute(b.path) || typeof b.url !== 'string' || b.url === '') throw new InvalidRequestError('body must be JSON with an absolute path and a url')
     // the daemon reads the file as its own user and serves it to the swarm: only files under its export roots (never /etc/…)
     const path = await exportTarget(b.path, roots)
-    try {
-      const store = await engine.importFile(path, { url: b.url, pieceLength: b.pieceLength })
-      return cacheStat(store)
-    } catch (err) {
-      return await reply.code(err instanceof InvalidRequestError ? 400 : 500).send({ error: errorInfo(err) })
-    }
+    return cacheStat(await engine.importFile(path, { url: b.url, pieceLength: b.pieceLength }))
   })
-  app.get<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/v1/cache/:id', async (req) => {
     const store = await engine.store.get(req.params.id)
-    if (store == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    if (store == null) throw new TaskNotFoundError('no such task')
     return cacheStat(store)
   })
   app.delete<{ Params: { id: string } }>('/api/v1/cache/:id', async (req, reply) => {
+    let removed: boolean
     try {
-      if (!await engine.removeTask(req.params.id)) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+      removed = await engine.removeTask(req.params.id)
     } catch (err) {
+      // in use (a download or an upload holds it)
       return await reply.code(409).send({ error: errorInfo(err) })
     }
+    if (!removed) throw new TaskNotFoundError('no such task')
     return await reply.code(204).send()
   })
 

@@ -1,3 +1,4 @@
+import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, InvalidRequestError, NoSeedError, PreheatNotFoundError, TaskNotFoundError, httpError, errorInfo } from '@damselfly/types'
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
@@ -232,25 +233,24 @@ async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Ar
 
 export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   const app = Fastify({ logger: false })
+  app.setErrorHandler(async (err, _req, reply) => {
+    const { status, body } = httpError(err)
+    return await reply.code(status).send(body)
+  })
   const preheats = new Map<string, PreheatJob>()
 
   const adminToken = svc.adminToken
   app.post<{ Body: PreheatBody }>('/api/v1/preheat', async (req, reply) => {
-    if (adminToken == null) return await reply.code(403).send({ error: { code: 'ERR_FORBIDDEN', message: 'preheat is disabled: start the scheduler with --admin-token (or a cluster --token)' } })
+    if (adminToken == null) throw new ForbiddenError('preheat is disabled: start the scheduler with --admin-token (or a cluster --token)')
     if (!bearerMatches(req.headers.authorization, adminToken)) {
-      return await reply.code(401).header('www-authenticate', 'Bearer realm="damselfly-scheduler"').send({ error: { code: 'ERR_UNAUTHORIZED', message: 'preheat needs Authorization: Bearer <admin token>' } })
+      reply.header('www-authenticate', 'Bearer realm="damselfly-scheduler"')
+      throw new UnauthorizedError('preheat needs Authorization: Bearer <admin token>')
     }
     const b = req.body
-    if (b == null || typeof b.url !== 'string' || b.url === '') {
-      return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: 'body must be JSON with a url' } })
-    }
+    if (b == null || typeof b.url !== 'string' || b.url === '') throw new InvalidRequestError('body must be JSON with a url')
     // an image reference or a repository names several objects: preheat each
-    let entries: Array<{ url: string, digest?: string, path: string }>
-    try {
-      entries = await expandPreheat(svc, b)
-    } catch (err: any) {
-      return await reply.code(err.status ?? 502).send({ error: { code: err.code ?? 'ERR_ORIGIN', message: err.message } })
-    }
+    // listing the URL asks its origin: what that refuses is the origin's error (502 unless it says otherwise)
+    const entries = await expandPreheat(svc, b).catch((err) => { throw err instanceof DamselflyError ? err : new OriginError(errorInfo(err).message) })
     // the body's headers only list what the URL names (above); they are never handed to peers
     // or seeds, which fetch with their own configured credentials
     const headers: Array<{ name: string, value: string }> = []
@@ -260,13 +260,13 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
       try {
         taskId = taskIdFor({ url: e.url, pieceLength: b.pieceLength, digest: e.digest, tag: b.tag, application: b.application, filteredQueryParams: b.filteredQueryParams })
       } catch (err: any) {
-        return await reply.code(400).send({ error: { code: 'ERR_INVALID_REQUEST', message: err.message } })
+        throw new InvalidRequestError(err.message)
       }
       const { peers } = svc.swarm.preheat({ taskId, url: e.url, headers, pieceLength: b.pieceLength ?? 0, digest: e.digest ?? '', tag: b.tag ?? '', application: b.application ?? '', filteredQueryParams: b.filteredQueryParams ?? [], range: '' }, b.pools ?? [])
       tasks.push({ taskId, path: e.path, peers })
     }
     const noSeed = tasks.every((t) => svc.swarm.tasks.get(t.taskId)?.seedState === 'failed' && t.peers.length === 0)
-    if (noSeed) return await reply.code(503).send({ error: { code: 'ERR_NO_SEED', message: 'no seed peer or pool peer available to preheat' } })
+    if (noSeed) throw new NoSeedError('no seed peer or pool peer available to preheat')
     const peers = [...new Set(tasks.flatMap((t) => t.peers))]
     const job: PreheatJob = { id: `${tasks[0].taskId.slice(0, 16)}-${Date.now().toString(36)}`, tasks, pools: b.pools ?? [], peers, createdAt: Date.now() }
     // jobs are kept for a while to be polled, never for ever, and never without bound
@@ -277,7 +277,7 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
 
   app.get<{ Params: { id: string } }>('/api/v1/preheat/:id', async (req, reply) => {
     const job = preheats.get(req.params.id)
-    if (job == null) return await reply.code(404).send({ error: { code: 'ERR_PREHEAT_NOT_FOUND', message: 'no such preheat job' } })
+    if (job == null) throw new PreheatNotFoundError('no such preheat job')
     const tasks = job.tasks.map((t) => {
       const task = svc.swarm.tasks.get(t.taskId)
       const seed = task?.seedPeer != null ? task.members.get(task.seedPeer) : undefined
@@ -312,7 +312,7 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
   app.get('/api/v1/tasks', async () => [...svc.swarm.tasks.values()].map((t) => svc.swarm.taskView(t)))
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id', async (req, reply) => {
     const t = svc.swarm.tasks.get(req.params.id)
-    if (t == null) return await reply.code(404).send({ error: { code: 'ERR_TASK_NOT_FOUND', message: 'no such task' } })
+    if (t == null) throw new TaskNotFoundError('no such task')
     return svc.swarm.taskView(t)
   })
   return app

@@ -70,3 +70,24 @@ export async function clientOrSkip (ctx: Mocha.Context, name: string, debianPack
   process.stdout.write(`      skipped: ${reason}\n`)
   ctx.skip()
 }
+
+/**
+ * 127.0.0.1 as Go clients must be given it: Go's proxy selection never proxies loopback
+ * addresses (git-lfs, dockerd), but `127.1` is no IP address to Go and still resolves to
+ * 127.0.0.1 for the peer (getaddrinfo). Go's own resolver does not resolve it: reach the
+ * origin directly (not through a peer) by 127.0.0.1.
+ */
+export const GO_LOOPBACK = '127.1'
+
+/**
+ * The process environment without the variables that point clients at a CA bundle, a proxy or
+ * another Docker engine (some machines set REQUESTS_CA_BUNDLE, GIT_SSL_CAINFO, CURL_CA_BUNDLE …
+ * to the system store, and they override what a test configures: requests lets
+ * REQUESTS_CA_BUNDLE beat pip's --cert, git lets GIT_SSL_CAINFO beat http.sslCAInfo)
+ */
+export function baseEnv (): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  for (const k of ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'PIP_CERT', 'NODE_EXTRA_CA_CERTS',
+    'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy', 'DOCKER_HOST', 'DOCKER_CONFIG']) delete env[k]
+  return env
+}

@@ -5,7 +5,7 @@ import { createHash, createSign, randomBytes, X509Certificate } from 'node:crypt
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
-import { request } from 'undici'
+import { Agent, request } from 'undici'
 import { freePort, stopProcess, waitFor } from './clients.js'
 
 export interface RegistryInit {
@@ -14,6 +14,8 @@ export interface RegistryInit {
   token?: { realm: string, service: string, issuer: string, certPath: string }
   /** basic auth: path of an htpasswd file (bcrypt) */
   htpasswd?: string
+  /** serve HTTPS with this certificate (e.g. from certs.ts `selfSigned`); the readiness probe trusts it */
+  tls?: { certPath: string, keyPath: string, cert: string }
 }
 
 /**
@@ -34,13 +36,15 @@ export class Registry {
     await mkdir(this.init.dir, { recursive: true })
     const port = await freePort()
     this.host = `127.0.0.1:${port}`
-    this.url = `http://${this.host}`
+    const tls = this.init.tls
+    this.url = `${tls != null ? 'https' : 'http'}://${this.host}`
     const t = this.init.token
     const config = [
       'version: 0.1',
       'log:', '  level: info', '  accesslog:', '    disabled: false',
       'storage:', `  filesystem:`, `    rootdirectory: ${join(this.init.dir, 'storage')}`, '  delete:', '    enabled: true',
       'http:', `  addr: ${this.host}`,
+      ...(tls != null ? ['  tls:', `    certificate: ${tls.certPath}`, `    key: ${tls.keyPath}`] : []),
       ...(t != null ? ['auth:', '  token:', `    realm: ${t.realm}`, `    service: ${t.service}`, `    issuer: ${t.issuer}`, `    rootcertbundle: ${t.certPath}`] : []),
       ...(this.init.htpasswd != null ? ['auth:', '  htpasswd:', '    realm: damselfly-test', `    path: ${this.init.htpasswd}`] : [])
     ].join('\n') + '\n'
@@ -49,12 +53,13 @@ export class Registry {
     this.child = spawn('docker-registry', ['serve', path], { stdio: ['ignore', 'pipe', 'pipe'] })
     for (const s of [this.child.stdout!, this.child.stderr!]) createInterface({ input: s }).on('line', (l) => this.log.push(l))
     const child = this.child
+    const dispatcher = tls != null ? new Agent({ connect: { ca: tls.cert } }) : undefined
     await waitFor(`docker-registry (${this.log.slice(-5).join('\n')})`, async () => {
       if (child.exitCode != null) throw new Error(`docker-registry exited: ${this.log.slice(-5).join('\n')}`)
-      const res = await request(`${this.url}/v2/`)
+      const res = await request(`${this.url}/v2/`, { dispatcher })
       await res.body.dump()
       return res.statusCode === 200 || res.statusCode === 401
-    })
+    }).finally(async () => { await dispatcher?.close() })
   }
 
   /** Access-log lines of requests for `method` `path-prefix` */

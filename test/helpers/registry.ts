@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type Server } from 'node:http'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startProcess, stopProcess, freePort, waitFor } from './clients.js'
 import type { ChildProcess } from 'node:child_process'
@@ -96,4 +96,58 @@ export class LocalContainerd {
   }
 
   async stop (): Promise<void> { await stopProcess(this.child) }
+}
+
+/**
+ * A dockerd of its own, as deploy/compose/smoke.sh starts one (own data root, exec root and
+ * socket; no bridge, NAT, iptables rules or forwarding change), run inside a private mount
+ * namespace (`unshare -m`) where a temp dir is bind-mounted over /etc/docker: the engine's
+ * registry trust (`/etc/docker/certs.d/<host:port>/ca.crt`, a path dockerd does not let one
+ * change) and the key.json it writes stay in that dir, and /run/containerd is covered too, so
+ * it supervises a containerd of its own instead of using the host's. Everything it mounts
+ * dies with the namespace when it stops.
+ */
+export class LocalDockerd {
+  child?: ChildProcess
+  socket = ''
+  output: () => string = () => ''
+
+  /** `certs` maps a registry's `host:port` to the CA file this engine trusts for it. */
+  async start (dir: string, opts: { env: NodeJS.ProcessEnv, certs?: Record<string, string>, docker: string }): Promise<string> {
+    const etc = join(dir, 'etc-docker')
+    const emptyRun = join(dir, 'run-containerd')
+    await mkdir(emptyRun, { recursive: true })
+    for (const [host, ca] of Object.entries(opts.certs ?? {})) {
+      await mkdir(join(etc, 'certs.d', host), { recursive: true })
+      await copyFile(ca, join(etc, 'certs.d', host, 'ca.crt'))
+    }
+    await mkdir(etc, { recursive: true })
+    await writeFile(join(etc, 'daemon.json'), '{}\n')
+    this.socket = join(dir, 'docker.sock')
+    const script = 'set -e; mount --bind "$1" /etc/docker; if [ -d /run/containerd ]; then mount --bind "$2" /run/containerd; fi; shift 2; exec "$@"'
+    const p = startProcess('unshare', ['-m', '--propagation', 'private', '--', 'sh', '-c', script, 'sh', etc, emptyRun,
+      'dockerd', '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '-H', `unix://${this.socket}`,
+      '--pidfile', join(dir, 'dockerd.pid'), '--config-file', join(etc, 'daemon.json'),
+      '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false'], opts.env)
+    this.child = p.child
+    this.output = p.output
+    const { run } = await import('./clients.js')
+    await waitFor(`dockerd (${p.output().slice(-2000)})`, async () => {
+      if (p.child.exitCode != null) throw new Error(`dockerd exited: ${p.output().slice(-2000)}`)
+      await run(opts.docker, ['-H', `unix://${this.socket}`, 'version'], { timeoutMs: 5000 })
+      return true
+    })
+    return this.socket
+  }
+
+  /** SIGTERM and a bounded wait (dockerd stops its containerd first), then SIGKILL. */
+  async stop (): Promise<void> {
+    const child = this.child
+    if (child == null || child.exitCode != null || child.signalCode != null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGTERM')
+    const t = setTimeout(() => child.kill('SIGKILL'), 30_000)
+    await exited
+    clearTimeout(t)
+  }
 }

@@ -7,29 +7,10 @@ import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfl
 import { startLab, type Lab } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { selfSigned, type SelfSigned } from '../helpers/certs.js'
-import { clientOrSkip, run, which } from '../helpers/clients.js'
+import { baseEnv, clientOrSkip, GO_LOOPBACK, run, which } from '../helpers/clients.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 
 const PYTHON = '/usr/bin/python3'
-/**
- * 127.0.0.1 as Go clients must be given it: Go's proxy selection never proxies
- * loopback addresses (git-lfs included), but `127.1` is no IP address to Go and still
- * resolves to 127.0.0.1 for the peer
- */
-const GO_LOOPBACK = '127.1'
-
-/**
- * The process environment without the variables that point clients at a CA bundle
- * (some machines set REQUESTS_CA_BUNDLE, GIT_SSL_CAINFO, CURL_CA_BUNDLE … to the system
- * store, and they override what a test configures: requests lets REQUESTS_CA_BUNDLE beat
- * pip's --cert, git lets GIT_SSL_CAINFO beat http.sslCAInfo)
- */
-function baseEnv (): NodeJS.ProcessEnv {
-  const env = { ...process.env }
-  for (const k of ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'GIT_SSL_CAINFO', 'SSL_CERT_FILE', 'SSL_CERT_DIR', 'PIP_CERT', 'NODE_EXTRA_CA_CERTS', 'HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy']) delete env[k]
-  return env
-}
-
 /**
  * Real HTTPS clients using a peer as HTTPS_PROXY while the peer intercepts
  * the origin's host (`--hijack-https 127.0.0.1`) with its own CA: each client

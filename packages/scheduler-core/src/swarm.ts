@@ -1,145 +1,18 @@
-import { Bitfield, pieceCount, taskIdFor, redactUrl } from '@damselfly/utils'
+import { Bitfield, pieceCount, taskIdFor } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, GRANT_REFRESH_MS } from '@damselfly/proto'
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
-  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, SLOW_PARENT_FACTOR, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
+  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
   MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES, MAX_PENDING_HAVE_BYTES_PER_PEER
 } from './constants.js'
 import { PoolBudget } from './pool-budget.js'
+import { chooseParents, type SelectionContext } from './parent-selection.js'
+import { peerList, taskView } from './views.js'
+import { keyParts, requestParts, verifies, sameRequest } from './task-request.js'
+import type { SwarmInit, Send, PeerRecord, Member, TaskKeyParts, TaskRecord } from './swarm-types.js'
 
-export interface SwarmInit {
-  /** @default 6 */
-  maxParents?: number
-  /** children per parent, on top of the parent's own upload slots @default the parent's upload slots */
-  maxChildren?: number
-  /** @default 1 */
-  crossPoolFetchers?: number
-  /** @default 20 */
-  flushMs?: number
-  /** @default 50 (never less than flushMs) */
-  minFlushIntervalMs?: number
-  /** @default 3 */
-  blockAfterFailures?: number
-  /** @default 1 */
-  maxBackToSource?: number
-  /**
-   * let peers exchange pieces both ways (a mesh, as BitTorrent does) instead
-   * of keeping the parent graph a DAG; the DAG costs the seed more upload in
-   * a flat swarm (see the simulation test) but keeps every peer's pieces
-   * flowing from the origin side
-   * @default false
-   */
-  allowCycles?: boolean
-  /** @default 5000 */
-  seedGraceMs?: number
-  /** bytes/s each node pool may take in and send out across pools (see PoolBudget); 0 = unlimited @default 0 */
-  poolWanBudget?: number
-  /**
-   * take announced task ids on trust instead of recomputing them from the request: only for
-   * simulations and benchmarks whose tasks have made-up ids
-   * @default false
-   */
-  trustTaskIds?: boolean
-  /**
-   * cache import: a registered peer may publish the manifest of a task nobody has a
-   * manifest for and no seed is fetching, and so becomes that task's seed (not a seed
-   * peer: it is trusted for no other task). Any cluster member can then name content
-   * before its origin is asked, so it is off unless the operator wants imports.
-   * @default false
-   */
-  allowImport?: boolean
-  /** timer hook, replaced by a fake clock in simulations */
-  setTimer?: (fn: () => void, ms: number) => unknown
-  now?: () => number
-}
-
-export type Send = (msg: Partial<SchedulerMessage>) => void
-
-export interface PeerRecord {
-  id: string
-  addrs: string[]
-  pool: string
-  idc: string
-  hostname: string
-  seed: boolean
-  uploadSlots: number
-  send: Send
-  tasks: Set<string>
-  registeredAt: number
-  /** bytes children reported receiving from this peer */
-  uploaded: number
-  /** pieces children reported receiving from this peer */
-  piecesServed: number
-  /** failures children reported against this peer */
-  failures: number
-  /** sum of reported piece costs, for an average */
-  costMs: number
-  costCount: number
-  /** bytes of its members' pendingHave bitfields (bounded by MAX_PENDING_HAVE_BYTES_PER_PEER) */
-  pendingHaveBytes: number
-}
-
-export interface Member {
-  peerId: string
-  have: Bitfield
-  parents: string[]
-  /** parents this member must not use (bad pieces, repeated failures) */
-  blocked: Set<string>
-  failuresBy: Map<string, number>
-  /** how far into the task's manifest log this member has been sent */
-  manifestCursor: number
-  done: boolean
-  /** designated by the scheduler to fetch from the origin (its digests are trusted like a seed's) */
-  backToSource: boolean
-  joinedAt: number
-  /** announced (downloading) rather than only holding pieces from a re-registration */
-  wants: boolean
-  /** bitfield re-registered before the task's geometry was known again */
-  pendingHave?: Uint8Array
-  /** the scheduler's grant to fetch this task's pieces, and when it was issued */
-  grant?: Grant
-  grantAt?: number
-  granting?: boolean
-}
-
-/** What a task id is computed from besides the URL and digest (see taskIdFor). */
-export interface TaskKeyParts {
-  tag: string
-  application: string
-  filteredQueryParams: string[]
-  range: string
-}
-
-export interface TaskRecord extends TaskKeyParts {
-  id: string
-  url: string
-  headers: Array<{ name: string, value: string }>
-  pieceLength: number
-  digest: string
-  contentLength: number
-  pieceCount: number
-  manifest: Array<Uint8Array | undefined>
-  /** indexes in the order their digests arrived; members are sent the tail they have not seen */
-  manifestLog: number[]
-  members: Map<string, Member>
-  /** holders per piece */
-  availability: Uint16Array
-  /** current children per parent */
-  children: Map<string, number>
-  seedPeer?: string
-  seedState: 'none' | 'running' | 'done' | 'failed'
-  /** origin attempts that failed (seeds and back-to-source peers) */
-  originFailures: number
-  lastError: string
-  /** peers blocked for the whole task */
-  blocked: Set<string>
-  /** children that caught each parent serving a corrupt piece */
-  mismatchesBy: Map<string, Set<string>>
-  createdAt: number
-  backToSourceCount: number
-  /** bytes received, keyed `fromPool>toPool` (`origin>pool` for back-to-source), for cross-pool accounting */
-  bytesByEdge: Map<string, number>
-}
+export type { SwarmInit, Send, PeerRecord, Member, TaskKeyParts, TaskRecord }
+export { crossPoolBytes } from './views.js'
 
 /**
  * The scheduler's view of every task and peer, and its decisions. Pure
@@ -172,6 +45,7 @@ export class Swarm {
   /** wall time of the last plan computation, for the benchmark */
   lastDecisionMs = 0
   readonly poolBudget: PoolBudget
+  private readonly selection: SelectionContext
   private readonly budgetRetries = new Set<string>()
   /** pieces of all tasks together (availability and bitfields are sized by it) */
   private totalPieces = 0
@@ -196,6 +70,15 @@ export class Swarm {
     this.allowImport = init.allowImport ?? false
     this.startedAt = this.now()
     this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now)
+    this.selection = {
+      peers: this.peers,
+      maxParents: this.maxParents,
+      maxChildren: this.maxChildren,
+      crossPoolFetchers: this.crossPoolFetchers,
+      allowCycles: this.allowCycles,
+      poolBudget: this.poolBudget,
+      onBudgetRefused: (task, peerId) => { this.retryWhenBudgetFrees(task, peerId) }
+    }
   }
 
   private get inSeedGrace (): boolean { return this.now() - this.startedAt < this.seedGraceMs }
@@ -704,109 +587,6 @@ export class Swarm {
     for (const p of parents) task.children.set(p, (task.children.get(p) ?? 0) + 1)
   }
 
-  /**
-   * Parent choice: candidates that hold something this member lacks (or are
-   * the running seed), minus blocked ones, full ones and those that would
-   * close a cycle; scored on node-pool/idc affinity, what they can give,
-   * their load, their success rate and piece cost. Within a pool only the
-   * first `crossPoolFetchers` downloaders may use parents outside it; the
-   * rest wait for pieces to arrive inside the pool.
-   */
-  chooseParents (task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
-    const mayCross = this.mayCrossPools(task, m, peer)
-    const medianCost = this.medianCost(task)
-    const descendants = this.allowCycles ? undefined : this.descendantsOf(task, m.peerId)
-    const scored: Array<{ p: PeerRecord, c: Member, score: number }> = []
-    for (const c of task.members.values()) {
-      if (c.peerId === m.peerId || m.blocked.has(c.peerId) || task.blocked.has(c.peerId)) continue
-      const p = this.peers.get(c.peerId)
-      if (p == null) continue
-      const samePool = p.pool === peer.pool
-      if (!samePool && !mayCross) continue
-      if (!samePool && !this.poolBudget.allows(p.pool, peer.pool)) { this.retryWhenBudgetFrees(task, m.peerId); continue }
-      const isRunningSeed = task.seedPeer === c.peerId && task.seedState === 'running'
-      const isSourcing = c.backToSource && !c.done
-      if (!isRunningSeed && !isSourcing && !c.have.hasAnyMissingIn(m.have)) continue
-      const children = task.children.get(c.peerId) ?? 0
-      const alreadyChild = m.parents.includes(c.peerId)
-      if (!alreadyChild && children >= (this.maxChildren ?? p.uploadSlots)) continue
-      if (descendants?.has(c.peerId) === true && !c.done) continue
-      const load = children / p.uploadSlots
-      const useful = task.pieceCount > 0 ? c.have.cardinality / task.pieceCount : 0
-      const served = p.piecesServed + p.failures
-      const successRate = served > 0 ? p.piecesServed / served : 1
-      const avgCost = p.costCount > 0 ? p.costMs / p.costCount : 0
-      const slow = medianCost > 0 && avgCost > SLOW_PARENT_FACTOR * medianCost
-      const score = (samePool ? 4 : 0) + (p.idc !== '' && p.idc === peer.idc ? 1 : 0) +
-        2 * useful - 2 * load - 3 * (1 - successRate) - (slow ? 1.5 : 0) + (alreadyChild ? 0.25 : 0)
-      scored.push({ p, c, score })
-    }
-    scored.sort((a, b) => b.score - a.score)
-    const chosen = scored.slice(0, this.maxParents)
-    const others = chosen.filter(({ p, c }) => !p.seed && !c.backToSource).map(({ c }) => c.have)
-    return chosen.map(({ p, c }) => ({
-      peerId: p.id,
-      addrs: p.addrs,
-      have: (p.seed || c.backToSource ? this.superSeedView(task, c, m, others) : c.have.bytes) as Uint8Array<ArrayBuffer>,
-      seed: p.seed || c.backToSource,
-      pool: p.pool
-    }))
-  }
-
-  /**
-   * Super-seeding: a piece only an origin fetcher holds is offered to one of
-   * its children (by index, round-robin over them); a piece others hold too
-   * is offered only to a child none of whose other parents has it. So fresh
-   * pieces leave the seed about once each and spread from the peers, instead
-   * of every child asking the seed for piece 0.
-   */
-  private superSeedView (task: TaskRecord, parent: Member, m: Member, others: Bitfield[]): Uint8Array {
-    const kids: string[] = []
-    for (const o of task.members.values()) if (o.wants && !o.done && (o.parents.includes(parent.peerId) || o === m)) kids.push(o.peerId)
-    kids.sort()
-    const slot = kids.indexOf(m.peerId)
-    if (kids.length <= 1 || slot < 0) return parent.have.bytes
-    const view = new Bitfield(task.pieceCount)
-    for (const i of parent.have.indexes()) {
-      if (m.have.get(i)) continue
-      const elsewhere = others.some((b) => b.get(i))
-      if (task.availability[i] >= 2 ? !elsewhere : i % kids.length === slot) view.set(i)
-    }
-    return view.bytes
-  }
-
-  /** Everyone below `root` in the parent graph: choosing any of them as its parent would close a cycle. */
-  private descendantsOf (task: TaskRecord, root: string): Set<string> {
-    const kids = new Map<string, string[]>()
-    for (const o of task.members.values()) {
-      for (const p of o.parents) {
-        let l = kids.get(p)
-        if (l == null) { l = []; kids.set(p, l) }
-        l.push(o.peerId)
-      }
-    }
-    const out = new Set<string>()
-    const stack = [...(kids.get(root) ?? [])]
-    while (stack.length > 0) {
-      const id = stack.pop()!
-      if (out.has(id)) continue
-      out.add(id)
-      stack.push(...(kids.get(id) ?? []))
-    }
-    return out
-  }
-
-  private medianCost (task: TaskRecord): number {
-    const costs: number[] = []
-    for (const c of task.members.values()) {
-      const p = this.peers.get(c.peerId)
-      if (p != null && p.costCount > 0) costs.push(p.costMs / p.costCount)
-    }
-    if (costs.length < 3) return 0
-    costs.sort((a, b) => a - b)
-    return costs[Math.floor(costs.length / 2)]
-  }
-
   /** A member refused a cross-pool parent for the WAN budget is planned again once some of it frees up. */
   private retryWhenBudgetFrees (task: TaskRecord, peerId: string): void {
     const key = `${task.id}/${peerId}`
@@ -818,82 +598,14 @@ export class Swarm {
     }, this.poolBudget.retryMs)
   }
 
-  /** The first few downloaders of a pool (by join time) fetch across pools; seeds always may. */
-  private mayCrossPools (task: TaskRecord, m: Member, peer: PeerRecord): boolean {
-    if (peer.seed) return true
-    const fetchers: Member[] = []
-    for (const o of task.members.values()) {
-      const op = this.peers.get(o.peerId)
-      if (op == null || op.pool !== peer.pool || op.seed || o.backToSource) continue
-      if (!o.wants && !o.done) continue
-      fetchers.push(o)
-    }
-    fetchers.sort((a, b) => a.joinedAt - b.joinedAt || (a.peerId < b.peerId ? -1 : 1))
-    return fetchers.slice(0, this.crossPoolFetchers).includes(m)
+  /** Parent choice (parent-selection.ts), with this swarm's settings and state. */
+  chooseParents (task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
+    return chooseParents(this.selection, task, m, peer)
   }
 
-  /** JSON views for the HTTP API. */
-  peerList (): unknown[] {
-    return [...this.peers.values()].map((p) => ({
-      id: p.id, addrs: p.addrs, pool: p.pool, idc: p.idc, hostname: p.hostname, seed: p.seed,
-      uploadSlots: p.uploadSlots, tasks: p.tasks.size, uploadedBytes: p.uploaded, piecesServed: p.piecesServed, failures: p.failures
-    }))
-  }
+  /** JSON views for the HTTP API (views.ts). */
+  peerList (): unknown[] { return peerList(this.peers) }
+  taskView (task: TaskRecord): unknown { return taskView(task, this.peers) }
 
-  taskView (task: TaskRecord): unknown {
-    return {
-      id: task.id,
-      url: redactUrl(task.url),
-      contentLength: task.contentLength,
-      pieceLength: task.pieceLength,
-      pieceCount: task.pieceCount,
-      manifestPieces: task.manifestLog.length,
-      seedPeer: task.seedPeer,
-      seedState: task.seedState,
-      backToSourceCount: task.backToSourceCount,
-      originFailures: task.originFailures,
-      blocked: [...task.blocked],
-      bytesByEdge: Object.fromEntries(task.bytesByEdge),
-      peers: [...task.members.values()].map((m) => ({
-        id: m.peerId,
-        pool: this.peers.get(m.peerId)?.pool,
-        seed: this.peers.get(m.peerId)?.seed ?? false,
-        pieces: m.have.cardinality,
-        done: m.done,
-        backToSource: m.backToSource,
-        parents: m.parents
-      }))
-    }
-  }
 }
 
-/** Bytes that reached `pool` from outside it (other pools or the origin), from a task's `bytesByEdge`. */
-export function crossPoolBytes (bytesByEdge: Iterable<[string, number]>, pool: string): number {
-  let n = 0
-  for (const [edge, bytes] of bytesByEdge) {
-    const [from, to] = edge.split('>')
-    if (to === pool && from !== pool) n += bytes
-  }
-  return n
-}
-
-function keyParts (r: { tag: string, application: string, filteredQueryParams: string[], range: string }): TaskKeyParts {
-  return { tag: r.tag, application: r.application, filteredQueryParams: r.filteredQueryParams.slice(0, 64), range: r.range }
-}
-
-/** TaskKeyParts as taskIdFor reads them ('' means absent) */
-function requestParts (p: TaskKeyParts): { tag?: string, application?: string, filteredQueryParams?: string[], range?: string } {
-  return { tag: p.tag !== '' ? p.tag : undefined, application: p.application !== '' ? p.application : undefined, filteredQueryParams: p.filteredQueryParams.length > 0 ? p.filteredQueryParams : undefined, range: p.range !== '' ? p.range : undefined }
-}
-
-/** The task's stored request computes its id (a task first known from holdings has none yet). */
-function verifies (task: TaskRecord): boolean {
-  try {
-    return taskIdFor({ url: task.url, digest: task.digest, pieceLength: task.pieceLength > 0 && task.contentLength < 0 ? task.pieceLength : undefined, ...requestParts(task) }) === task.id
-  } catch { return false }
-}
-
-function sameRequest (task: TaskRecord, a: Announce, p: TaskKeyParts): boolean {
-  return task.url === a.url && task.digest === a.digest && task.tag === p.tag && task.application === p.application &&
-    task.range === p.range && task.filteredQueryParams.join('\n') === p.filteredQueryParams.join('\n')
-}

@@ -5,6 +5,7 @@ import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, S
 import { releasePieceBuffer } from '@damselfly/hasher'
 import { verifyFileDigest } from './export.js'
 import { TaskReporter } from './task-reporter.js'
+import { pickPiece, type PickParent, type PickState } from './pick-piece.js'
 import type { TaskRequest, TaskStats, Hasher, Backend, ObjectStat } from '@damselfly/types'
 import { fetchFromSource, type SourceFetchInit } from './source-fetcher.js'
 import type { TaskStore } from '@damselfly/storage'
@@ -69,7 +70,6 @@ export interface DownloadEvents {
   piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
 
-const ENDGAME_COPIES = 2
 /** without a piece for this long (or without a scheduler session), ask the pool members we know directly */
 const ASK_POOL_AFTER_MS = 3000
 /** pool members asked at most, and how long each may take to answer */
@@ -236,14 +236,23 @@ export class Download extends EventEmitter<DownloadEvents> {
     // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
     parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
     const limit = Math.min(this.maxInflight, Math.max(2, Math.floor((this.init.maxInflightBytes ?? 64 * 1024 * 1024) / store.pieceLength)))
+    const views: PickParent[] = parents.map((p) => ({ peerId: p.peerId, have: p.have, blocked: p.blocked, crossPool: this.crossPool(p) }))
+    const state: PickState = {
+      hasPiece: (i) => store.hasPiece(i),
+      verifiable: (i) => this.manifest[i] != null,
+      inflight: this.inflight,
+      availability: this.availability,
+      remaining: store.pieceCount - store.bitfield.cardinality,
+      parents: views
+    }
     let progressed = true
     while (active < limit && progressed) {
       progressed = false
-      for (const parent of parents) {
+      for (const [k, parent] of parents.entries()) {
         if (active >= limit) break
         // across the WAN a piece in flight is slow to finish, and lost half-sent if we die: fewer at once
-        if (parent.inflight >= (this.crossPool(parent) ? Math.min(2, this.perParent) : this.perParent)) continue
-        const index = this.pickPiece(parent, parents)
+        if (parent.inflight >= (views[k].crossPool ? Math.min(2, this.perParent) : this.perParent)) continue
+        const index = pickPiece(views[k], state)
         if (index < 0) continue
         this.fetchPiece(parent, index)
         active++
@@ -255,36 +264,6 @@ export class Download extends EventEmitter<DownloadEvents> {
   /** a parent in another node pool: its pieces cross the WAN */
   private crossPool (parent: ParentState): boolean {
     return this.c.pool != null && parent.pool !== '' && parent.pool !== this.c.pool
-  }
-
-  /** Rarest piece among the parents that this parent has and we still need. */
-  private pickPiece (parent: ParentState, parents: ParentState[]): number {
-    const store = this.c.store
-    let best = -1
-    let bestRarity = Infinity
-    let ties = 0
-    let endgameCandidate = -1
-    const crossPool = this.crossPool(parent)
-    for (const i of parent.have.indexes()) {
-      if (store.hasPiece(i) || this.manifest[i] == null) continue
-      // never across the WAN what a member of our own pool already holds (e.g. after the pool's fetcher died)
-      if (crossPool && parents.some((p) => !p.blocked && !this.crossPool(p) && p.have.get(i))) continue
-      const reqs = this.inflight.get(i)
-      if (reqs != null) {
-        // a second copy across the WAN costs the pool's link what it saves in time: endgame races stay in the pool
-        if (reqs.length < ENDGAME_COPIES && !reqs.some((r) => r.parent === parent.peerId) && !crossPool) endgameCandidate = i
-        continue
-      }
-      let rarity = 0
-      if (this.availability != null && i < this.availability.byteLength) rarity = this.availability[i]
-      else for (const p of parents) if (p.have.get(i)) rarity++
-      if (rarity < bestRarity) { best = i; bestRarity = rarity; ties = 1 } else if (rarity === bestRarity && Math.random() * ++ties < 1) best = i
-    }
-    if (best >= 0) return best
-    // endgame: everything left is in flight; race a second parent for it
-    const remaining = store.pieceCount - store.bitfield.cardinality
-    if (endgameCandidate >= 0 && remaining <= this.inflight.size) return endgameCandidate
-    return -1
   }
 
   private fetchPiece (parent: ParentState, index: number): void {

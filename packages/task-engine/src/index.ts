@@ -8,3 +8,4 @@ export { createNode, loadOrCreateKey, listenAddrs, CONNECTION_MANAGER, type Node
 export { waitForMeta, waitForPiece } from './piece-waiter.js'
 export { OriginPolicy, AccessCache, checkAccess, isPrivateAddress, originKey, withoutOwnCredentials, type OriginPolicyInit } from './origin-policy.js'
 export { localFileBackend } from './import.js'
+export { pickPiece, ENDGAME_COPIES, type PickParent, type PickState } from './pick-piece.js'

@@ -138,6 +138,31 @@ export class RangeNotSatisfiableError extends DamselflyError {
   override readonly status = 416
 }
 
+export class ForbiddenError extends DamselflyError {
+  override readonly name = 'ForbiddenError'
+  readonly code = 'ERR_FORBIDDEN'
+  override readonly status = 403
+}
+
+export class TaskNotFoundError extends DamselflyError {
+  override readonly name = 'TaskNotFoundError'
+  readonly code = 'ERR_TASK_NOT_FOUND'
+  override readonly status = 404
+}
+
+export class PreheatNotFoundError extends DamselflyError {
+  override readonly name = 'PreheatNotFoundError'
+  readonly code = 'ERR_PREHEAT_NOT_FOUND'
+  override readonly status = 404
+}
+
+/** No seed peer (and no pool peer) can take a task the scheduler was asked to preheat. */
+export class NoSeedError extends DamselflyError {
+  override readonly name = 'NoSeedError'
+  readonly code = 'ERR_NO_SEED'
+  override readonly status = 503
+}
+
 /** A plain, serialisable view of any error for JSON answers and progress streams. */
 export function errorInfo (err: unknown): { name: string, code: string, message: string } {
   if (err instanceof Error) {
@@ -145,4 +170,14 @@ export function errorInfo (err: unknown): { name: string, code: string, message:
     return { name: err.name, code: typeof code === 'string' ? code : 'ERR_INTERNAL', message: err.message }
   }
   return { name: 'Error', code: 'ERR_INTERNAL', message: String(err) }
+}
+
+/**
+ * The one mapping of errors to HTTP answers, for every fastify app's error handler: a
+ * DamselflyError by its class's status, fastify's own (bad JSON, body too large) by theirs,
+ * anything else 500; the body is always `{ error: { name, code, message } }`.
+ */
+export function httpError (err: unknown): { status: number, body: { error: { name: string, code: string, message: string } } } {
+  const status = err instanceof DamselflyError ? err.status : (err as { statusCode?: number } | undefined)?.statusCode ?? 500
+  return { status, body: { error: errorInfo(err) } }
 }

@@ -1,0 +1,96 @@
+// `npm run bench -- scale [--runs 3] [--points 4,8,16,32] [--only a,b] [--json] [--quick]`: the swarm
+// bench at several swarm sizes, each size run `--runs` times (direct, BitTorrent and Damselfly
+// one after another in each run), the median of each figure reported with its spread.
+// File size and origin rate per N keep the floor (file ÷ origin rate) near 10 s and the
+// machine's disk within bounds: N ≤ 8: 1 GiB at 100 MiB/s; 16: 512 MiB at 50 MiB/s; 32: 256 MiB
+// at 25 MiB/s (every peer's copy is on disk at once: 8 GiB per system at N = 32).
+import { execFile } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { scaleChart } from './chart.js'
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    points: { type: 'string' },
+    only: { type: 'string' },
+    save: { type: 'string' }
+  }
+})
+const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+const runs = Number(values.runs ?? (values.quick ? 1 : 3))
+const points = (values.points ?? (values.quick ? '2,3' : '4,8,16,32')).split(',').map(Number)
+const say = (s: string): void => { if (!values.json) process.stderr.write(s + '\n') }
+
+/** file size and origin rate for N peers (see the header) */
+function sizing (n: number): { fileBytes: number, rate: number } {
+  if (values.quick === true) return { fileBytes: 8 * MiB, rate: 8 * MiB }
+  if (n <= 8) return { fileBytes: GiB, rate: 100 * MiB }
+  if (n <= 16) return { fileBytes: 512 * MiB, rate: 50 * MiB }
+  return { fileBytes: 256 * MiB, rate: 25 * MiB }
+}
+
+/** one `bench swarm` run as its own process (a fresh heap and fresh children per run) */
+async function swarmRun (n: number, fileBytes: number, rate: number): Promise<any> {
+  const args = [fileURLToPath(new URL('./index.js', import.meta.url)), 'swarm', '--json', '--quick', '--peers', String(n), '--size', String(fileBytes), '--rate', String(rate), ...(values.only != null ? ['--only', values.only] : [])]
+  return await new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: 16 * MiB, timeout: 30 * 60_000 }, (err, stdout, stderr) => {
+      try { resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '')) } catch { reject(new Error(`bench swarm (N=${n}) printed no result: ${err?.message ?? ''} ${stderr.slice(-1000)}`)) }
+    })
+  })
+}
+
+const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
+}
+
+const FIGURES = ['lastSeconds', 'p50Seconds', 'cpuSeconds', 'cpuPerGiB', 'startupCpuSeconds', 'peakRssBytes', 'originBytes'] as const
+
+const out: any[] = []
+for (const n of points) {
+  const { fileBytes, rate } = sizing(n)
+  const delivered = n * fileBytes / GiB
+  const samples: Array<Record<string, any>> = []
+  for (let r = 0; r < runs; r++) {
+    say(`N=${n}: run ${r + 1} of ${runs} (${fileBytes / MiB} MiB, origin ${rate / MiB} MiB/s) …`)
+    const s = await swarmRun(n, fileBytes, rate)
+    samples.push(s.results)
+    for (const [sys, x] of Object.entries<any>(s.results)) say(`  ${sys}: ${x.skipped ?? x.error ?? `last ${x.lastSeconds} s, ${x.cpuSeconds} CPU s, verified ${String(x.allVerified)}`}`)
+  }
+  const results: Record<string, any> = {}
+  for (const sys of Object.keys(samples[0])) {
+    const all = samples.map((s) => s[sys]).filter((x) => x != null)
+    const ok = all.filter((x) => x.skipped == null && x.error == null)
+    if (ok.length === 0) { results[sys] = { skipped: all[0]?.skipped ?? all[0]?.error ?? 'no run' }; continue }
+    const r: Record<string, any> = { runs: ok.length, allVerified: ok.every((x) => x.allVerified === true) }
+    for (const f of FIGURES) {
+      const xs = ok.map((x) => f === 'cpuPerGiB' ? x.cpuSeconds / delivered : x[f]).filter((v) => typeof v === 'number')
+      if (xs.length === 0) continue
+      r[f] = round(median(xs))
+      // the spread of every run: a target counts only when the median meets it with margin
+      if (ok.length > 1) r[`${f}Spread`] = [round(Math.min(...xs)), round(Math.max(...xs))]
+    }
+    results[sys] = r
+  }
+  out.push({ peers: n, fileBytes, originRateBytesPerSec: rate, floorSeconds: round(fileBytes / rate), results })
+}
+
+const summary = { scenario: 'scale', runs, date: new Date().toISOString(), points: out }
+const saveTo = values.save ?? (values.quick ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
+if (saveTo != null) {
+  await mkdir(saveTo, { recursive: true })
+  const base = join(saveTo, `scale-${summary.date.slice(0, 10)}`)
+  await writeFile(`${base}.json`, JSON.stringify(summary, null, 2) + '\n')
+  await writeFile(`${base}.svg`, scaleChart(out, summary.date))
+  say(`wrote ${base}.json and ${base}.svg`)
+}
+if (values.json) process.stdout.write(JSON.stringify(summary) + '\n')
+else console.log(JSON.stringify(summary, null, 2))
+process.exit(out.every((p) => Object.values<any>(p.results).every((r) => r.skipped != null || r.allVerified)) ? 0 : 1)
