@@ -17,7 +17,7 @@ import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { keepLogsOnFailure } from '../helpers/faults.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 
 const MiB = 1024 * 1024
 const TOKEN = `cluster-${randomBytes(8).toString('hex')}`
@@ -215,7 +215,7 @@ describe('security: trust inside the swarm', function () {
     const r = await rogue()
     const addrs = (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${lab.endpoints!.scheduler.peerId}`))
     const big = lengthPrefixed(PeerMessage.encode({ register: { ...r.registration(), hostname: 'x'.repeat(8 * MiB - 1024) } }))
-    const streams = []
+    const streams: Stream[] = []
     for (let i = 0; i < 8; i++) {
       const s = await r.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(8000) }).catch(() => undefined)
       if (s == null) continue
