@@ -11,7 +11,7 @@ import { S3Client, CreateBucketCommand, PutObjectCommand } from '@aws-sdk/client
 import { startLab, getVia, type Lab } from '@damselfly/cli'
 import { taskIdFor } from '@damselfly/utils'
 import { NO_TASK_KEY_PARTS } from '@damselfly/proto'
-import { fetchJson } from '@damselfly/testkit'
+import { fetchJson, waitFor } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { keepLogsOnFailure } from '../helpers/faults.js'
 
@@ -20,16 +20,6 @@ const TOKEN = `cluster-${randomBytes(8).toString('hex')}`
 // told apart from unsigned ones by the Authorization header they carry
 const SEED_KEY_ID = 'S3RVER'
 const SEED_SECRET = `seed-secret-${randomBytes(8).toString('hex')}`
-
-async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  while (true) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 interface Seen { method: string, url: string, authorization: string }
 
