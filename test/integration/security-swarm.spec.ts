@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
-import { taskIdFor, FrameReader, lengthPrefixed, silentLogger } from '@damselfly/utils'
-import { NO_TASK_KEY_PARTS, SCHEDULER_PROTOCOL, FailureKind, PieceRequest, PieceResponse, PieceStatus, PeerMessage } from '@damselfly/proto'
+import { taskIdFor, FrameReader, lengthPrefixed, silentLogger, sendWithBackpressure } from '@damselfly/utils'
+import { NO_TASK_KEY_PARTS, SCHEDULER_PROTOCOL, FailureKind, PieceRequest, PieceResponse, PieceStatus, PeerMessage, SchedulerMessage } from '@damselfly/proto'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
 import { SchedulerClient } from '@damselfly/scheduler-client'
 import { createNode, listenAddrs } from '@damselfly/task-engine'
@@ -17,7 +17,7 @@ import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { keepLogsOnFailure } from '../helpers/faults.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 
 const MiB = 1024 * 1024
 const TOKEN = `cluster-${randomBytes(8).toString('hex')}`
@@ -215,14 +215,96 @@ describe('security: trust inside the swarm', function () {
     const r = await rogue()
     const addrs = (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${lab.endpoints!.scheduler.peerId}`))
     const big = lengthPrefixed(PeerMessage.encode({ register: { ...r.registration(), hostname: 'x'.repeat(8 * MiB - 1024) } }))
+    const streams: Stream[] = []
     for (let i = 0; i < 8; i++) {
       const s = await r.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(8000) }).catch(() => undefined)
       if (s == null) continue
+      streams.push(s)
       try { s.send(big) } catch {}
     }
-    await new Promise((resolve) => setTimeout(resolve, 2000))
+    assert.ok(streams.length > 0, 'no session to flood')
+    // the scheduler refuses each at its length prefix (64 KiB at most before a registration): it ends every session
+    await waitFor('the scheduler to end every oversized session', async () => streams.every((s) => s.status !== 'open'))
     const after = await rss()
     assert.ok(after - before < 48 * MiB, `scheduler RSS grew by ${((after - before) / MiB).toFixed(1)} MiB`)
     assert.ok((await fetchJson<any>(`${lab.endpoints!.scheduler.url}/healthz`)).ok)
   })
+
+  it('should refuse a registered peer\'s tasks past its quota, and keep its RSS bounded under a flood of tasks and holdings', async () => {
+    const sched = lab.endpoints!.scheduler
+    const rss = async (): Promise<number> => Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${sched.url}/metrics`)).text())![1])
+    const peerTasks = async (id: string): Promise<number> => (await fetchJson<any[]>(`${sched.url}/api/v1/peers`)).find((p: any) => p.id === id)?.tasks ?? -1
+    const addrs = (await fetchJson<any>(`${sched.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${sched.peerId}`))
+    /** a registered session that sends `frames` as fast as the scheduler takes them */
+    const flood = async (r: RoguePeer, frames: Iterable<Partial<PeerMessage>>): Promise<{ errors: string[] }> => {
+      const stream = await r.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(8000) })
+      const errors: string[] = []
+      // the replies are read (and counted) so the scheduler is never held up by a full stream
+      const reading = (async () => {
+        const reader = new FrameReader(stream, 8 * MiB)
+        while (true) {
+          const f = await reader.readFrame(8 * MiB).catch(() => null)
+          if (f == null) break
+          const m = SchedulerMessage.decode(f)
+          if (m.update?.error != null && m.update.error !== '') errors.push(m.update.error)
+        }
+      })()
+      await sendWithBackpressure(stream, lengthPrefixed(PeerMessage.encode({ register: r.registration() })))
+      for (const m of frames) await sendWithBackpressure(stream, lengthPrefixed(PeerMessage.encode(m)))
+      return { errors, reading, stream } as any
+    }
+    const before = await rss()
+    let peak = before
+
+    // 1. holdings with big bitfields (256 KiB each, 250 MiB in all: more than the bound below),
+    // for tasks whose geometry is unknown (so the scheduler cannot size them)
+    const holder = await rogue()
+    const HOLDINGS = 1000
+    const have = new Uint8Array(MiB / 4).fill(0xff)
+    // paced by the scheduler's own count (a sender that outruns a paused stream is cut off by
+    // its read-buffer limit, which would end the attack before it is measured)
+    const h = await flood(holder, []) as any
+    for (let i = 0; i < HOLDINGS; i++) {
+      const tasks = [0].map((k) => ({
+        taskId: 'cd'.repeat(24) + (i + k).toString(16).padStart(16, '0'),
+        have,
+        meta: { taskId: '', contentLength: 8 * MiB * 8, pieceLength: 1, url: '' },
+        done: true
+      }))
+      await sendWithBackpressure(h.stream, lengthPrefixed(PeerMessage.encode({ register: { ...holder.registration(), tasks } })))
+      // a few frames in flight at most: the rogue's own private-network cipher (xsalsa20, WASM)
+      // cannot take a coalesced send of many megabytes
+      if (i % 4 === 3) await waitFor('the holdings to land', async () => await peerTasks(holder.peerId) >= i + 1, 30_000)
+    }
+    await waitFor('the holdings to land', async () => await peerTasks(holder.peerId) >= HOLDINGS, 30_000)
+    peak = Math.max(peak, await rss())
+
+    // 2. many thousands of announces (each valid: its task id is its URL's); the URLs go nowhere, so the seed's attempts end at once
+    const announcer = await rogue()
+    const N = 3000
+    const announces = function * (): Generator<Partial<PeerMessage>> {
+      for (let i = 0; i < N; i++) {
+        const url = `http://127.0.0.1:9/flood/${i}`
+        yield { announce: { taskId: taskIdFor({ url }), url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }
+      }
+    }
+    const a = await flood(announcer, announces()) as any
+    const quota = `too many tasks for one peer (1024)`
+    await waitFor('every announce past the quota to be refused', async () => a.errors.filter((e: string) => e === quota).length >= N - 1024, 120_000)
+    assert.equal(await peerTasks(announcer.peerId), 1024, 'the peer holds more tasks than its quota')
+    peak = Math.max(peak, await rss())
+
+    assert.ok((await fetchJson<any>(`${sched.url}/healthz`)).ok)
+    assert.equal(lab.process(sched.pid)?.exitCode, null, 'the scheduler died')
+    assert.ok(peak < 300 * MiB, `scheduler RSS reached ${(peak / MiB).toFixed(0)} MiB (from ${(before / MiB).toFixed(0)} MiB)`)
+    // leaving frees what the flood made the scheduler hold: the peers, and the tasks only they were in
+    // (the announced ones keep the seed as a member: idle tasks, evicted first at the scheduler's task limit)
+    for (const x of [a, h]) { await x.stream.close().catch(() => { x.stream.abort(new Error('done')) }); await x.reading }
+    await waitFor('the flood\'s peers and holdings to be forgotten', async () => {
+      const peers = await fetchJson<any[]>(`${sched.url}/api/v1/peers`)
+      const tasks = await fetchJson<any[]>(`${sched.url}/api/v1/tasks`)
+      return !peers.some((p: any) => p.id === holder.peerId || p.id === announcer.peerId) && !tasks.some((t: any) => t.id.startsWith('cd'.repeat(24)))
+    }, 60_000)
+  })
 })
+

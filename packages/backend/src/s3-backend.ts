@@ -146,6 +146,9 @@ function s3Error (err: any, url: string): Error {
   const status: number | undefined = err?.$metadata?.httpStatusCode
   const what = `${String(err?.name ?? 'Error')} for ${url}`
   if (status === 401 || status === 403) return new OriginAuthError(`S3 refused ${what} (${status})`, status, { cause: err })
+  // no keys to sign with: nothing can show the origin lets this caller read the object, so it is a
+  // refusal (a peer's access check must deny, not wave it through as "origin unreachable")
+  if (err?.name === 'CredentialsProviderError') return new OriginAuthError(`no S3 credentials to sign the request for ${redactUrl(url)} with (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)`, 401, { cause: err })
   if (err?.name === 'TimeoutError' || err?.code === 'ETIMEDOUT') return new OriginTimeoutError(`S3 timed out: ${what}`, { cause: err })
   if (status != null) return new OriginError(`S3 answered ${status}: ${what}`, status, { cause: err })
   return new OriginError(`cannot reach S3: ${String(err?.code ?? err?.message)} (${redactUrl(url)})`, undefined, { cause: err })

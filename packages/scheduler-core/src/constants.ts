@@ -30,6 +30,12 @@ export const MAX_PIECES = 1 << 22
 /** tasks one peer may be a member of (announced or re-registered); seeds are trusted with more */
 export const MAX_TASKS_PER_PEER = 1024
 export const MAX_TASKS_PER_SEED = 16384
+/**
+ * bytes of holdings bitfields one peer may have remembered for tasks whose geometry is not known
+ * yet (after a scheduler restart, until a seed states it): without a bound, 1,024 tasks × 1 MiB
+ * bitfields from one peer held a gigabyte
+ */
+export const MAX_PENDING_HAVE_BYTES_PER_PEER = 8 * 1024 * 1024
 /** tasks the scheduler tracks at once; announces past this are refused */
 export const MAX_TASKS = 65536
 /** a preheat job is kept for polling this long */

@@ -69,6 +69,8 @@ export interface PeerRecord {
   /** sum of reported piece costs, for an average */
   costMs: number
   costCount: number
+  /** bytes of its members' pendingHave bitfields (bounded by MAX_PENDING_HAVE_BYTES_PER_PEER) */
+  pendingHaveBytes: number
 }
 
 export interface Member {

@@ -3,7 +3,7 @@ import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, ty
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
   DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
-  MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES
+  MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES, MAX_PENDING_HAVE_BYTES_PER_PEER
 } from './constants.js'
 import { PoolBudget } from './pool-budget.js'
 import { chooseParents, type SelectionContext } from './parent-selection.js'
@@ -100,7 +100,8 @@ export class Swarm {
       piecesServed: old?.piecesServed ?? 0,
       failures: old?.failures ?? 0,
       costMs: old?.costMs ?? 0,
-      costCount: old?.costCount ?? 0
+      costCount: old?.costCount ?? 0,
+      pendingHaveBytes: old?.pendingHaveBytes ?? 0
     }
     this.peers.set(peerId, peer)
     this.addHoldings(peerId, reg.tasks)
@@ -125,7 +126,12 @@ export class Swarm {
       if (peer.seed) this.setGeometry(task, t.meta.contentLength, t.meta.pieceLength)
       const m = this.join(task, peerId, false)
       this.setHave(task, m, new Bitfield(task.pieceCount, t.have))
-      if (task.contentLength < 0) m.pendingHave = t.have.slice(0, 1 << 20)
+      if (task.contentLength < 0) {
+        // remembered within the peer's budget; holdings past it count once the peer reports them again
+        const keep = Math.min(t.have.byteLength, Math.ceil(MAX_PIECES / 8), MAX_PENDING_HAVE_BYTES_PER_PEER - peer.pendingHaveBytes + (m.pendingHave?.byteLength ?? 0))
+        peer.pendingHaveBytes += keep - (m.pendingHave?.byteLength ?? 0)
+        m.pendingHave = keep > 0 ? t.have.slice(0, keep) : undefined
+      }
       m.done = t.done
       this.markTaskDirty(task)
     }
@@ -307,6 +313,8 @@ export class Swarm {
     task.availability = new Uint16Array(task.pieceCount)
     for (const m of task.members.values()) {
       m.have = new Bitfield(task.pieceCount, m.pendingHave ?? m.have.bytes)
+      const peer = this.peers.get(m.peerId)
+      if (peer != null && m.pendingHave != null) peer.pendingHaveBytes -= m.pendingHave.byteLength
       m.pendingHave = undefined
       for (const i of m.have.indexes()) task.availability[i]++
     }
