@@ -4,8 +4,9 @@ import { createNode, listenAddrs } from '@damselfly/task-engine'
 import { SchedulerClient, fetchSchedulerInfo } from '@damselfly/scheduler-client'
 import { SCHEDULER_PROTOCOL } from '@damselfly/proto'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
-import { PeerMessage, PieceRequest, PieceResponse, PieceStatus, SchedulerMessage, type Register, type TaskUpdate } from '@damselfly/proto'
-import { FrameReader, lengthPrefixed, sendWithBackpressure, silentLogger } from '@damselfly/utils'
+import { Grant, NO_TASK_KEY_PARTS, PeerMessage, PieceRequest, PieceResponse, PieceStatus, SchedulerMessage, type Register, type TaskUpdate } from '@damselfly/proto'
+import { FrameReader, lengthPrefixed, sendWithBackpressure, silentLogger, taskIdFor } from '@damselfly/utils'
+import { waitFor } from '@damselfly/testkit'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 /**
@@ -108,6 +109,17 @@ export class RoguePeer {
     }
     if (stream.status === 'open') await stream.close().catch(() => { stream.abort(new Error('done')) })
     return { replies, closed }
+  }
+
+  /**
+   * Joins a task as a downloader would (announces it through the session) and resolves with the
+   * scheduler's grant for it, encoded as piece requests carry it: parents serve only grant holders.
+   */
+  async join (url: string, pieceLength = 0): Promise<{ taskId: string, grant: Uint8Array<ArrayBuffer> }> {
+    const taskId = taskIdFor({ url, pieceLength: pieceLength > 0 ? pieceLength : undefined })
+    this.client!.send({ announce: { taskId, url, headers: [], pieceLength, digest: '', ...NO_TASK_KEY_PARTS } })
+    const update = await waitFor('the scheduler\'s grant for the task', () => this.updates.find((u) => u.taskId === taskId && u.grant != null), 20_000)
+    return { taskId, grant: Grant.encode(update.grant!) as Uint8Array<ArrayBuffer> }
   }
 
   /** Tells the scheduler we hold every piece of a task (a lie unless we serve correctly). */

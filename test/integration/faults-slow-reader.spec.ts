@@ -6,10 +6,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { startOrigin, writeRandomFile, type Origin } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
-import { PieceRequest, Grant } from '@damselfly/proto'
-import { lengthPrefixed, taskIdFor } from '@damselfly/utils'
+import { PieceRequest } from '@damselfly/proto'
+import { lengthPrefixed } from '@damselfly/utils'
 import { getVia } from '@damselfly/cli'
-import { fetchJson, waitFor } from '@damselfly/testkit'
+import { fetchJson } from '@damselfly/testkit'
 import { keepLogsOnFailure } from '../helpers/faults.js'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
@@ -54,11 +54,8 @@ describe('faults: slow readers on the upload side', function () {
     assert.equal(r.ok, true, JSON.stringify(r))
     const info = await fetchJson<any>(`${eps.peers[0].api}/api/v1/info`)
     const addrs = (info.addrs as string[]).map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.id}`))
-    const taskId = taskIdFor({ url })
     // parents serve only holders of the scheduler's grant for the task: join it as a downloader would
-    rogue.client!.send({ announce: { taskId, url, headers: [], pieceLength: 0, digest: '', tag: '', application: '', filteredQueryParams: [], range: '' } })
-    const update = await waitFor('the scheduler\'s grant for the task', () => rogue.updates.find((u) => u.taskId === taskId && u.grant != null), 20_000)
-    const grant = Grant.encode(update.grant!)
+    const { taskId, grant } = await rogue.join(url)
 
     // take every upload slot and never read: far more than the stream window is asked for
     const streams: Stream[] = []

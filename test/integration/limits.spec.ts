@@ -3,12 +3,12 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startOrigin, writeRandomFile, sha256File, fetchJson, waitFor, type Origin } from '@damselfly/testkit'
+import { startOrigin, writeRandomFile, sha256File, fetchJson, type Origin } from '@damselfly/testkit'
 import { startLab, getVia, type Lab } from '@damselfly/cli'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
-import { PieceRequest, Grant } from '@damselfly/proto'
+import { PieceRequest } from '@damselfly/proto'
 import { RoguePeer } from '../helpers/rogue-peer.js'
-import { lengthPrefixed, taskIdFor } from '@damselfly/utils'
+import { lengthPrefixed } from '@damselfly/utils'
 import { keepLogsOnFailure } from '../helpers/faults.js'
 import { metric } from '../helpers/metrics.js'
 import { damselfly } from '../helpers/cli.js'
@@ -105,10 +105,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     // a plain libp2p client asks peer 0 for every piece of a.bin and counts what arrives
     const info = await fetchJson<any>(`${api}/api/v1/info`)
     const addrs = (info.addrs as string[]).map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.id}`))
-    const taskId = taskIdFor({ url: `${origin.url}/a.bin`, pieceLength: PIECE })
-    rogue.client!.send({ announce: { taskId, url: `${origin.url}/a.bin`, headers: [], pieceLength: PIECE, digest: '', tag: '', application: '', filteredQueryParams: [], range: '' } })
-    const update = await waitFor('the scheduler\'s grant for the task', () => rogue.updates.find((u) => u.taskId === taskId && u.grant != null), 20_000)
-    const grant = Grant.encode(update.grant!)
+    const { taskId, grant } = await rogue.join(`${origin.url}/a.bin`, PIECE)
     const total = 64 * MiB
     const clock = new ByteClock()
     const done = Promise.withResolvers<void>()

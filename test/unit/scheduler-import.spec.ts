@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { Swarm } from '@damselfly/scheduler-core'
 import { taskIdFor } from '@damselfly/utils'
+import { NO_TASK_KEY_PARTS } from '@damselfly/proto'
 
 const reg = (seed: boolean): any => ({ addrs: [], pool: 'p', idc: '', hostname: '', seed, uploadSlots: 4, token: '', tasks: [] })
 const meta = (taskId: string, contentLength: number): any => ({ meta: { taskId, contentLength, pieceLength: 4, url: 'cache://model' } })
@@ -35,7 +36,7 @@ describe('the scheduler and cache imports', () => {
     // a task someone asked for goes to the seed; an importer arriving later is not trusted for it
     // (the scheduler recomputes an announced task id from its request: a real one)
     const t2 = taskIdFor({ url: 'https://origin.example/f', pieceLength: 4 })
-    swarm.handle('other', { announce: { taskId: t2, url: 'https://origin.example/f', headers: [], pieceLength: 4, digest: '', tag: '', application: '', filteredQueryParams: [], range: '' } } as any)
+    swarm.handle('other', { announce: { taskId: t2, url: 'https://origin.example/f', headers: [], pieceLength: 4, digest: '', ...NO_TASK_KEY_PARTS } } as any)
     assert.equal(swarm.tasks.get(t2)?.seedPeer, 'seed')
     swarm.handle('importer', meta(t2, 10))
     swarm.handle('importer', pieces(t2, [0], 3))
