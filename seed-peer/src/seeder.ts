@@ -1,10 +1,8 @@
-import { pieceRange, taskIdFor, type Logger } from '@damselfly/utils'
-import { errorInfo, type Hasher } from '@damselfly/types'
+import { pieceRange, taskIdFor } from '@damselfly/utils'
+import { errorInfo } from '@damselfly/types'
 import { verifyFileDigest, requestOf, TaskReporter, type Seeder, type SeederComponents } from '@damselfly/task-engine'
 import type { SeedRequest } from '@damselfly/proto'
-import type { PieceStore, TaskStore } from '@damselfly/storage'
-import type { Backends } from '@damselfly/backend'
-import type { SchedulerLink } from '@damselfly/scheduler-client'
+import type { TaskStore } from '@damselfly/storage'
 
 /**
  * The seed role: when the scheduler names this peer as a task's seed, it reads the task from the
@@ -18,20 +16,14 @@ export class OriginSeeder implements Seeder {
 
   constructor (private readonly c: SeederComponents) {}
 
-  private get store (): PieceStore { return this.c.store }
-  private get hasher (): Hasher { return this.c.hasher }
-  private get backends (): Backends { return this.c.backends }
-  private get scheduler (): SchedulerLink | undefined { return this.c.scheduler }
-  private get log (): Logger { return this.c.log }
-
   held (): Iterable<TaskStore> { return this.seeded.values() }
 
   isSeeding (taskId: string): boolean { return this.seeding.has(taskId) }
 
   seed (req: SeedRequest): void {
     if (this.seeding.has(req.taskId)) return
-    const log = this.log.child({ task: req.taskId })
-    const report = new TaskReporter(this.scheduler, req.taskId)
+    const log = this.c.log.child({ task: req.taskId })
+    const report = new TaskReporter(this.c.scheduler, req.taskId)
     const request = requestOf(req)
     let expected = ''
     try { expected = taskIdFor(request) } catch {}
@@ -44,8 +36,8 @@ export class OriginSeeder implements Seeder {
     const run = (async () => {
       // fetched for someone else: no private targets, and the seed's own credentials only for allow-listed origins
       await this.c.policy.checkTarget(req.url)
-      const backends = this.c.policy.mayUseOwnCredentials(req.url) ? this.backends : this.c.anonymousBackends
-      const store = await this.store.open(req.taskId, req.url)
+      const backends = this.c.policy.mayUseOwnCredentials(req.url) ? this.c.backends : this.c.anonymousBackends
+      const store = await this.c.store.open(req.taskId, req.url)
       this.seeded.set(req.taskId, store)
       const headers = Object.fromEntries(req.headers.map((h) => [h.name, h.value]))
       log.info('seeding from origin')
@@ -55,7 +47,7 @@ export class OriginSeeder implements Seeder {
         url: req.url,
         headers,
         store,
-        hasher: this.hasher,
+        hasher: this.c.hasher,
         log,
         pieceLength: req.pieceLength > 0 ? req.pieceLength : undefined,
         onMeta: () => { report.meta(store, req.url) },
@@ -71,7 +63,7 @@ export class OriginSeeder implements Seeder {
           await verifyFileDigest(store.dataPath, request.digest)
         } catch (err) {
           this.seeded.delete(req.taskId)
-          await this.store.remove(req.taskId).catch(() => {})
+          await this.c.store.remove(req.taskId).catch(() => {})
           throw err
         }
       }
@@ -87,9 +79,9 @@ export class OriginSeeder implements Seeder {
   }
 
   async republish (): Promise<void> {
-    for (const id of await this.store.list()) {
-      const store = await this.store.get(id)
-      if (store != null) new TaskReporter(this.scheduler, id).manifest(store)
+    for (const id of await this.c.store.list()) {
+      const store = await this.c.store.get(id)
+      if (store != null) new TaskReporter(this.c.scheduler, id).manifest(store)
     }
   }
 }
