@@ -309,8 +309,10 @@ export class Download extends EventEmitter<DownloadEvents> {
         this.report.piece(index, undefined, parent.peerId, Date.now() - started)
         this.onPieceStored()
       })
-      .catch((err: Error) => {
+      .catch((reason: unknown) => {
         if (ctl.signal.aborted || this.settled) return
+        // a dead parent's stream can reject with a bare string or an event, not an Error (it crashed a daemon)
+        const err = reason instanceof Error ? reason : new Error(`piece fetch failed: ${String(reason)}`)
         // our disk failed (full, read-only), not the parent: blaming parents would only send us to the origin to fail again
         if (err instanceof StorageError) { this.fail(err); return }
         if (err instanceof DigestMismatchError) this.stats.digestMismatches++
