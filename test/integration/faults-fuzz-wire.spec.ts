@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { sha256File, metric, scrape } from '@damselfly/testkit'
 import { createNode } from '@damselfly/task-engine'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
 import { SCHEDULER_PROTOCOL, PeerMessage, PieceRequest, NO_TASK_KEY_PARTS } from '@damselfly/proto'
@@ -12,7 +9,7 @@ import { encodeVarint, lengthPrefixed } from '@damselfly/utils'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { prng, mutate } from '../helpers/prng.js'
-import { keepLogsOnFailure } from '../helpers/faults.js'
+import { withLab } from '../helpers/fixtures.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const SEED = 0x5eed
@@ -27,35 +24,21 @@ async function closedWithin (stream: Stream, ms: number): Promise<boolean> {
 }
 
 async function rss (metricsUrl: string): Promise<number> {
-  const text = await (await fetch(metricsUrl)).text()
-  return Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? NaN)
+  return metric(await scrape(metricsUrl), 'process_resident_memory_bytes')
 }
 
 describe('fuzzing the piece and scheduler protocols over real libp2p streams', function () {
   this.timeout(180_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   let node: Libp2p
+  const f = withLab({ name: 'fuzz-wire', files: { 'f.bin': 3 * 1024 * 1024 + 1 }, lab: { peers: 1, token: 'fuzz-token' } })
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-fuzz-wire-'))
-    await writeRandomFile(join(dir, 'f.bin'), 3 * 1024 * 1024 + 1)
-    origin = await startOrigin({ files: { '/f.bin': join(dir, 'f.bin') } })
-    lab = await startLab({ peers: 1, token: 'fuzz-token', dataDir: join(dir, 'lab') })
     // a member's node (the lab's libp2p is a private network keyed by its token)
     node = await createNode({ clusterToken: 'fuzz-token' })
     await node.start()
   })
 
-  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
-
-  after(async () => {
-    await node?.stop()
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  after(async () => { await node?.stop() })
 
   /** Sends garbage on fresh streams; every stream must be closed by the other side, which must stay up. */
   async function fuzzProtocol (addrs: string[], peerId: string, protocol: string, valid: Uint8Array[], fixed: Uint8Array[]): Promise<void> {
@@ -85,7 +68,7 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
   }
 
   it('should close every garbage piece stream and keep serving', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const peer = eps.peers[0]
     const info = await fetchJson<any>(`${peer.api}/api/v1/info`)
     const before = await rss(peer.metrics)
@@ -95,16 +78,16 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
       lengthPrefixed(PieceRequest.encode({ taskId: 'a'.repeat(4000), index: 0 })).subarray(), // oversized request
       lengthPrefixed(PieceRequest.encode({ taskId: '../../../etc/passwd', index: 0 })).subarray()
     ])
-    assert.equal(lab.process(peer.pid)?.exitCode, null, 'the peer died')
+    assert.equal(f.lab.process(peer.pid)?.exitCode, null, 'the peer died')
     const grown = (await rss(peer.metrics)) - before
     assert.ok(grown < 256 * 1024 * 1024, `peer RSS grew by ${grown} bytes`)
-    const out = await getVia(peer, `${origin.url}/f.bin`, join(dir, 'after-piece-fuzz.bin'))
+    const out = await getVia(peer, f.url('f.bin'), join(f.dir, 'after-piece-fuzz.bin'))
     assert.equal(out.ok, true, JSON.stringify(out))
-    assert.equal(await sha256File(join(dir, 'after-piece-fuzz.bin')), await sha256File(join(dir, 'f.bin')))
+    assert.equal(await sha256File(join(f.dir, 'after-piece-fuzz.bin')), f.sha['f.bin'])
   })
 
   it('should close every garbage scheduler session and keep scheduling', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const info = await fetchJson<any>(`${eps.scheduler.url}/api/v1/info`)
     const valid = [
       PeerMessage.encode({ register: { addrs: ['/ip4/127.0.0.1/tcp/1'], pool: 'p', idc: '', hostname: 'h', seed: true, uploadSlots: 4, token: 'nope', tasks: [] } }),
@@ -115,10 +98,10 @@ describe('fuzzing the piece and scheduler protocols over real libp2p streams', f
       new Uint8Array(11).fill(0xff),
       lengthPrefixed(PeerMessage.encode({ register: { addrs: Array.from({ length: 100 }, () => '/ip4/1.2.3.4/tcp/1'), pool: '', idc: '', hostname: '', seed: false, uploadSlots: 0, token: '', tasks: [] } })).subarray()
     ])
-    assert.equal(lab.process(eps.scheduler.pid)?.exitCode, null, 'the scheduler died')
+    assert.equal(f.lab.process(eps.scheduler.pid)?.exitCode, null, 'the scheduler died')
     const peers = await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/peers`)
     assert.deepEqual(peers.map((p) => p.id).sort(), [eps.peers[0].id, eps.seeds[0].id].sort(), 'garbage registered a peer')
-    const out = await getVia(eps.peers[0], `${origin.url}/f.bin?again=1`, join(dir, 'after-sched-fuzz.bin'))
+    const out = await getVia(eps.peers[0], `${f.origin.url}/f.bin?again=1`, join(f.dir, 'after-sched-fuzz.bin'))
     assert.equal(out.ok, true, JSON.stringify(out))
     assert.equal(out.bytesFromOrigin, 0, 'the swarm still works: the seed served it')
   })

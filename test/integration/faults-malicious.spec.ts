@@ -5,7 +5,7 @@ import { taskIdFor } from '@damselfly/utils'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer, type RogueMode } from '../helpers/rogue-peer.js'
-import { waitFor, keepLogsOnFailure } from '../helpers/faults.js'
+import { waitFor } from '../helpers/faults.js'
 import { withLab } from '../helpers/fixtures.js'
 
 const MiB = 1024 * 1024
@@ -24,8 +24,7 @@ describe('faults: malicious peers in the swarm', function () {
   })
   let rogue: RoguePeer | undefined
 
-  afterEach(async function () {
-    await keepLogsOnFailure(this, f.lab?.endpoints?.logs)
+  afterEach(async () => {
     await rogue?.stop().catch(() => {})
     rogue = undefined
   })

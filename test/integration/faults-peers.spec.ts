@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, readdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
+import { sha256File } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { waitFor, waitForProgress, storedPieces, keepLogsOnFailure } from '../helpers/faults.js'
@@ -17,18 +17,13 @@ const PEER_ARGS = ['--stall-timeout', '4000', '--piece-timeout', '3000', '--orig
 
 describe('faults: peers, seeds, scheduler and daemons dying mid-download', function () {
   this.timeout(120_000)
-  let dir: string
-  let origin: Origin
-  let want: string
+  // a lab per test (each kills part of it); the origin serves one file under a name per test
   let lab: Lab | undefined
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-faults-peers-'))
-    await writeRandomFile(join(dir, 'blob.bin'), SIZE)
-    want = await sha256File(join(dir, 'blob.bin'))
-    const files: Record<string, string> = {}
-    for (const name of ['parent', 'seed', 'sched', 'sched-down', 'resume']) files[`/${name}.bin`] = join(dir, 'blob.bin')
-    origin = await startOrigin({ files, rateBytesPerSec: 6 * MiB })
+  const f = withLab({
+    name: 'faults-peers',
+    files: { 'blob.bin': SIZE },
+    aliases: Object.fromEntries(['parent', 'seed', 'sched', 'sched-down', 'resume'].map((n) => [`/${n}.bin`, 'blob.bin'])),
+    origin: { rateBytesPerSec: 6 * MiB }
   })
 
   afterEach(async function () {
@@ -37,20 +32,15 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     lab = undefined
   })
 
-  after(async () => {
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
-
   async function assertSame (file: string): Promise<void> {
-    assert.equal(await sha256File(file), want, `${file} differs from the origin's bytes`)
+    assert.equal(await sha256File(file), f.sha['blob.bin'], `${file} differs from the origin's bytes`)
   }
 
   it('should let children finish from other parents when a parent peer is SIGKILLed', async () => {
-    lab = await startLab({ peers: 3, peerArgs: PEER_ARGS, dataDir: join(dir, 'lab-parent') })
+    lab = await startLab({ peers: 3, peerArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-parent') })
     const eps = lab.endpoints!
-    const url = `${origin.url}/parent.bin`
-    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `parent-${i}.bin`), GET_ARGS))
+    const url = f.url('parent.bin')
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(f.dir, `parent-${i}.bin`), GET_ARGS))
     // kill a peer only once it is really someone's parent and holds pieces; which peer that is
     // depends on who announced first (the parent graph is a DAG ordered by arrival)
     const victimId = await waitFor('a peer to be a parent holding pieces', async () => {
@@ -69,16 +59,16 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
       const r = results[i]
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(r.bytesFromOrigin, 0, `peer ${i} had to go to the origin`)
-      await assertSame(join(dir, `parent-${i}.bin`))
+      await assertSame(join(f.dir, `parent-${i}.bin`))
     }
   })
 
   it('should finish when the seed peer is SIGKILLed mid-download (another seed takes over)', async () => {
-    lab = await startLab({ peers: 2, seeds: 2, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(dir, 'lab-seed') })
+    lab = await startLab({ peers: 2, seeds: 2, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-seed') })
     const eps = lab.endpoints!
-    const url = `${origin.url}/seed.bin`
+    const url = f.url('seed.bin')
     const started = Date.now()
-    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `seed-${i}.bin`), GET_ARGS))
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(f.dir, `seed-${i}.bin`), GET_ARGS))
     const first = await waitFor('the seed to hold a few pieces', async () => {
       const t = (await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/tasks`))[0]
       const s = t?.peers.find((m: any) => m.id === t.seedPeer)
@@ -88,7 +78,7 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     const results = await Promise.all(gets)
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))
-      await assertSame(join(dir, `seed-${i}.bin`))
+      await assertSame(join(f.dir, `seed-${i}.bin`))
     }
     const t = (await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/tasks`))[0]
     const tookOver = t.seedPeer !== first
@@ -99,17 +89,17 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
   })
 
   it('should finish downloads when the scheduler is killed and restarted mid-download', async () => {
-    lab = await startLab({ peers: 2, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(dir, 'lab-sched') })
+    lab = await startLab({ peers: 2, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-sched') })
     const eps = lab.endpoints!
-    const url = `${origin.url}/sched.bin`
-    const gets = eps.peers.map((p, i) => getVia(p, url, join(dir, `sched-${i}.bin`), GET_ARGS))
+    const url = f.url('sched.bin')
+    const gets = eps.peers.map((p, i) => getVia(p, url, join(f.dir, `sched-${i}.bin`), GET_ARGS))
     await waitForProgress(eps.peers[0].api, 3 * MiB)
-    const before = origin.bytesServed
+    const before = f.origin.bytesServed
     await lab.restartScheduler(1000)
     const results = await Promise.all(gets)
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))
-      await assertSame(join(dir, `sched-${i}.bin`))
+      await assertSame(join(f.dir, `sched-${i}.bin`))
     }
     // everyone re-registered with the new scheduler
     const peers = await waitFor('peers to re-register', async () => {
@@ -118,27 +108,27 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     }, 20_000)
     assert.equal(peers.filter((p: any) => p.seed).length, 1)
     // the restart must not have sent the whole task back to the origin once per peer
-    assert.ok(origin.bytesServed - before <= 2 * SIZE, `origin served ${origin.bytesServed - before} bytes after the restart`)
+    assert.ok(f.origin.bytesServed - before <= 2 * SIZE, `origin served ${f.origin.bytesServed - before} bytes after the restart`)
   })
 
   it('should still complete a get from the origin while the scheduler is down', async () => {
-    lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, dataDir: join(dir, 'lab-down') })
+    lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-down') })
     const eps = lab.endpoints!
     await lab.killScheduler()
     // the peer has noticed: it reports not ready once its scheduler session is gone
     await waitFor('the peer to lose its scheduler', async () => (await fetch(`${eps.peers[0].api}/readyz`)).status === 503, 20_000)
-    const r = await getVia(eps.peers[0], `${origin.url}/sched-down.bin`, join(dir, 'down.bin'), GET_ARGS)
+    const r = await getVia(eps.peers[0], f.url('sched-down.bin'), join(f.dir, 'down.bin'), GET_ARGS)
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.bytesFromOrigin, SIZE)
-    await assertSame(join(dir, 'down.bin'))
+    await assertSame(join(f.dir, 'down.bin'))
   })
 
   it('should resume from verified pieces after the daemon is SIGKILLed and restarted', async () => {
-    lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(dir, 'lab-resume') })
+    lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-resume') })
     const eps = lab.endpoints!
-    const url = `${origin.url}/resume.bin`
+    const url = f.url('resume.bin')
     const peer = eps.peers[0]
-    const first = getVia(peer, url, join(dir, 'resume.bin'), GET_ARGS)
+    const first = getVia(peer, url, join(f.dir, 'resume.bin'), GET_ARGS)
     await waitForProgress(peer.api, 8 * MiB)
     // the store's bookkeeping is flushed a little after the pieces: wait until disk records some, as a daemon that crashes later would have
     await waitFor('verified pieces on disk', async () => ([...(await storedPieces(peer.dataDir)).values()][0] ?? 0) >= 4, 20_000)
@@ -147,11 +137,11 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     assert.equal(r0.ok, false, 'the first get cannot have succeeded: its daemon was killed')
     const held = [...(await storedPieces(peer.dataDir)).values()][0] ?? 0
     assert.ok(held >= 4, `only ${held} verified pieces survived the crash`)
-    const r = await getVia(restarted, url, join(dir, 'resume.bin'), GET_ARGS)
+    const r = await getVia(restarted, url, join(f.dir, 'resume.bin'), GET_ARGS)
     assert.equal(r.ok, true, JSON.stringify(r))
-    await assertSame(join(dir, 'resume.bin'))
+    await assertSame(join(f.dir, 'resume.bin'))
     const fetched = r.bytesFromOrigin + r.bytesFromSeed + r.bytesFromPeers
     assert.ok(fetched <= SIZE - held * PL, `fetched ${fetched} bytes again though ${held} pieces (${held * PL} bytes) were on disk`)
-    assert.deepEqual((await readdir(dir)).filter((f) => f.endsWith('.tmp')), [])
+    assert.deepEqual((await readdir(f.dir)).filter((n) => n.endsWith('.tmp')), [])
   })
 })

@@ -3,14 +3,15 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
+import { sha256File } from '@damselfly/testkit'
 import { startLab, program, type Lab } from '@damselfly/cli'
 import { taskIdFor } from '@damselfly/utils'
 import { NO_TASK_KEY_PARTS } from '@damselfly/proto'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
-import { labLogs, keepLogsOnFailure } from '../helpers/faults.js'
+import { labLogs } from '../helpers/faults.js'
+import { withLab } from '../helpers/fixtures.js'
 import type { ServerResponse } from 'node:http'
 
 const MiB = 1024 * 1024
@@ -20,18 +21,19 @@ const SECRET = `hf_${randomBytes(12).toString('hex')}`
 
 describe('security: who may join, who may publish, what never leaks', function () {
   this.timeout(120_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   const held: ServerResponse[] = []
   const rogues: RoguePeer[] = []
   const authSeen = { with: 0, without: 0 }
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-security-'))
-    await writeRandomFile(join(dir, 'private.bin'), 6 * MiB + 5)
-    origin = await startOrigin({
-      files: { '/private.bin': join(dir, 'private.bin') },
+  after(async () => {
+    for (const r of rogues) await r.stop().catch(() => {})
+    for (const res of held) res.destroy()
+  })
+  const f = withLab({
+    name: 'security',
+    files: { 'private.bin': 6 * MiB + 5 },
+    lab: { peers: 3, token: TOKEN, seedToken: SEED_TOKEN },
+    origin: {
       intercept: (req, res, path) => {
         // an origin that never answers: the seed cannot publish anything for this task
         if (path === '/held.bin') { held.push(res); return true }
@@ -43,33 +45,22 @@ describe('security: who may join, who may publish, what never leaks', function (
         }
         return false
       }
-    })
-    lab = await startLab({ peers: 3, token: TOKEN, seedToken: SEED_TOKEN, dataDir: join(dir, 'lab') })
-  })
-
-  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
-
-  after(async () => {
-    for (const r of rogues) await r.stop().catch(() => {})
-    for (const res of held) res.destroy()
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
+    }
   })
 
   async function rogue (token: string | undefined, claimSeed = false): Promise<RoguePeer> {
-    const r = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url, token, claimSeed })
+    const r = new RoguePeer({ schedulerUrl: f.lab.endpoints!.scheduler.url, token, claimSeed })
     await r.start()
     rogues.push(r)
     return r
   }
 
   async function schedulerPeers (): Promise<string[]> {
-    return (await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/peers`)).map((p) => p.id)
+    return (await fetchJson<any[]>(`${f.lab.endpoints!.scheduler.url}/api/v1/peers`)).map((p) => p.id)
   }
 
   it('should refuse a peer without the cluster token and ignore everything it sends', async () => {
-    const url = `${origin.url}/held.bin`
+    const url = f.url('held.bin')
     const taskId = taskIdFor({ url })
     // the cluster is a libp2p private network keyed by its token: without it no connection completes
     for (const token of [undefined, 'wrong-token']) {
@@ -81,7 +72,7 @@ describe('security: who may join, who may publish, what never leaks', function (
       assert.ok(!(await schedulerPeers()).includes(r.peerId))
     }
     // a node with the network key but presenting a wrong token at registration is refused there
-    const r = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url, token: 'wrong-token', networkToken: TOKEN })
+    const r = new RoguePeer({ schedulerUrl: f.lab.endpoints!.scheduler.url, token: 'wrong-token', networkToken: TOKEN })
     await r.start()
     rogues.push(r)
     const { replies, closed } = await r.rawSession([
@@ -94,7 +85,7 @@ describe('security: who may join, who may publish, what never leaks', function (
     assert.equal(replies.length, 1, 'nothing but the refusal came back')
     assert.equal(closed, true, 'the scheduler closed the session')
     assert.ok(!(await schedulerPeers()).includes(r.peerId))
-    const tasks = await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/tasks`)
+    const tasks = await fetchJson<any[]>(`${f.lab.endpoints!.scheduler.url}/api/v1/tasks`)
     assert.equal(tasks.find((t) => t.id === taskId), undefined, 'a refused peer created a task')
   })
 
@@ -105,12 +96,12 @@ describe('security: who may join, who may publish, what never leaks', function (
     assert.equal(closed, true)
     assert.ok(!(await schedulerPeers()).includes(r.peerId))
     // the lab's real seed holds the seed token and is registered as one
-    const seeds = (await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/peers`)).filter((p) => p.seed)
-    assert.deepEqual(seeds.map((s) => s.id), lab.endpoints!.seeds.map((s) => s.id))
+    const seeds = (await fetchJson<any[]>(`${f.lab.endpoints!.scheduler.url}/api/v1/peers`)).filter((p) => p.seed)
+    assert.deepEqual(seeds.map((s) => s.id), f.lab.endpoints!.seeds.map((s) => s.id))
   })
 
   it('should not accept a manifest or geometry from a peer that is not a seed', async () => {
-    const url = `${origin.url}/held.bin?m=1`
+    const url = `${f.origin.url}/held.bin?m=1`
     const taskId = taskIdFor({ url })
     const r = await rogue(TOKEN)
     const { replies } = await r.rawSession([
@@ -120,19 +111,19 @@ describe('security: who may join, who may publish, what never leaks', function (
       { pieces: { taskId, indexes: [0, 1, 2], digests: [0, 1, 2].map((index) => ({ index, digest: new Uint8Array(32).fill(7) })), parentId: '', costMs: 0 } }
     ], 1000)
     assert.equal(replies[0]?.registered?.error, '')
-    const task = await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/tasks/${taskId}`)
+    const task = await fetchJson<any>(`${f.lab.endpoints!.scheduler.url}/api/v1/tasks/${taskId}`)
     assert.equal(task.contentLength, -1, 'a non-seed set the task geometry')
     assert.equal(task.manifestPieces, 0, 'a non-seed published piece digests')
   })
 
   it('should keep origin credentials and tokens out of logs, metrics, APIs and other peers\' messages', async () => {
-    const eps = lab.endpoints!
-    const url = `${origin.url}/private.bin`
-    const want = await sha256File(join(dir, 'private.bin'))
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
+    const eps = f.lab.endpoints!
+    const url = f.url('private.bin')
+    const want = f.sha['private.bin']
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(f.dir, `private-${i}.bin`), ['-H', `Authorization: Bearer ${SECRET}`])))
     for (let i = 0; i < results.length; i++) {
       assert.equal(results[i].ok, true, JSON.stringify(results[i]))
-      assert.equal(await sha256File(join(dir, `private-${i}.bin`)), want)
+      assert.equal(await sha256File(join(f.dir, `private-${i}.bin`)), want)
     }
     // the seed did need the header: the origin refuses without it
     assert.ok(authSeen.with > 0)
@@ -161,7 +152,7 @@ describe('security: who may join, who may publish, what never leaks', function (
   })
 
   it('should bind the local API, metrics, scheduler and libp2p to loopback by default', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const urls = [eps.scheduler.url, ...eps.peers.flatMap((p) => [p.api, p.metrics]), ...eps.seeds.flatMap((s) => [s.api, s.metrics])]
     for (const u of urls) assert.equal(new URL(u).hostname, '127.0.0.1', u)
     const info = await fetchJson<any>(`${eps.scheduler.url}/api/v1/info`)

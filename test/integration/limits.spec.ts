@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startOrigin, writeRandomFile, sha256File, fetchJson, type Origin } from '@damselfly/testkit'
-import { startLab, getVia, type Lab } from '@damselfly/cli'
+import { sha256File, fetchJson, metric, scrape, waitFor } from '@damselfly/testkit'
+import { getVia } from '@damselfly/cli'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
 import { PieceRequest } from '@damselfly/proto'
 import { RoguePeer } from '../helpers/rogue-peer.js'
 import { lengthPrefixed } from '@damselfly/utils'
-import { keepLogsOnFailure } from '../helpers/faults.js'
-import { metric } from '../helpers/metrics.js'
+import { withLab } from '../helpers/fixtures.js'
 import { damselfly } from '../helpers/cli.js'
 import { ByteClock, poll, within } from '../helpers/rate.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -36,61 +33,46 @@ async function putLimits (peer: { api: string, apiToken?: string }, body: unknow
   return { status: res.status, json: await res.json() }
 }
 
-async function scrape (url: string): Promise<string> {
-  return await (await fetch(url)).text()
-}
-
 describe('limits: upload, download, back-to-source and per-request rates', function () {
   this.timeout(300_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   let node: Libp2p
   let rogue: RoguePeer
-  const files: Record<string, string> = {}
+  const f = withLab({
+    name: 'limits',
+    files: { 'a.bin': 96 * MiB, 'b.bin': 24 * MiB, 'c.bin': 80 * MiB },
+    // the upload and back-to-source limits come from the flags; the rest is set at run time
+    lab: { peers: 2, peerArgs: ['--upload-rate', '3MiB'], seedArgs: ['--back-to-source-rate', '6MiB'] }
+  })
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-limits-'))
-    for (const [name, size] of [['a.bin', 96 * MiB], ['b.bin', 24 * MiB], ['c.bin', 80 * MiB]] as const) {
-      files[`/${name}`] = join(dir, name)
-      await writeRandomFile(files[`/${name}`], size)
-    }
-    origin = await startOrigin({ files })
-    // the upload and back-to-source limits come from the flags; the rest is set at run time
-    lab = await startLab({ peers: 2, peerArgs: ['--upload-rate', '3MiB'], seedArgs: ['--back-to-source-rate', '6MiB'], dataDir: join(dir, 'lab') })
     // a member of the swarm (parents serve only holders of the scheduler's grant for a task)
-    rogue = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url })
+    rogue = new RoguePeer({ schedulerUrl: f.lab.endpoints!.scheduler.url })
     await rogue.start()
     await rogue.connect()
     node = rogue.node
   })
 
-  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
-
   after(async () => {
     if (log.length > 0) process.stdout.write(`      measured:\n${log.map((l) => `        ${l}\n`).join('')}`)
     await rogue?.stop()
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
   })
 
   it('should hold the seed\'s back-to-source rate, counted by the origin', async () => {
-    const eps = lab.endpoints!
-    const url = `${origin.url}/a.bin`
+    const eps = f.lab.endpoints!
+    const url = f.url('a.bin')
     const clock = new ByteClock()
-    const sampler = poll(clock, () => origin.bytesServed, 50)
-    const r = await getVia(eps.peers[0], url, join(dir, 'a0.bin'), ['--piece-length', String(PIECE)])
+    const sampler = poll(clock, () => f.origin.bytesServed, 50)
+    const r = await getVia(eps.peers[0], url, join(f.dir, 'a0.bin'), ['--piece-length', String(PIECE)])
     await sampler.stop()
     assert.equal(r.ok, true, JSON.stringify(r))
-    assert.equal(await sha256File(join(dir, 'a0.bin')), await sha256File(files['/a.bin']))
+    assert.equal(await sha256File(join(f.dir, 'a0.bin')), f.sha['a.bin'])
     const m = clock.rate(clock.timeAt(BUFFERED))
     log.push(within('back-to-source (seed, --back-to-source-rate 6MiB) at the origin', m, 6 * MiB))
     assert.ok(m.seconds >= 5, `measured over ${m.seconds} s, less than 5 s`)
   })
 
   it('should hold the upload rate counted by the receiver, take a new rate mid-transfer, and keep the control plane answering at 1 MiB/s', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const peer = eps.peers[0]
     const api = peer.api
     // the flag's value, as the API reports it
@@ -105,7 +87,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     // a plain libp2p client asks peer 0 for every piece of a.bin and counts what arrives
     const info = await fetchJson<any>(`${api}/api/v1/info`)
     const addrs = (info.addrs as string[]).map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.id}`))
-    const { taskId, grant } = await rogue.join(`${origin.url}/a.bin`, PIECE)
+    const { taskId, grant } = await rogue.join(f.url('a.bin'), PIECE)
     const total = 64 * MiB
     const clock = new ByteClock()
     const done = Promise.withResolvers<void>()
@@ -126,8 +108,10 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     assert.ok(peers.some((p) => p.id === info.id), 'the limited peer left the scheduler')
     const limits = await fetchJson<any>(`${api}/api/v1/limits`)
     assert.equal(limits.uploadRate, MiB)
-    // phase 1 runs 7 s at 1 MiB/s, then the limit goes to 6 MiB/s without a restart
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, began + 7000 - performance.now())))
+    // phase 1 is a measuring window, not a wait for an event: it lasts until 8 MiB have arrived
+    // (7-8 s at 1 MiB/s after the bucket's first burst, long enough to time the rate by), then the
+    // limit goes to 6 MiB/s without a restart
+    await waitFor('8 MiB at the slow rate', () => clock.bytes >= 8 * MiB, 60_000)
     const changedAt = performance.now()
     assert.equal((await putLimits(peer, { uploadRate: 6 * MiB })).json.uploadRate, 6 * MiB)
     await done.promise
@@ -144,7 +128,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
   })
 
   it('should hold the download rate, counted by the parents', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const receiver = eps.peers[1]
     await putLimits(eps.peers[0], { uploadRate: 0 })
     assert.equal((await putLimits(receiver, { downloadRate: '8MiB' })).json.downloadRate, 8 * MiB)
@@ -157,7 +141,7 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
     const clock = new ByteClock()
     const base = await uploaded()
     const sampler = poll(clock, async () => await uploaded() - base, 100)
-    const r = await getVia(receiver, `${origin.url}/a.bin`, join(dir, 'a1.bin'), ['--piece-length', String(PIECE)])
+    const r = await getVia(receiver, f.url('a.bin'), join(f.dir, 'a1.bin'), ['--piece-length', String(PIECE)])
     await sampler.stop()
     assert.equal(r.ok, true, JSON.stringify(r))
     assert.equal(r.bytesFromOrigin, 0)
@@ -168,14 +152,14 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
   })
 
   it('should hold a per-request rate (get --limit-rate), counted by the parent', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     // b.bin is new: the seed reads it from the origin (6 MiB/s) and uploads it to peer 1, which asked for 2 MiB/s
     const clock = new ByteClock()
     const sampler = poll(clock, async () => metric(await scrape(eps.seeds[0].metrics), 'damselfly_upload_bytes_total'), 100)
-    const r = await getVia(eps.peers[1], `${origin.url}/b.bin`, join(dir, 'b1.bin'), ['--piece-length', String(PIECE), '--limit-rate', '2MiB'])
+    const r = await getVia(eps.peers[1], f.url('b.bin'), join(f.dir, 'b1.bin'), ['--piece-length', String(PIECE), '--limit-rate', '2MiB'])
     await sampler.stop()
     assert.equal(r.ok, true, JSON.stringify(r))
-    assert.equal(await sha256File(join(dir, 'b1.bin')), await sha256File(files['/b.bin']))
+    assert.equal(await sha256File(join(f.dir, 'b1.bin')), f.sha['b.bin'])
     const m = clock.rate(clock.samples[1].t + 1000)
     log.push(within('get --limit-rate 2MiB through the daemon, counted by the seed', m, 2 * MiB))
     assert.ok(m.seconds >= 5, 'measured over less than 5 s')
@@ -183,9 +167,9 @@ describe('limits: upload, download, back-to-source and per-request rates', funct
 
   it('should hold a per-request rate without a daemon (get --standalone --limit-rate), counted by the origin', async () => {
     const clock = new ByteClock()
-    const base = origin.bytesServed
-    const sampler = poll(clock, () => origin.bytesServed - base, 50)
-    const run = await damselfly(['get', `${origin.url}/c.bin`, '-O', join(dir, 'c.bin'), '--standalone', '--limit-rate', '6MiB', '--json'])
+    const base = f.origin.bytesServed
+    const sampler = poll(clock, () => f.origin.bytesServed - base, 50)
+    const run = await damselfly(['get', f.url('c.bin'), '-O', join(f.dir, 'c.bin'), '--standalone', '--limit-rate', '6MiB', '--json'])
     await sampler.stop()
     assert.equal(run.code, 0, run.stderr)
     const m = clock.rate(clock.timeAt(BUFFERED))

@@ -1,14 +1,10 @@
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm, readFile, writeFile, readdir } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join, dirname } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { readFile, writeFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
 import { request } from 'undici'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { sha256File, metric } from '@damselfly/testkit'
 import { getVia, CLI, DFGET } from '@damselfly/cli'
-import { metric } from '../helpers/metrics.js'
 import { withLab } from '../helpers/fixtures.js'
 
 interface Run { code: number, stdout: string, stderr: string }
@@ -28,54 +24,37 @@ async function text (url: string): Promise<{ status: number, body: string }> {
 
 describe('operations: dfget, metrics, health and config against a live lab', function () {
   this.timeout(240_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
-  let sha: string
   const SIZE = 20 * 1024 * 1024 + 99
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-ops-'))
-    await writeRandomFile(join(dir, 'blob.bin'), SIZE)
-    sha = await sha256File(join(dir, 'blob.bin'))
-    origin = await startOrigin({ files: { '/blob.bin': join(dir, 'blob.bin'), '/b.bin': join(dir, 'blob.bin') } })
-    lab = await startLab({ peers: 2, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab') })
-  })
-
-  after(async () => {
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  const f = withLab({ name: 'ops', files: { 'blob.bin': SIZE }, aliases: { '/b.bin': 'blob.bin' }, lab: { peers: 2, pools: ['edge-a', 'edge-b'] } })
 
   it('should download with the dfget bin through a daemon and verify the digest', async () => {
-    const out = join(dir, 'dfget.bin')
-    const r = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${sha}`, '--timeout', '2m', '--no-progress', '--json',
-      '--filtered-query-param', 'sig', '--tag', 't', '--application', 'ops-test'], { DAMSELFLY_API: lab.endpoints!.peers[0].api, DAMSELFLY_API_TOKEN: lab.endpoints!.peers[0].apiToken })
+    const out = join(f.dir, 'dfget.bin')
+    const r = await run(DFGET, [f.url('blob.bin'), '-O', out, '--digest', `sha256:${f.sha['blob.bin']}`, '--timeout', '2m', '--no-progress', '--json',
+      '--filtered-query-param', 'sig', '--tag', 't', '--application', 'ops-test'], { DAMSELFLY_API: f.lab.endpoints!.peers[0].api, DAMSELFLY_API_TOKEN: f.lab.endpoints!.peers[0].apiToken })
     assert.equal(r.code, 0, r.stderr)
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!)
     assert.equal(result.ok, true)
     assert.equal(result.mode, 'daemon')
-    assert.equal(await sha256File(out), sha)
+    assert.equal(await sha256File(out), f.sha['blob.bin'])
   })
 
   it('should exit 1 and leave no file when dfget cannot download', async () => {
-    const out = join(dir, 'bad.bin')
-    const wrong = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--digest', `sha256:${'0'.repeat(64)}`, '--no-progress', '--endpoint', lab.endpoints!.peers[1].api], { DAMSELFLY_API_TOKEN: lab.endpoints!.peers[1].apiToken })
+    const out = join(f.dir, 'bad.bin')
+    const wrong = await run(DFGET, [f.url('blob.bin'), '-O', out, '--digest', `sha256:${'0'.repeat(64)}`, '--no-progress', '--endpoint', f.lab.endpoints!.peers[1].api], { DAMSELFLY_API_TOKEN: f.lab.endpoints!.peers[1].apiToken })
     assert.equal(wrong.code, 1, wrong.stderr)
     assert.match(wrong.stderr, /digest/i)
     // no daemon and back-to-source disabled: nowhere to get it from
-    const noDaemon = await run(DFGET, [`${origin.url}/blob.bin`, '-O', out, '--disable-back-to-source', '--no-progress', '--endpoint', 'http://127.0.0.1:9'])
+    const noDaemon = await run(DFGET, [f.url('blob.bin'), '-O', out, '--disable-back-to-source', '--no-progress', '--endpoint', 'http://127.0.0.1:9'])
     assert.equal(noDaemon.code, 1)
     assert.match(noDaemon.stderr, /back-to-source/)
-    assert.deepEqual((await readdir(dir)).filter((f) => f.startsWith('bad.bin')), [])
+    assert.deepEqual((await readdir(f.dir)).filter((n) => n.startsWith('bad.bin')), [])
   })
 
   it('should exit 2 on bad dfget usage and show examples in its help', async () => {
-    const missing = await run(DFGET, [`${origin.url}/blob.bin`])
+    const missing = await run(DFGET, [f.url('blob.bin')])
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /--output/)
-    const badTimeout = await run(DFGET, [`${origin.url}/blob.bin`, '-O', join(dir, 'x'), '--timeout', 'soon'])
+    const badTimeout = await run(DFGET, [f.url('blob.bin'), '-O', join(f.dir, 'x'), '--timeout', 'soon'])
     assert.equal(badTimeout.code, 2)
     const help = await run(DFGET, ['--help'])
     assert.equal(help.code, 0)
@@ -92,7 +71,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   })
 
   it('should answer /healthz and /readyz on the scheduler, every local API and every metrics port', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const urls = [eps.scheduler.url, ...[...eps.peers, ...eps.seeds].flatMap((p) => [p.api, p.metrics.replace(/\/metrics$/, '')])]
     for (const base of urls) {
       for (const path of ['/healthz', '/readyz']) {
@@ -104,9 +83,9 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   })
 
   it('should export piece latency, bytes by source, rates, cache usage and proxy counters on a peer', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const before = (await text(eps.peers[1].metrics)).body
-    const r = await getVia(eps.peers[1], `${origin.url}/b.bin`, join(dir, 'm.bin'), ['--tag', 'metrics'])
+    const r = await getVia(eps.peers[1], f.url('b.bin'), join(f.dir, 'm.bin'), ['--tag', 'metrics'])
     assert.equal(r.ok, true, JSON.stringify(r))
     const { status, body } = await text(eps.peers[1].metrics)
     assert.equal(status, 200)
@@ -128,7 +107,7 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   })
 
   it('should export decisions, back-to-source counts, peers by pool and pool edges on the scheduler', async () => {
-    const { status, body } = await text(lab.endpoints!.scheduler.url + '/metrics')
+    const { status, body } = await text(f.lab.endpoints!.scheduler.url + '/metrics')
     assert.equal(status, 200)
     assert.ok(metric(body, 'damselfly_scheduler_decisions_total') > 0)
     // only the task asked for with a wrong --digest may have sent a peer to the origin (its seed refused the content)
@@ -139,23 +118,21 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
   })
 
   it('should write structured log lines naming the peer and the task', async () => {
-    const log = await readFile(join(lab.endpoints!.logs, 'peer-1.log'), 'utf8')
+    const log = await readFile(join(f.lab.endpoints!.logs, 'peer-1.log'), 'utf8')
     const lines = log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l))
     const finished = lines.find((l) => l.msg === 'download finished')
     assert.ok(finished != null, 'no "download finished" line')
-    assert.equal(finished.peer, lab.endpoints!.peers[1].id)
+    assert.equal(finished.peer, f.lab.endpoints!.peers[1].id)
     assert.match(finished.task, /^[0-9a-f]{64}$/)
   })
 })
 
 describe('operations: configuration files and damselfly config print', function () {
   this.timeout(60_000)
-  let dir: string
-  before(async () => { dir = await mkdtemp(join(tmpdir(), 'dfly-cfg-')) })
-  after(async () => { await rm(dir, { recursive: true, force: true }) })
+  const f = withLab({ name: 'cfg' })
 
   it('should print the effective config with flags > env > file and secrets masked', async () => {
-    const file = join(dir, 'peer.yaml')
+    const file = join(f.dir, 'peer.yaml')
     await writeFile(file, 'pool: from-file\nidc: z1\ntoken: hunter2\ngc:\n  quota: 20GiB\n')
     const r = await run(CLI, ['config', 'print', '--role', 'peer', '--config', file, '--json'], { DAMSELFLY_IDC: 'z2', DAMSELFLY_POOL: '' })
     assert.equal(r.code, 0, r.stderr)
@@ -171,7 +148,7 @@ describe('operations: configuration files and damselfly config print', function 
     const missing = await run(CLI, ['get', 'http://127.0.0.1:9/blob.bin'])
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /--output/)
-    const badTimeout = await run(CLI, ['get', 'http://127.0.0.1:9/blob.bin', '-O', join(dir, 'x'), '--timeout', 'soon'])
+    const badTimeout = await run(CLI, ['get', 'http://127.0.0.1:9/blob.bin', '-O', join(f.dir, 'x'), '--timeout', 'soon'])
     assert.equal(badTimeout.code, 2)
     assert.match(badTimeout.stderr, /positive integer/)
     const badFlag = await run(CLI, ['lab', '--no-such-flag'])
@@ -182,7 +159,7 @@ describe('operations: configuration files and damselfly config print', function 
   })
 
   it('should refuse to start a daemon or scheduler on an invalid config, exit 2 and name the setting', async () => {
-    const bad = join(dir, 'bad.yaml')
+    const bad = join(f.dir, 'bad.yaml')
     await writeFile(bad, 'apiPort: 99999\nfavouriteColour: blue\n')
     const d = await run(CLI, ['daemon', '--config', bad])
     assert.equal(d.code, 2)
@@ -192,13 +169,13 @@ describe('operations: configuration files and damselfly config print', function 
     const s = await run(CLI, ['scheduler', '--port', '0'], { DAMSELFLY_SCHEDULER_P2P_PORT: 'eighty' })
     assert.equal(s.code, 2)
     assert.match(s.stderr, /DAMSELFLY_SCHEDULER_P2P_PORT/)
-    const missing = await run(CLI, ['seed', '--config', join(dir, 'nope.yaml')])
+    const missing = await run(CLI, ['seed', '--config', join(f.dir, 'nope.yaml')])
     assert.equal(missing.code, 2)
     assert.match(missing.stderr, /ENOENT/)
   })
 
   it('should start a scheduler from a config file with flags overriding it', async () => {
-    const file = join(dir, 'scheduler.yaml')
+    const file = join(f.dir, 'scheduler.yaml')
     await writeFile(file, 'host: 127.0.0.1\nport: 1\np2pPort: 0\n')
     // port 1 from the file would fail (privileged/in use): the flag must win
     const child = execFile(process.execPath, [CLI, 'scheduler', '--config', file, '--port', '0', '--json'], { env: { ...process.env, DAMSELFLY_EXIT_WITH_STDIN: '1' } })

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, mkdir, stat } from 'node:fs/promises'
+import { mkdir, stat } from 'node:fs/promises'
 import { existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright-core'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { sha256File } from '@damselfly/testkit'
+import { withLab } from '../helpers/fixtures.js'
 import { getVia } from '@damselfly/cli'
 
 // page functions run in the browser, where `document` exists; the test tsconfig has no DOM lib
@@ -17,23 +17,24 @@ const ARTIFACTS = process.env.DAMSELFLY_ARTIFACTS ?? join(tmpdir(), 'damselfly-a
 
 describe('the scheduler dashboard in a real browser', function () {
   this.timeout(240_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   let context: BrowserContext
   let page: Page
   const SIZE = 48 * 1024 * 1024 + 777
   /** above what the 12 MiB/s origin lets any pool move, so it shows without slowing the test */
   const BUDGET = 64 * 1024 * 1024
 
-  before(async function () {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`)
-    dir = await mkdtemp(join(tmpdir(), 'dfly-dash-'))
-    await writeRandomFile(join(dir, 'model.bin'), SIZE)
+  before(function () { if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (see .ci/run)`) })
+  after(async () => { await context?.close() })
+  const f = withLab({
+    name: 'dash',
+    files: { 'model.bin': SIZE },
     // a slow origin, so the seed's download spans several dashboard polls
-    origin = await startOrigin({ files: { '/model.bin': join(dir, 'model.bin') }, rateBytesPerSec: 12 * 1024 * 1024 })
-    lab = await startLab({ peers: 4, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab'), schedulerArgs: ['--pool-wan-budget', '64MiB'] })
-    context = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
+    origin: { rateBytesPerSec: 12 * 1024 * 1024 },
+    lab: { peers: 4, pools: ['edge-a', 'edge-b'], schedulerArgs: ['--pool-wan-budget', '64MiB'] }
+  })
+
+  before(async function () {
+    context = await chromium.launchPersistentContext(join(f.dir, 'chromium-profile'), {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1400, height: 1000 },
@@ -43,15 +44,8 @@ describe('the scheduler dashboard in a real browser', function () {
     page = context.pages()[0] ?? await context.newPage()
   })
 
-  after(async () => {
-    await context?.close()
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
-
   it('should redirect / to the dashboard and list every peer with its node pool', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     assert.equal(eps.scheduler.dashboard, `${eps.scheduler.url}/dashboard`)
     const res = await page.goto(eps.scheduler.url + '/')
     assert.equal(res?.status(), 200)
@@ -69,8 +63,8 @@ describe('the scheduler dashboard in a real browser', function () {
   })
 
   it('should show a task appear and its progress rise live while peers download, and each pool\'s WAN rate against the pool budget', async () => {
-    const eps = lab.endpoints!
-    const url = `${origin.url}/model.bin`
+    const eps = f.lab.endpoints!
+    const url = f.url('model.bin')
     const seen: number[] = []
     // the cross-pool rate into the pools, as the API reports it and as the page shows it
     const apiWan: Array<{ budget: number, pools: Record<string, { in: number, out: number }> }> = []
@@ -84,14 +78,14 @@ describe('the scheduler dashboard in a real browser', function () {
     }, 200)
     let results
     try {
-      results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `out-${i}.bin`))))
+      results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(f.dir, `out-${i}.bin`))))
       await page.waitForFunction(() => document.querySelector('[data-task]')?.getAttribute('data-progress') === '100', undefined, { timeout: 20_000 })
     } finally {
       clearInterval(poll)
     }
     seen.push(Number(await page.evaluate(() => document.querySelector('[data-task]')?.getAttribute('data-progress'))))
     for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
-    assert.equal(await sha256File(join(dir, 'out-0.bin')), await sha256File(join(dir, 'model.bin')))
+    assert.equal(await sha256File(join(f.dir, 'out-0.bin')), f.sha['model.bin'])
     assert.ok(seen.length > 0, 'the task never appeared on the page')
     assert.ok(seen.some((v) => v < 100), `progress never showed an intermediate value: ${seen.join(',')}`)
     assert.equal(seen[seen.length - 1], 100)

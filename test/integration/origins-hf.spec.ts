@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { downloadFile, listFiles } from '@huggingface/hub'
 import { startHub, type Hub } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { damselfly, NO_DAEMON } from '../helpers/cli.js'
 
@@ -124,17 +124,12 @@ describe('origins: Hugging Face hub (hf://)', function () {
   })
 
   describe('through a lab', () => {
-    let lab: Lab
-
-    before(async () => {
-      const flags = ['--hf-endpoint', hub.url, '--hf-token', TOKEN]
-      // the seed fetches with its own token only for origins the operator allow-lists
-      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: [...flags, '--origin-credentials-allow', '*'], peerArgs: flags })
-    })
-    after(async () => { await lab?.stop() })
+    const flags = (): string[] => ['--hf-endpoint', hub.url, '--hf-token', TOKEN]
+    // the seed fetches with its own token only for origins the operator allow-lists
+    const l = withLab({ name: 'hf-lab', lab: () => ({ peers: 2, seedArgs: [...flags(), '--origin-credentials-allow', '*'], peerArgs: flags() }) })
 
     it('should fetch every repo file from the hub once and give both peers identical trees', async () => {
-      const eps = lab.endpoints!
+      const eps = l.lab.endpoints!
       const total = Object.values(files).reduce((a, c) => a + Buffer.from(c).byteLength, 0)
       const before = hub.bytesServed
       for (const [i, p] of eps.peers.entries()) {

@@ -4,7 +4,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startHub, type Hub } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { createBackends, parseModelScopeUrl } from '@damselfly/backend'
 import { damselfly, NO_DAEMON } from '../helpers/cli.js'
 
@@ -62,16 +62,11 @@ describe('origins: ModelScope (modelscope://)', function () {
   })
 
   describe('through a lab', () => {
-    let lab: Lab
-
-    before(async () => {
-      const flags = ['--modelscope-endpoint', hub.url, '--modelscope-token', TOKEN]
-      lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), seedArgs: flags, peerArgs: flags })
-    })
-    after(async () => { await lab?.stop() })
+    const flags = (): string[] => ['--modelscope-endpoint', hub.url, '--modelscope-token', TOKEN]
+    const l = withLab({ name: 'ms-lab', lab: () => ({ peers: 2, seedArgs: flags(), peerArgs: flags() }) })
 
     it('should give two peers the whole repository (-r) with the hub sending it about once', async () => {
-      const eps = lab.endpoints!
+      const eps = l.lab.endpoints!
       const total = Object.values(files).reduce((a, c) => a + Buffer.from(c).byteLength, 0)
       const before = hub.bytesServed
       for (const [i, p] of eps.peers.entries()) {

@@ -4,7 +4,7 @@ import bcrypt from 'bcryptjs'
 import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { getVia } from '@damselfly/cli'
 import { taskIdFor, initBlake3 } from '@damselfly/utils'
 import { damselfly, NO_DAEMON } from '../helpers/cli.js'
@@ -58,15 +58,12 @@ describe('origins: OCI registry blobs (oci://) on a real docker-registry', funct
   })
 
   describe('through a lab', () => {
-    let lab: Lab
-
-    before(async () => { lab = await startLab({ peers: 2, dataDir: join(dir, 'lab') }) })
-    after(async () => { await lab?.stop() })
+    const l = withLab({ name: 'oci-lab', lab: { peers: 2 } })
 
     it('should fetch the blob from the registry once and give every peer identical bytes', async () => {
       const before = registry.served('GET', `/v2/${NAME}/blobs/`).length
       const url = `oci://${registry.host}/${NAME}/blobs/${digest}`
-      const eps = lab.endpoints!
+      const eps = l.lab.endpoints!
       // no --digest: the CLI learns it from the URL and sends it to the daemon
       const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, url, join(dir, `lab-${i}.bin`))))
       for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))

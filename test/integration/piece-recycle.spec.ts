@@ -77,12 +77,13 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
   })
 
   /** a PieceServer whose alloc/release go through a counted pool */
-  function countingServer (): { pieces: PieceServer, counts: { allocated: number, recycled: number } } {
+  function countingServer (): { pieces: PieceServer, counts: { allocated: number, recycled: number, sent: number } } {
     const free: Uint8Array[] = []
-    const counts = { allocated: 0, recycled: 0 }
+    const counts = { allocated: 0, recycled: 0, sent: 0 }
     const pieces = new PieceServer(server, {
       log: silentLogger(),
       lookup: async () => ts,
+      onUpload: () => { counts.sent++ },
       alloc: (length) => {
         const at = free.findIndex((f) => f.byteLength === length)
         if (at >= 0) return free.splice(at, 1)[0]
@@ -110,6 +111,7 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
         const body = Buffer.alloc(head.length)
         for (let off = 0; off < body.byteLength; off += 64 * 1024) {
           await reader.readInto(body.subarray(off, Math.min(body.byteLength, off + 64 * 1024)))
+          // pacing, the behaviour under test: a reader slower than the parent sends
           await new Promise((resolve) => setTimeout(resolve, 2))
         }
         assert.ok(body.equals(piece(i)), `piece ${i} differs: its buffer was reused while still queued`)
@@ -132,7 +134,7 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
       pieceLength: PIECE,
       contentLength: content.byteLength,
       digests: Array.from({ length: pieceCount }, (_, i) => Buffer.from(blake3(piece(i))).toString('hex')),
-      rounds: 3
+      rounds: 6
     })
     const child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/piece-fetcher.js', import.meta.url)), args], { stdio: ['ignore', 'pipe', 'inherit'] })
     const exited = new Promise((resolve) => child.once('exit', resolve))
@@ -141,8 +143,13 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
       const result = new Promise<{ bad: number[] }>((resolve) => { lines.on('line', (l) => { const m = JSON.parse(l); if (m.done === true) resolve(m) }) })
       // stop the reader mid-transfer, several times: the parent keeps finishing sends into full queues
       for (let i = 0; i < 4; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 150))
+        // mid-transfer: the parent has sent 8 more pieces since the last stop and holds 8 sent ones
+        // its reader has not taken yet (the stops once all fell before the child had connected)
+        const last = counts.sent
+        await waitFor('the reader to be mid-transfer', () => counts.sent >= last + 8 && counts.sent - counts.recycled >= 8, 30_000, 2)
         child.kill('SIGSTOP')
+        // the stall's length is the behaviour under test, not a wait for an event: a reader gone
+        // for 400 ms, over which the parent's recycle checks (every 50 ms) see its queues full
         await new Promise((resolve) => setTimeout(resolve, 400))
         child.kill('SIGCONT')
       }
@@ -169,7 +176,7 @@ describe('piece upload buffers are reused only once libp2p is done with them', f
           while (next < pieceCount) {
             const i = next++
             const buf = await fetcher.fetch(parent, TASK, i, piece(i).byteLength)
-            // a slow consumer, so the server's queues fill up
+            // a slow consumer (pacing, the behaviour under test), so the server's queues fill up
             if (i % 5 === 0) await new Promise((resolve) => setTimeout(resolve, 15))
             assert.ok(Buffer.from(buf).equals(piece(i)), `piece ${i} differs`)
           }

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, readFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createHash } from 'node:crypto'
 import { request } from 'undici'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { getVia } from '@damselfly/cli'
 import { fetchJson, waitFor } from '@damselfly/testkit'
 import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
@@ -13,32 +12,31 @@ import { clientOrSkip, run } from '../helpers/clients.js'
 
 describe('preheat of an OCI image reference', function () {
   this.timeout(240_000)
-  let dir: string
   let registry: Registry
   let regHost: string
   let image: OciImage
-  let lab: Lab
+  let skopeo: string
 
+  // registered ahead of the fixture: without the registry and skopeo its setup is skipped too
   before(async function () {
-    const bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') }
-    dir = await mkdtemp(join(tmpdir(), 'dfly-preheat-oci-'))
-    registry = new Registry({ dir: join(dir, 'registry') })
-    await registry.start()
-    const regUrl = registry.url
-    regHost = regUrl.slice('http://'.length)
-    image = await buildOciImage(join(dir, 'layout'), 'v1', [6 * 1024 * 1024 + 11, 3 * 1024 * 1024 + 3])
-    await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regHost}/test/img:v1`])
-    lab = await startLab({ peers: 2, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab') })
+    await clientOrSkip(this, 'docker-registry')
+    skopeo = await clientOrSkip(this, 'skopeo')
   })
-
-  after(async () => {
-    await lab?.stop()
-    await registry?.stop()
-    if (dir != null) await rm(dir, { recursive: true, force: true })
+  after(async () => { await registry?.stop() })
+  const f = withLab({
+    name: 'preheat-oci',
+    lab: async ({ dir }) => {
+      registry = new Registry({ dir: join(dir, 'registry') })
+      await registry.start()
+      regHost = registry.url.slice('http://'.length)
+      image = await buildOciImage(join(dir, 'layout'), 'v1', [6 * 1024 * 1024 + 11, 3 * 1024 * 1024 + 3])
+      await run(skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regHost}/test/img:v1`])
+      return { peers: 2, pools: ['edge-a', 'edge-b'] }
+    }
   })
 
   it('should fetch every layer and the config into the seed and a peer of the named pool', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     // daemons register with the scheduler just after they report ready
     await waitFor('three registered daemons', async () => (await fetchJson<unknown[]>(`${eps.scheduler.url}/api/v1/peers`)).length >= 3, 10_000)
     const res = await request(`${eps.scheduler.url}/api/v1/preheat`, {
@@ -59,7 +57,7 @@ describe('preheat of an OCI image reference', function () {
     // with the registry gone, the preheated peer still serves every blob, verified against its digest
     await registry.stop()
     for (const b of [image.config, ...image.layers]) {
-      const out = join(dir, b.digest.replace(':', '-'))
+      const out = join(f.dir, b.digest.replace(':', '-'))
       const r = await getVia(peer, `oci://${regHost}/test/img/blobs/${b.digest}`, out)
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(`sha256:${createHash('sha256').update(await readFile(out)).digest('hex')}`, b.digest)

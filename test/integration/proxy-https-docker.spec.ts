@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
 import { constants } from 'node:fs'
-import { access, copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { access, copyFile, mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { selfSigned, type SelfSigned } from '../helpers/certs.js'
 import { baseEnv, GO_LOOPBACK, run, which } from '../helpers/clients.js'
 import { buildOciImage, type OciImage } from '../helpers/oci-image.js'
@@ -31,16 +30,15 @@ function gets (registry: Registry): AccessLine[] {
  */
 describe('HTTPS interception for Docker', function () {
   this.timeout(240_000)
-  let dir: string
   let cert: SelfSigned
   let registry: Registry
   let image: OciImage
-  let lab: Lab
   let docker: string
   let ref: string
   let regHost: string
   const engines: LocalDockerd[] = []
 
+  // registered ahead of the fixture: a skip here skips its setup too
   before(async function () {
     const need: Array<[string, string]> = [['dockerd', 'docker.io'], ['docker', 'docker.io'], ['docker-registry', 'docker-registry'], ['skopeo', 'skopeo'], ['unshare', 'util-linux']]
     for (const [bin, pkg] of need) {
@@ -55,46 +53,46 @@ describe('HTTPS interception for Docker', function () {
     }
     // Debian's CLI, the daemon's own version, where both are installed
     docker = await access('/usr/bin/docker', constants.X_OK).then(() => '/usr/bin/docker', async () => (await which('docker'))!)
-    dir = await mkdtemp(join(tmpdir(), 'dfly-docker-'))
-    cert = await selfSigned(dir, 'registry', [GO_LOOPBACK])
-    registry = new Registry({ dir: join(dir, 'registry'), tls: cert })
-    await registry.start()
-    regHost = `${GO_LOOPBACK}:${registry.port}`
-    ref = `${regHost}/test/img:v1`
-    image = await buildOciImage(join(dir, 'layout'), 'v1', [6 * 1024 * 1024 + 77, 3 * 1024 * 1024 + 5])
-    // pushed straight to the registry (not through a peer), trusting its own certificate; by its
-    // IP address, as Go's resolver (skopeo's) does not read `127.1` as 127.0.0.1
-    const certDir = join(dir, 'registry-certs')
-    await mkdir(certDir)
-    await copyFile(cert.certPath, join(certDir, 'ca.crt'))
-    await run('skopeo', ['copy', '--insecure-policy', '--dest-cert-dir', certDir, `oci:${image.dir}:v1`, `docker://${registry.host}/test/img:v1`], { env: baseEnv() })
-    lab = await startLab({
-      peers: 2,
-      dataDir: join(dir, 'lab'),
-      peerArgs: ['--hijack-https', GO_LOOPBACK, '--ca-file', cert.certPath],
-      seedArgs: ['--ca-file', cert.certPath],
-      // the registry lives on loopback, which the proxy refuses unless allow-listed
-      proxyAllow: ['127.0.0.1', 'localhost', GO_LOOPBACK]
-    })
   })
-
   after(async () => {
     for (const e of engines) await e.stop()
-    await lab?.stop()
     await registry?.stop()
-    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+  const f = withLab({
+    name: 'docker',
+    lab: async ({ dir }) => {
+      cert = await selfSigned(dir, 'registry', [GO_LOOPBACK])
+      registry = new Registry({ dir: join(dir, 'registry'), tls: cert })
+      await registry.start()
+      regHost = `${GO_LOOPBACK}:${registry.port}`
+      ref = `${regHost}/test/img:v1`
+      image = await buildOciImage(join(dir, 'layout'), 'v1', [6 * 1024 * 1024 + 77, 3 * 1024 * 1024 + 5])
+      // pushed straight to the registry (not through a peer), trusting its own certificate; by its
+      // IP address, as Go's resolver (skopeo's) does not read `127.1` as 127.0.0.1
+      const certDir = join(dir, 'registry-certs')
+      await mkdir(certDir)
+      await copyFile(cert.certPath, join(certDir, 'ca.crt'))
+      await run('skopeo', ['copy', '--insecure-policy', '--dest-cert-dir', certDir, `oci:${image.dir}:v1`, `docker://${registry.host}/test/img:v1`], { env: baseEnv() })
+      return {
+        peers: 2,
+        peerArgs: ['--hijack-https', GO_LOOPBACK, '--ca-file', cert.certPath],
+        seedArgs: ['--ca-file', cert.certPath],
+        // the registry lives on loopback, which the proxy refuses unless allow-listed
+        proxyAllow: ['127.0.0.1', 'localhost', GO_LOOPBACK]
+      }
+    }
   })
 
-  const peer = (i: number): { proxy: string, ca: string } => ({ proxy: lab.endpoints!.peers[i].proxy!, ca: lab.endpoints!.peers[i].caCert! })
+  const peer = (i: number): { proxy: string, ca: string } => ({ proxy: f.lab.endpoints!.peers[i].proxy!, ca: f.lab.endpoints!.peers[i].caCert! })
 
   /** An engine of its own whose HTTPS_PROXY is peer `i`, trusting `ca` for the registry. */
   const engine = async (name: string, i: number, ca?: string): Promise<LocalDockerd> => {
     const e = new LocalDockerd()
     engines.push(e)
-    await e.start(join(dir, name), { docker, env: { ...baseEnv(), HTTPS_PROXY: peer(i).proxy }, certs: ca != null ? { [regHost]: ca } : {} })
+    await e.start(join(f.dir, name), { docker, env: { ...baseEnv(), HTTPS_PROXY: peer(i).proxy }, certs: ca != null ? { [regHost]: ca } : {} })
     return e
   }
-  const dockerEnv = (): NodeJS.ProcessEnv => ({ ...baseEnv(), DOCKER_CONFIG: join(dir, 'docker-cli') })
+  const dockerEnv = (): NodeJS.ProcessEnv => ({ ...baseEnv(), DOCKER_CONFIG: join(f.dir, 'docker-cli') })
 
   it('should refuse the pull when the engine trusts only the registry\'s own certificate (the peer intercepts)', async () => {
     const e = await engine('untrusting', 0, cert.certPath)
@@ -127,7 +125,7 @@ describe('HTTPS interception for Docker', function () {
     }
     // each engine's layers came through its own peer as P2P tasks, none of them from the registry
     for (const i of [0, 1]) {
-      const tasks = await (await fetch(`${lab.endpoints!.peers[i].api}/api/v1/tasks`)).json() as Array<{ contentLength: number, bytesFromOrigin: number }>
+      const tasks = await (await fetch(`${f.lab.endpoints!.peers[i].api}/api/v1/tasks`)).json() as Array<{ contentLength: number, bytesFromOrigin: number }>
       for (const layer of image.layers) {
         const t = tasks.find((x) => x.contentLength === layer.size)
         assert.ok(t != null, `peer ${i} served the ${layer.size}-byte layer as a P2P task`)

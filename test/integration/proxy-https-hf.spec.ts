@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeRandomFile, sha256File } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { HubStub } from '../helpers/hub-stub.js'
 import { selfSigned, type SelfSigned } from '../helpers/certs.js'
 import { run } from '../helpers/clients.js'
@@ -47,58 +46,57 @@ else:
  */
 describe('huggingface_hub through the peer proxy (endpoint mode and HTTPS interception)', function () {
   this.timeout(240_000)
-  let dir: string
   let cert: SelfSigned
   let hub: HubStub
-  let lab: Lab
   const SIZE = 10 * 1024 * 1024 + 99
   const REPO = 'acme/tiny-model'
   const TOKEN = 'hf_damselfly_test'
   let want: Record<string, string>
 
+  // registered ahead of the fixture: a skip here skips its setup too
   before(async function () {
     const ok = await run(PYTHON, ['-c', 'import huggingface_hub'], { env: pyEnv({}) }).then(() => true, () => false)
     if (!ok) {
       process.stdout.write(`      skipped: Python huggingface_hub is not importable from ${HF_PYTHONPATH} (Debian 12 has no python3-huggingface-hub; .ci/run installs it there from the machine's wheelhouse /opt/pypi)\n`)
       this.skip()
     }
-    dir = await mkdtemp(join(tmpdir(), 'dfly-https-hf-'))
-    cert = await selfSigned(dir, 'hub')
-    await writeRandomFile(join(dir, 'model.safetensors'), SIZE)
-    await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'tiny', hidden_size: 8 }))
-    want = { 'config.json': await sha256File(join(dir, 'config.json')), 'model.safetensors': await sha256File(join(dir, 'model.safetensors')) }
-    hub = new HubStub({
-      repo: REPO,
-      commit: 'a'.repeat(40),
-      token: TOKEN,
-      tls: { cert: cert.cert, key: cert.key },
-      // another host than the hub's, as on huggingface.co (the client follows same-host redirects itself)
-      cdnHost: 'localhost',
-      files: [
-        { path: 'model.safetensors', file: join(dir, 'model.safetensors'), oid: 'b'.repeat(40), lfs: { sha256: want['model.safetensors'] } },
-        { path: 'config.json', file: join(dir, 'config.json'), oid: 'c'.repeat(40) }
-      ]
-    })
-    await hub.start()
-    lab = await startLab({
-      peers: 2,
-      dataDir: join(dir, 'lab'),
-      peerArgs: ['--hf-endpoint', hub.hubUrl, '--hijack-https', '127.0.0.1', '--hijack-https', 'localhost', '--ca-file', cert.certPath],
-      seedArgs: ['--ca-file', cert.certPath],
-      // the test hub and its CDN live on loopback, which the proxy refuses unless allow-listed
-      proxyAllow: ['127.0.0.1', 'localhost']
-    })
   })
-
   after(async () => {
-    await lab?.stop()
     await hub?.stop()
-    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+  const f = withLab({
+    name: 'https-hf',
+    lab: async ({ dir }) => {
+      cert = await selfSigned(dir, 'hub')
+      await writeRandomFile(join(dir, 'model.safetensors'), SIZE)
+      await writeFile(join(dir, 'config.json'), JSON.stringify({ model_type: 'tiny', hidden_size: 8 }))
+      want = { 'config.json': await sha256File(join(dir, 'config.json')), 'model.safetensors': await sha256File(join(dir, 'model.safetensors')) }
+      hub = new HubStub({
+        repo: REPO,
+        commit: 'a'.repeat(40),
+        token: TOKEN,
+        tls: { cert: cert.cert, key: cert.key },
+        // another host than the hub's, as on huggingface.co (the client follows same-host redirects itself)
+        cdnHost: 'localhost',
+        files: [
+          { path: 'model.safetensors', file: join(dir, 'model.safetensors'), oid: 'b'.repeat(40), lfs: { sha256: want['model.safetensors'] } },
+          { path: 'config.json', file: join(dir, 'config.json'), oid: 'c'.repeat(40) }
+        ]
+      })
+      await hub.start()
+      return {
+        peers: 2,
+        peerArgs: ['--hf-endpoint', hub.hubUrl, '--hijack-https', '127.0.0.1', '--hijack-https', 'localhost', '--ca-file', cert.certPath],
+        seedArgs: ['--ca-file', cert.certPath],
+        // the test hub and its CDN live on loopback, which the proxy refuses unless allow-listed
+        proxyAllow: ['127.0.0.1', 'localhost']
+      }
+    }
   })
 
-  const peer = (i: number): { proxy: string, ca: string } => ({ proxy: lab.endpoints!.peers[i].proxy!, ca: lab.endpoints!.peers[i].caCert! })
+  const peer = (i: number): { proxy: string, ca: string } => ({ proxy: f.lab.endpoints!.peers[i].proxy!, ca: f.lab.endpoints!.peers[i].caCert! })
   const download = async (mode: 'file' | 'snapshot', env: Record<string, string>, cache: string): Promise<Record<string, string>> => {
-    const { stdout } = await run(PYTHON, ['-c', DOWNLOAD, REPO, mode, join(dir, cache)], { env: pyEnv({ TEST_HF_TOKEN: TOKEN, ...env }) })
+    const { stdout } = await run(PYTHON, ['-c', DOWNLOAD, REPO, mode, join(f.dir, cache)], { env: pyEnv({ TEST_HF_TOKEN: TOKEN, ...env }) })
     return JSON.parse(stdout.trim().split('\n').pop()!)
   }
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { fetchJson } from '@damselfly/testkit'
 import { selfSigned, type SelfSigned } from '../helpers/certs.js'
 import { baseEnv, clientOrSkip, GO_LOOPBACK, run, which } from '../helpers/clients.js'
@@ -19,12 +18,10 @@ const PYTHON = '/usr/bin/python3'
  */
 describe('HTTPS interception for real clients', function () {
   this.timeout(240_000)
-  let dir: string
   let cert: SelfSigned
   let origin: Origin
   /** a second HTTPS origin, on a host the peers do not intercept */
   let other: Origin
-  let lab: Lab
   const SIZE = 12 * 1024 * 1024 + 777
   const LFS_SIZE = 9 * 1024 * 1024 + 55
   let lfsOid: string
@@ -54,54 +51,53 @@ describe('HTTPS interception for real clients', function () {
     return false
   }
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-https-'))
-    cert = await selfSigned(dir, 'origin', [GO_LOOPBACK])
-    await writeRandomFile(join(dir, 'weights.bin'), SIZE)
-    await writeRandomFile(join(dir, 'lfs.bin'), LFS_SIZE)
-    lfsOid = await sha256File(join(dir, 'lfs.bin'))
-    await writeFile(join(dir, 'notes.txt'), 'not for the swarm\n')
-    const wheel = await makeWheel(dir)
-    wheelName = wheel.name
-    wheelSha = wheel.sha256
-    origin = await startOrigin({
-      tls: { cert: cert.cert, key: cert.key },
-      intercept,
-      files: {
-        '/models/weights.safetensors': join(dir, 'weights.bin'),
-        '/notes.txt': join(dir, 'notes.txt'),
-        [`/lfs/objects/${lfsOid}`]: join(dir, 'lfs.bin'),
-        [`/files/${wheelName}`]: wheel.path
-      }
-    })
-    other = await startOrigin({ tls: { cert: cert.cert, key: cert.key }, files: { '/models/other.safetensors': join(dir, 'notes.txt') } })
-    lab = await startLab({
-      peers: 2,
-      dataDir: join(dir, 'lab'),
-      // peers intercept the origin's host and trust its certificate when they reach it (relays, back-to-source)
-      peerArgs: ['--hijack-https', '127.0.0.1', '--hijack-https', GO_LOOPBACK, '--ca-file', cert.certPath],
-      seedArgs: ['--ca-file', cert.certPath],
-      // the test origins live on loopback, which the proxy refuses unless allow-listed
-      proxyAllow: ['127.0.0.1', 'localhost']
-    })
-  })
-
   after(async () => {
-    await lab?.stop()
     await origin?.stop()
     await other?.stop()
-    await rm(dir, { recursive: true, force: true })
+  })
+  // the origins' certificate and file names come from files written first: both start in the lab step
+  const f = withLab({
+    name: 'https',
+    lab: async ({ dir }) => {
+      cert = await selfSigned(dir, 'origin', [GO_LOOPBACK])
+      await writeRandomFile(join(dir, 'weights.bin'), SIZE)
+      await writeRandomFile(join(dir, 'lfs.bin'), LFS_SIZE)
+      lfsOid = await sha256File(join(dir, 'lfs.bin'))
+      await writeFile(join(dir, 'notes.txt'), 'not for the swarm\n')
+      const wheel = await makeWheel(dir)
+      wheelName = wheel.name
+      wheelSha = wheel.sha256
+      origin = await startOrigin({
+        tls: { cert: cert.cert, key: cert.key },
+        intercept,
+        files: {
+          '/models/weights.safetensors': join(dir, 'weights.bin'),
+          '/notes.txt': join(dir, 'notes.txt'),
+          [`/lfs/objects/${lfsOid}`]: join(dir, 'lfs.bin'),
+          [`/files/${wheelName}`]: wheel.path
+        }
+      })
+      other = await startOrigin({ tls: { cert: cert.cert, key: cert.key }, files: { '/models/other.safetensors': join(dir, 'notes.txt') } })
+      return {
+        peers: 2,
+        // peers intercept the origin's host and trust its certificate when they reach it (relays, back-to-source)
+        peerArgs: ['--hijack-https', '127.0.0.1', '--hijack-https', GO_LOOPBACK, '--ca-file', cert.certPath],
+        seedArgs: ['--ca-file', cert.certPath],
+        // the test origins live on loopback, which the proxy refuses unless allow-listed
+        proxyAllow: ['127.0.0.1', 'localhost']
+      }
+    }
   })
 
   const peer = (i: number): { proxy: string, ca: string, api: string } => {
-    const p = lab.endpoints!.peers[i]
+    const p = f.lab.endpoints!.peers[i]
     return { proxy: p.proxy!, ca: p.caCert!, api: p.api }
   }
   const env = (i: number, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...baseEnv(), HTTPS_PROXY: peer(i).proxy, https_proxy: peer(i).proxy, ...extra })
   const fullGets = (path: string): number => origin.requestLog.filter((r) => r.path === path && r.method === 'GET' && r.range !== 'bytes=0-0').length
 
   it('should keep each peer\'s CA in its data dir, the key readable by its owner only', async () => {
-    for (const p of lab.endpoints!.peers) {
+    for (const p of f.lab.endpoints!.peers) {
       assert.equal(p.caCert, join(p.dataDir, 'ca.crt'))
       const { stdout } = await run('openssl', ['x509', '-in', p.caCert!, '-noout', '-subject', '-ext', 'basicConstraints'])
       assert.match(stdout, /CA:TRUE/)
@@ -113,11 +109,11 @@ describe('HTTPS interception for real clients', function () {
   it('should serve curl through two peers from one origin read, with Range', async function () {
     const curl = await clientOrSkip(this, 'curl')
     const url = `${origin.url}/models/weights.safetensors`
-    const want = await sha256File(join(dir, 'weights.bin'))
+    const want = await sha256File(join(f.dir, 'weights.bin'))
     const before = origin.bytesServed
     for (const i of [0, 1]) {
-      await run(curl, ['-sSf', '--cacert', peer(i).ca, '-o', join(dir, `curl-${i}.bin`), url], { env: env(i) })
-      assert.equal(await sha256File(join(dir, `curl-${i}.bin`)), want)
+      await run(curl, ['-sSf', '--cacert', peer(i).ca, '-o', join(f.dir, `curl-${i}.bin`), url], { env: env(i) })
+      assert.equal(await sha256File(join(f.dir, `curl-${i}.bin`)), want)
     }
     // the seed's one pass plus its 1-byte size probe
     // one copy, plus at most a 1-byte access check per client request (the peer asks the origin whether this client may read it)
@@ -128,9 +124,9 @@ describe('HTTPS interception for real clients', function () {
     assert.equal(t.bytesFromOrigin, 0)
     assert.equal(t.bytesFromPeers + t.bytesFromSeed, SIZE)
 
-    const r = await run(curl, ['-sSf', '--cacert', peer(1).ca, '-r', '3000000-5000000', '-o', join(dir, 'curl-range.bin'), '-w', '%{http_code}', url], { env: env(1) })
+    const r = await run(curl, ['-sSf', '--cacert', peer(1).ca, '-r', '3000000-5000000', '-o', join(f.dir, 'curl-range.bin'), '-w', '%{http_code}', url], { env: env(1) })
     assert.equal(r.stdout, '206')
-    assert.deepEqual(await readFile(join(dir, 'curl-range.bin')), (await readFile(join(dir, 'weights.bin'))).subarray(3_000_000, 5_000_001))
+    assert.deepEqual(await readFile(join(f.dir, 'curl-range.bin')), (await readFile(join(f.dir, 'weights.bin'))).subarray(3_000_000, 5_000_001))
   })
 
   it('should refuse a client that does not trust the peer\'s CA, and relay what no rule sends to P2P', async function () {
@@ -157,19 +153,19 @@ describe('HTTPS interception for real clients', function () {
     const aria2c = await clientOrSkip(this, 'aria2c', 'aria2')
     const before = origin.bytesServed
     await run(aria2c, ['-q', '-x4', '-s4', '-k1M', '--allow-overwrite=true', '--auto-file-renaming=false',
-      `--all-proxy=${peer(1).proxy}`, `--ca-certificate=${peer(1).ca}`, '-d', dir, '-o', 'aria.bin', `${origin.url}/models/weights.safetensors`])
-    assert.equal(await sha256File(join(dir, 'aria.bin')), await sha256File(join(dir, 'weights.bin')))
+      `--all-proxy=${peer(1).proxy}`, `--ca-certificate=${peer(1).ca}`, '-d', f.dir, '-o', 'aria.bin', `${origin.url}/models/weights.safetensors`])
+    assert.equal(await sha256File(join(f.dir, 'aria.bin')), await sha256File(join(f.dir, 'weights.bin')))
     assert.equal(origin.bytesServed, before, 'aria2c was served from the swarm, not the origin')
   })
 
   it('should serve git lfs pull of an LFS object through two peers from one origin read', async function () {
     await clientOrSkip(this, 'git')
     if (await which('git-lfs') == null) await clientOrSkip(this, 'git-lfs')
-    const home = join(dir, 'git-home')
+    const home = join(f.dir, 'git-home')
     await mkdir(home, { recursive: true })
     const genv = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ ...baseEnv(), HOME: home, GIT_CONFIG_NOSYSTEM: '1', GIT_TERMINAL_PROMPT: '0', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t', ...extra })
     await run('git', ['lfs', 'install', '--skip-repo'], { env: genv() })
-    const src = join(dir, 'lfs-src')
+    const src = join(f.dir, 'lfs-src')
     await mkdir(src)
     await run('git', ['init', '-q', '-b', 'main', src], { env: genv() })
     await writeFile(join(src, '.gitattributes'), '*.bin filter=lfs diff=lfs merge=lfs -text\n')
@@ -179,7 +175,7 @@ describe('HTTPS interception for real clients', function () {
     await run('git', ['-C', src, 'commit', '-q', '-m', 'model'], { env: genv() })
     const before = origin.bytesServed
     for (const i of [0, 1]) {
-      const clone = join(dir, `lfs-clone-${i}`)
+      const clone = join(f.dir, `lfs-clone-${i}`)
       await run('git', ['clone', '-q', src, clone], { env: genv({ GIT_LFS_SKIP_SMUDGE: '1' }) })
       await run('git', ['-C', clone, 'config', 'lfs.url', `${origin.url.replace('127.0.0.1', GO_LOOPBACK)}/lfs`], { env: genv() })
       await run('git', ['-C', clone, 'config', 'http.sslCAInfo', peer(i).ca], { env: genv() })
@@ -202,7 +198,7 @@ describe('HTTPS interception for real clients', function () {
     assert.equal(viaRequests.stdout.trim(), wheelSha)
     const hasPip = await run(PYTHON, ['-m', 'pip', '--version']).then(() => true, () => false)
     if (!hasPip) { process.stdout.write('      skipped: Debian python3-pip is not installed (.ci/run installs it)\n'); this.skip() }
-    const out = join(dir, 'pip-out')
+    const out = join(f.dir, 'pip-out')
     await run(PYTHON, ['-m', 'pip', 'download', '--isolated', '--no-deps', '--no-cache-dir', '--disable-pip-version-check',
       '--index-url', `${origin.url}/simple/`, '--proxy', peer(1).proxy, '--cert', peer(1).ca, '-d', out, 'dfly-blob==1.0'], { env: env(1) })
     assert.equal(await sha256File(join(out, wheelName)), wheelSha)

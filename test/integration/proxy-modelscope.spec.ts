@@ -1,10 +1,7 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
 import { randomBytes, createHash } from 'node:crypto'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { startHub, type Hub } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 
 const TOKEN = 'ms-proxy-test-token'
 
@@ -16,35 +13,24 @@ const TOKEN = 'ms-proxy-test-token'
  */
 describe('the peer proxy as the ModelScope endpoint', function () {
   this.timeout(120_000)
-  let dir: string
   let hub: Hub
-  let lab: Lab
-  let proxies: string[]
   const weights = randomBytes(11 * 1024 * 1024 + 321)
   const sha = createHash('sha256').update(weights).digest('hex')
   const auth = { authorization: `Bearer ${TOKEN}` }
   const content = (proxy: string, path: string, rev = 'master'): string => `${proxy}/modelscope/api/v1/models/acme/tiny/repo?Revision=${rev}&FilePath=${encodeURIComponent(path)}`
   const contentRequests = (): number => hub.requestLog.filter((r) => r.path === '/api/v1/models/acme/tiny/repo').length
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-proxy-ms-'))
-    hub = await startHub({ token: TOKEN, repos: [{ id: 'acme/tiny', files: { 'model.safetensors': weights, 'configuration.json': '{"framework":"pytorch"}\n' } }] })
-    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: ['--modelscope-endpoint', hub.url] })
-    proxies = lab.endpoints!.peers.map((p) => p.proxy!)
-  })
-
-  after(async () => {
-    await lab?.stop()
-    await hub?.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  before(async () => { hub = await startHub({ token: TOKEN, repos: [{ id: 'acme/tiny', files: { 'model.safetensors': weights, 'configuration.json': '{"framework":"pytorch"}\n' } }] }) })
+  after(async () => { await hub?.stop() })
+  const f = withLab({ name: 'proxy-ms', lab: () => ({ peers: 2, peerArgs: ['--modelscope-endpoint', hub.url] }) })
+  const proxies = (): string[] => f.lab.endpoints!.peers.map((p) => p.proxy!)
 
   it('should serve a file through two peers from P2P with the hub sending it about once', async () => {
     const before = hub.bytesServed
-    for (const proxy of proxies) {
+    for (const proxy of proxies()) {
       const listing = await fetch(`${proxy}/modelscope/api/v1/models/acme/tiny/repo/files?Revision=master&Recursive=true`, { headers: auth })
       assert.equal(listing.status, 200)
-      const file = ((await listing.json()) as { Data: { Files: Array<{ Path: string, Sha256: string }> } }).Data.Files.find((f) => f.Path === 'model.safetensors')
+      const file = ((await listing.json()) as { Data: { Files: Array<{ Path: string, Sha256: string }> } }).Data.Files.find((n) => n.Path === 'model.safetensors')
       assert.equal(file?.Sha256, sha)
       const r = await fetch(content(proxy, 'model.safetensors'), { headers: auth })
       assert.equal(r.status, 200)
@@ -61,25 +47,25 @@ describe('the peer proxy as the ModelScope endpoint', function () {
   })
 
   it('should answer HEAD from the listing and ranges from the pieces', async () => {
-    const head = await fetch(content(proxies[1], 'model.safetensors'), { method: 'HEAD', headers: auth })
+    const head = await fetch(content(proxies()[1], 'model.safetensors'), { method: 'HEAD', headers: auth })
     assert.equal(head.status, 200)
     assert.equal(head.headers.get('content-length'), String(weights.byteLength))
-    const ranged = await fetch(content(proxies[1], 'model.safetensors'), { headers: { ...auth, range: 'bytes=1000-1999' } })
+    const ranged = await fetch(content(proxies()[1], 'model.safetensors'), { headers: { ...auth, range: 'bytes=1000-1999' } })
     assert.equal(ranged.status, 206)
     assert.equal(ranged.headers.get('content-range'), `bytes 1000-1999/${weights.byteLength}`)
     assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(weights.subarray(1000, 2000)))
-    const small = await fetch(content(proxies[0], 'configuration.json', hub.commit('acme/tiny')), { headers: auth })
+    const small = await fetch(content(proxies()[0], 'configuration.json', hub.commit('acme/tiny')), { headers: auth })
     assert.equal(await small.text(), '{"framework":"pytorch"}\n')
   })
 
   it('should give a client without the token the hub\'s refusal, not the bytes other peers hold', async () => {
     for (const headers of [{}, { authorization: 'Bearer wrong' }] as Array<Record<string, string>>) {
-      const r = await fetch(content(proxies[0], 'model.safetensors'), { headers })
+      const r = await fetch(content(proxies()[0], 'model.safetensors'), { headers })
       assert.equal(r.status, 401)
       const body = Buffer.from(await r.arrayBuffer())
       assert.ok(body.byteLength < 1024, `${body.byteLength} bytes came back without a valid token`)
     }
-    const missing = await fetch(content(proxies[0], 'nope.bin'), { headers: auth })
+    const missing = await fetch(content(proxies()[0], 'nope.bin'), { headers: auth })
     assert.equal(missing.status, 404)
   })
 })

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdtemp, rm, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { startLab, writeContainerdHosts, type Lab } from '@damselfly/cli'
+import { writeContainerdHosts } from '@damselfly/cli'
+import { withLab } from '../helpers/fixtures.js'
 import { fetchJson } from '@damselfly/testkit'
 import { sha256File } from '@damselfly/testkit'
 import { clientOrSkip, run } from '../helpers/clients.js'
@@ -22,36 +22,32 @@ async function sha256Stdout (cmd: string, args: string[]): Promise<string> {
 
 describe('the peer proxy as a registry mirror for containerd and skopeo', function () {
   this.timeout(150_000)
-  let dir: string
-  let lab: Lab
   let image: OciImage
   let registry: Registry
   let counter: CountingProxy
   const containerds: LocalContainerd[] = []
   let bins: Record<'registry' | 'skopeo', string>
 
-  before(async function () {
-    // without the registry and skopeo there is no image to pull
-    bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') }
-    dir = await mkdtemp(join(tmpdir(), 'dfly-proxy-oci-'))
-    image = await buildOciImage(join(dir, 'layout'), 'v1', [9 * 1024 * 1024 + 77, 5 * 1024 * 1024 + 5])
-    registry = new Registry({ dir: join(dir, 'registry') })
-    await registry.start()
-    const regUrl = registry.url
-    await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${regUrl.slice(7)}/test/img:v1`])
-    counter = new CountingProxy(registry.port)
-    await counter.start()
-    // the mirror upstream serves clients that name no registry (skopeo's registries.conf mirrors)
-    // the mirror is allowed as configured; registries named by ?ns= on loopback must be allow-listed
-    lab = await startLab({ peers: 2, dataDir: join(dir, 'lab'), peerArgs: ['--registry-mirror', counter.url], proxyAllow: [new URL(counter.url).host, new URL(regUrl).host] })
-  })
-
+  // registered ahead of the fixture: without the registry and skopeo there is no image to pull, and no lab is started
+  before(async function () { bins = { registry: await clientOrSkip(this, 'docker-registry'), skopeo: await clientOrSkip(this, 'skopeo') } })
   after(async () => {
     for (const c of containerds) await c.stop()
-    await lab?.stop()
     await counter?.stop()
     await registry?.stop()
-    if (dir != null) await rm(dir, { recursive: true, force: true })
+  })
+  const f = withLab({
+    name: 'proxy-oci',
+    lab: async ({ dir }) => {
+      image = await buildOciImage(join(dir, 'layout'), 'v1', [9 * 1024 * 1024 + 77, 5 * 1024 * 1024 + 5])
+      registry = new Registry({ dir: join(dir, 'registry') })
+      await registry.start()
+      await run(bins.skopeo, ['copy', '--insecure-policy', '--dest-tls-verify=false', `oci:${image.dir}:v1`, `docker://${registry.host}/test/img:v1`])
+      counter = new CountingProxy(registry.port)
+      await counter.start()
+      // the mirror upstream serves clients that name no registry (skopeo's registries.conf mirrors)
+      // the mirror is allowed as configured; registries named by ?ns= on loopback must be allow-listed
+      return { peers: 2, peerArgs: ['--registry-mirror', counter.url], proxyAllow: [new URL(counter.url).host, registry.host] }
+    }
   })
 
   const blobs = (): Array<{ digest: string, size: number }> => [image.config, ...image.layers]
@@ -60,8 +56,8 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     const containerd = await clientOrSkip(this, 'containerd')
     const ctr = await clientOrSkip(this, 'ctr', 'containerd')
     const ref = `${counter.host}/test/img:v1`
-    for (const [i, peer] of lab.endpoints!.peers.entries()) {
-      const host = join(dir, `host-${i}`)
+    for (const [i, peer] of f.lab.endpoints!.peers.entries()) {
+      const host = join(f.dir, `host-${i}`)
       const certs = join(host, 'certs.d')
       await writeContainerdHosts({ registries: [counter.host], proxy: peer.proxy!, certsDir: certs })
       const ctrd = new LocalContainerd()
@@ -79,7 +75,7 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
     }
     // every blob request containerd made went through the mirror, none straight to the registry
     assert.equal(counter.log.filter((r) => r.path.includes('/blobs/') && r.method === 'GET' && r.ns != null).length, 0)
-    const second = await fetchJson<any[]>(`${lab.endpoints!.peers[1].api}/api/v1/tasks`)
+    const second = await fetchJson<any[]>(`${f.lab.endpoints!.peers[1].api}/api/v1/tasks`)
     const layerTasks = second.filter((t) => t.contentLength > 1024 * 1024)
     assert.equal(layerTasks.length, image.layers.length)
     for (const t of layerTasks) {
@@ -89,8 +85,8 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
   })
 
   it('should copy the image with skopeo through a peer proxy configured as a registries.conf mirror', async function () {
-    const conf = join(dir, 'registries.conf')
-    const proxyHost = lab.endpoints!.peers[0].proxy!.slice('http://'.length)
+    const conf = join(f.dir, 'registries.conf')
+    const proxyHost = f.lab.endpoints!.peers[0].proxy!.slice('http://'.length)
     await writeFile(conf, [
       '[[registry]]',
       `location = "${counter.host}"`,
@@ -101,7 +97,7 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
       ''
     ].join('\n'))
     const before = new Map(blobs().map((b) => [b.digest, counter.blobGets(b.digest).length]))
-    const out = join(dir, 'skopeo-out')
+    const out = join(f.dir, 'skopeo-out')
     await run(bins.skopeo, ['--registries-conf', conf, 'copy', '--insecure-policy', '--src-tls-verify=false', `docker://${counter.host}/test/img:v1`, `oci:${out}:v1`])
     for (const b of blobs()) {
       assert.equal(await sha256File(join(out, 'blobs', 'sha256', b.digest.slice(7))), b.digest.slice(7))
@@ -114,7 +110,7 @@ describe('the peer proxy as a registry mirror for containerd and skopeo', functi
   })
 
   it('should answer HEAD, resumed Range and unknown-blob requests the way a registry does', async () => {
-    const proxy = lab.endpoints!.peers[1].proxy!
+    const proxy = f.lab.endpoints!.peers[1].proxy!
     const layer = image.layers[0]
     const head = await fetch(`${proxy}/v2/test/img/manifests/v1?ns=${counter.host}`, { method: 'HEAD', headers: { accept: image.manifest.mediaType } })
     assert.equal(head.status, 200)

@@ -1,44 +1,29 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { taskIdFor, initBlake3 } from '@damselfly/utils'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { startOrigin, writeRandomFile, sha256File } from '@damselfly/testkit'
+import { withLab } from '../helpers/fixtures.js'
 import { getVia } from '@damselfly/cli'
 import { fetchJson, waitFor } from '@damselfly/testkit'
 import { ownerOf } from '@damselfly/scheduler-client'
 
 describe('preheat and several schedulers', function () {
   this.timeout(240_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   const files = ['a.bin', 'b.bin', 'c.bin', 'd.bin']
-
-  before(async () => {
-    await initBlake3()
-    dir = await mkdtemp(join(tmpdir(), 'dfly-scale-'))
-    const map: Record<string, string> = {}
-    for (const [i, f] of files.entries()) { await writeRandomFile(join(dir, f), 6 * 1024 * 1024 + i); map[`/${f}`] = join(dir, f) }
-    origin = await startOrigin({ files: map })
-    lab = await startLab({ peers: 4, schedulers: 2, pools: ['edge-a', 'edge-b'], dataDir: join(dir, 'lab') })
-  })
-
-  after(async () => {
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
+  before(async () => { await initBlake3() })
+  const f = withLab({
+    name: 'scale',
+    files: Object.fromEntries(files.map((name, i) => [name, 6 * 1024 * 1024 + i])),
+    lab: { peers: 4, schedulers: 2, pools: ['edge-a', 'edge-b'] }
   })
 
   it('should place each task on exactly one scheduler and still verify every download', async () => {
-    const eps = lab.endpoints!
-    for (const f of files) {
-      const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, `${origin.url}/${f}`, join(dir, `${f}.${i}`))))
+    const eps = f.lab.endpoints!
+    for (const name of files) {
+      const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, f.url(name), join(f.dir, `${name}.${i}`))))
       for (const r of results) assert.equal(r.ok, true, JSON.stringify(r))
-      const want = await sha256File(join(dir, f))
-      for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(dir, `${f}.${i}`)), want)
+      for (let i = 0; i < eps.peers.length; i++) assert.equal(await sha256File(join(f.dir, `${name}.${i}`)), f.sha[name])
     }
     const perScheduler = await Promise.all(eps.schedulers.map(async (s) => await fetchJson<Array<{ id: string, url: string }>>(`${s.url}/api/v1/tasks`)))
     const owners = new Map<string, number>()
@@ -50,15 +35,15 @@ describe('preheat and several schedulers', function () {
     // every peer keeps a session with every scheduler
     for (const s of eps.schedulers) assert.equal((await fetchJson<unknown[]>(`${s.url}/api/v1/peers`)).length, eps.peers.length + 1)
     // each file crossed from the origin once
-    const served = origin.requestLog.filter((r) => r.range !== 'bytes=0-0').length
+    const served = f.origin.requestLog.filter((r) => r.range !== 'bytes=0-0').length
     assert.equal(served, files.length)
   })
 
   it('should preheat a URL into the seed and one peer per named pool', async () => {
-    await writeRandomFile(join(dir, 'hot.bin'), 5 * 1024 * 1024)
-    const o2 = await startOrigin({ files: { '/hot.bin': join(dir, 'hot.bin') } })
+    await writeRandomFile(join(f.dir, 'hot.bin'), 5 * 1024 * 1024)
+    const o2 = await startOrigin({ files: { '/hot.bin': join(f.dir, 'hot.bin') } })
     try {
-      const eps = lab.endpoints!
+      const eps = f.lab.endpoints!
       const url = `${o2.url}/hot.bin`
       // preheat goes to the task's owner, as peers' announcements will
       const taskId = taskIdFor({ url })
@@ -79,11 +64,11 @@ describe('preheat and several schedulers', function () {
       assert.ok(originBytes >= 5 * 1024 * 1024)
       // the preheated peer now answers a local request without the origin
       const peer = eps.peers.find((p) => p.id === job.peers[0])!
-      const r = await getVia(peer, url, join(dir, 'hot.out'))
+      const r = await getVia(peer, url, join(f.dir, 'hot.out'))
       assert.equal(r.ok, true)
       assert.equal(r.bytesFromOrigin + r.bytesFromPeers + r.bytesFromSeed, 0, 'served from its own store')
       assert.equal(o2.bytesServed, originBytes)
-      assert.equal(await sha256File(join(dir, 'hot.out')), await sha256File(join(dir, 'hot.bin')))
+      assert.equal(await sha256File(join(f.dir, 'hot.out')), await sha256File(join(f.dir, 'hot.bin')))
     } finally {
       await o2.stop()
     }

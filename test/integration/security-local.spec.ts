@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict'
-import { lstat, mkdir, mkdtemp, readdir, rm, stat, symlink } from 'node:fs/promises'
+import { lstat, mkdir, readdir, stat, symlink } from 'node:fs/promises'
 import { createServer, type Server, type AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { request as httpRequest } from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { startOrigin, writeRandomFile, sha256File, fetchJson, type Origin } from '@damselfly/testkit'
-import { startLab, getVia, type Lab } from '@damselfly/cli'
-import { labLogs, keepLogsOnFailure, waitFor } from '../helpers/faults.js'
+import { sha256File, fetchJson, waitFor } from '@damselfly/testkit'
+import { getVia } from '@damselfly/cli'
+import { labLogs } from '../helpers/faults.js'
+import { withLab } from '../helpers/fixtures.js'
 
 const MiB = 1024 * 1024
 
@@ -52,37 +52,29 @@ async function getThrough (proxy: string, url: string): Promise<{ status: number
 
 describe('security: the peer\'s local surfaces (local API, proxy, preheat, what is shown)', function () {
   this.timeout(120_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   /** a loopback server nobody allowed: it counts every connection that reaches it */
   let sentinel: Server
   let sentinelPort = 0
   let sentinelHits = 0
-  let exports: string
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-sec-local-'))
-    exports = join(dir, 'exports')
-    await mkdir(exports)
-    await writeRandomFile(join(dir, 'blob.bin'), 3 * MiB + 7)
-    origin = await startOrigin({ files: { '/blob.bin': join(dir, 'blob.bin'), '/signed.bin': join(dir, 'blob.bin') } })
     sentinel = createServer((s) => { sentinelHits++; s.destroy() })
     await new Promise<void>((resolve) => sentinel.listen(0, '127.0.0.1', resolve))
     sentinelPort = (sentinel.address() as AddressInfo).port
-    lab = await startLab({ peers: 1, dataDir: join(dir, 'lab'), exportRoots: [exports], proxyAllow: [new URL(origin.url).host] })
   })
-
-  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
-
-  after(async () => {
-    await lab?.stop()
-    await origin?.stop()
-    await new Promise((resolve) => sentinel?.close(resolve))
-    await rm(dir, { recursive: true, force: true })
+  after(async () => { await new Promise((resolve) => sentinel?.close(resolve)) })
+  const f = withLab({
+    name: 'sec-local',
+    files: { 'blob.bin': 3 * MiB + 7 },
+    aliases: { '/signed.bin': 'blob.bin' },
+    lab: async ({ dir, origin }) => {
+      await mkdir(join(dir, 'exports'))
+      return { peers: 1, exportRoots: [join(dir, 'exports')], proxyAllow: [new URL(origin.url).host] }
+    }
   })
+  const exportsDir = (): string => join(f.dir, 'exports')
 
-  const peer = (): { api: string, apiToken: string, proxy: string | null, dataDir: string } => lab.endpoints!.peers[0]
+  const peer = (): { api: string, apiToken: string, proxy: string | null, dataDir: string } => f.lab.endpoints!.peers[0]
   const download = async (body: Record<string, unknown>, token?: string): Promise<{ status: number, text: string }> => {
     const headers: Record<string, string> = { 'content-type': 'application/json' }
     if (token != null) headers.authorization = `Bearer ${token}`
@@ -98,10 +90,10 @@ describe('security: the peer\'s local surfaces (local API, proxy, preheat, what 
   })
 
   it('should refuse every state-changing request without the token (401) and fetch or write nothing', async () => {
-    const before = origin.requestLog.length
-    const victim = join(dir, 'app', 'node_modules', 'evil', 'index.js')
+    const before = f.origin.requestLog.length
+    const victim = join(f.dir, 'app', 'node_modules', 'evil', 'index.js')
     for (const token of [undefined, 'not-the-token', `${peer().apiToken}x`]) {
-      const r = await download({ url: `${origin.url}/blob.bin`, output: victim }, token)
+      const r = await download({ url: f.url('blob.bin'), output: victim }, token)
       assert.equal(r.status, 401, r.text)
       assert.equal(JSON.parse(r.text).error.code, 'ERR_UNAUTHORIZED')
     }
@@ -114,53 +106,53 @@ describe('security: the peer\'s local surfaces (local API, proxy, preheat, what 
     const content = await request(`${peer().api}/api/v1/tasks/${'0'.repeat(64)}/content`)
     assert.equal(content.statusCode, 401)
     await content.body.dump()
-    assert.equal(await exists(join(dir, 'app')), false)
-    assert.equal(origin.requestLog.length, before, 'the origin was contacted')
+    assert.equal(await exists(join(f.dir, 'app')), false)
+    assert.equal(f.origin.requestLog.length, before, 'the origin was contacted')
   })
 
   it('should refuse, with the token, an output outside the export roots (403) creating nothing, symlinks included', async () => {
-    const before = origin.requestLog.length
-    const outside = join(dir, 'app', 'node_modules', 'evil', 'index.js')
-    const r = await download({ url: `${origin.url}/blob.bin`, output: outside }, peer().apiToken)
+    const before = f.origin.requestLog.length
+    const outside = join(f.dir, 'app', 'node_modules', 'evil', 'index.js')
+    const r = await download({ url: f.url('blob.bin'), output: outside }, peer().apiToken)
     assert.equal(r.status, 403, r.text)
     assert.equal(JSON.parse(r.text).error.code, 'ERR_EXPORT_FORBIDDEN')
-    assert.equal(await exists(join(dir, 'app')), false)
+    assert.equal(await exists(join(f.dir, 'app')), false)
     // a relative path or one climbing out of a root is no way around it
-    for (const output of ['relative.bin', join(exports, '..', 'climbed.bin'), exports]) {
-      const x = await download({ url: `${origin.url}/blob.bin`, output }, peer().apiToken)
+    for (const output of ['relative.bin', join(exportsDir(), '..', 'climbed.bin'), exportsDir()]) {
+      const x = await download({ url: f.url('blob.bin'), output }, peer().apiToken)
       assert.equal(x.status, 403, `${output}: ${x.text}`)
     }
-    assert.equal(await exists(join(dir, 'climbed.bin')), false)
+    assert.equal(await exists(join(f.dir, 'climbed.bin')), false)
     // a link inside a root that leads out of it
-    const elsewhere = join(dir, 'elsewhere')
+    const elsewhere = join(f.dir, 'elsewhere')
     await mkdir(elsewhere)
-    await symlink(elsewhere, join(exports, 'link'))
-    const viaLink = await download({ url: `${origin.url}/blob.bin`, output: join(exports, 'link', 'sub', 'evil.js') }, peer().apiToken)
+    await symlink(elsewhere, join(exportsDir(), 'link'))
+    const viaLink = await download({ url: f.url('blob.bin'), output: join(exportsDir(), 'link', 'sub', 'evil.js') }, peer().apiToken)
     assert.equal(viaLink.status, 403, viaLink.text)
     assert.deepEqual(await readdir(elsewhere), [])
-    assert.deepEqual((await readdir(exports)).sort(), ['link'])
-    assert.equal(origin.requestLog.length, before, 'the origin was contacted')
+    assert.deepEqual((await readdir(exportsDir())).sort(), ['link'])
+    assert.equal(f.origin.requestLog.length, before, 'the origin was contacted')
   })
 
   it('should write under an export root with the token, and stream to `get` for outputs elsewhere', async () => {
-    const want = await sha256File(join(dir, 'blob.bin'))
-    const inside = join(exports, 'sub', 'blob.bin')
-    const r = await download({ url: `${origin.url}/blob.bin`, output: inside }, peer().apiToken)
+    const want = f.sha['blob.bin']
+    const inside = join(exportsDir(), 'sub', 'blob.bin')
+    const r = await download({ url: f.url('blob.bin'), output: inside }, peer().apiToken)
     assert.equal(r.status, 200, r.text)
     const done = r.text.trim().split('\n').map((l) => JSON.parse(l)).pop()
     assert.equal(done.type, 'done', r.text)
     assert.equal(await sha256File(inside), want)
     // outside the roots the CLI writes the file itself, from the bytes the daemon streams
-    const out = join(dir, 'mine', 'blob.bin')
-    const got = await getVia(peer(), `${origin.url}/blob.bin`, out)
+    const out = join(f.dir, 'mine', 'blob.bin')
+    const got = await getVia(peer(), f.url('blob.bin'), out)
     assert.equal(got.ok, true, JSON.stringify(got))
     assert.equal((got as any).mode, 'daemon')
     assert.equal(await sha256File(out), want)
     // without the token `get` says what is missing rather than writing anything
-    const refused = await getVia({ api: peer().api }, `${origin.url}/blob.bin`, join(dir, 'refused.bin'))
+    const refused = await getVia({ api: peer().api }, f.url('blob.bin'), join(f.dir, 'refused.bin'))
     assert.equal(refused.ok, false)
     assert.match(refused.error?.message ?? '', /API token/)
-    assert.equal(await exists(join(dir, 'refused.bin')), false)
+    assert.equal(await exists(join(f.dir, 'refused.bin')), false)
   })
 
   it('should refuse CONNECT and absolute-form requests to loopback, link-local, private and its own ports (403) before connecting', async () => {
@@ -198,16 +190,16 @@ describe('security: the peer\'s local surfaces (local API, proxy, preheat, what 
 
   it('should still serve an allow-listed loopback origin through the proxy, by GET and CONNECT', async () => {
     const proxy = peer().proxy!
-    const g = await getThrough(proxy, `${origin.url}/blob.bin`)
+    const g = await getThrough(proxy, f.url('blob.bin'))
     assert.equal(g.status, 200)
     assert.equal(Buffer.byteLength(g.body, 'latin1'), 3 * MiB + 7)
-    const c = await connectThrough(proxy, new URL(origin.url).host)
+    const c = await connectThrough(proxy, new URL(f.origin.url).host)
     assert.equal(c.status, 200)
   })
 
   it('should refuse preheat without the admin token (401) and start nothing', async () => {
-    const eps = lab.endpoints!
-    const url = `${origin.url}/preheat-me.bin`
+    const eps = f.lab.endpoints!
+    const url = f.url('preheat-me.bin')
     for (const auth of [undefined, 'Bearer wrong', `Basic ${Buffer.from(`x:${eps.scheduler.adminToken}`).toString('base64')}`]) {
       const headers: Record<string, string> = { 'content-type': 'application/json' }
       if (auth != null) headers.authorization = auth
@@ -217,13 +209,13 @@ describe('security: the peer\'s local surfaces (local API, proxy, preheat, what 
     }
     const tasks = await fetchJson<any[]>(`${eps.scheduler.url}/api/v1/tasks`)
     assert.equal(tasks.some((t) => String(t.url).includes('preheat-me')), false)
-    assert.equal(origin.requestLog.some((r) => r.path === '/preheat-me.bin'), false)
+    assert.equal(f.origin.requestLog.some((r) => r.path === '/preheat-me.bin'), false)
   })
 
   it('should never show userinfo or presigned signatures in task views, the dashboard, metrics or logs', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     const secrets = ['s3cr3t-pass', 'SIGNATURE0123456789abcdef', 'AKIACREDENTIAL0123', 'SESSIONTOKEN987']
-    const url = `http://alice:${secrets[0]}@${new URL(origin.url).host}/signed.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${secrets[2]}&X-Amz-Signature=${secrets[1]}&X-Amz-Security-Token=${secrets[3]}&part=1`
+    const url = `http://alice:${secrets[0]}@${new URL(f.origin.url).host}/signed.bin?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${secrets[2]}&X-Amz-Signature=${secrets[1]}&X-Amz-Security-Token=${secrets[3]}&part=1`
     const r = await download({ url }, peer().apiToken)
     assert.equal(r.status, 200, r.text)
     assert.equal(r.text.trim().split('\n').map((l) => JSON.parse(l)).pop().type, 'done', r.text)

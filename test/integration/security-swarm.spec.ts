@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm, access } from 'node:fs/promises'
+import { access } from 'node:fs/promises'
 import { createServer, type Server } from 'node:http'
 import { once } from 'node:events'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
-import { startOrigin, writeRandomFile, sha256File, type Origin } from '@damselfly/testkit'
-import { startLab, type Lab } from '@damselfly/cli'
+import { sha256File, metric, scrape, waitFor } from '@damselfly/testkit'
 import { taskIdFor, FrameReader, lengthPrefixed, silentLogger, sendWithBackpressure } from '@damselfly/utils'
 import { NO_TASK_KEY_PARTS, SCHEDULER_PROTOCOL, FailureKind, PieceRequest, PieceResponse, PieceStatus, PeerMessage, SchedulerMessage } from '@damselfly/proto'
 import { PIECE_PROTOCOL } from '@damselfly/piece-exchange'
@@ -16,22 +14,12 @@ import { createNode, listenAddrs } from '@damselfly/task-engine'
 import { getVia } from '@damselfly/cli'
 import { fetchJson } from '@damselfly/testkit'
 import { RoguePeer } from '../helpers/rogue-peer.js'
-import { keepLogsOnFailure } from '../helpers/faults.js'
+import { withLab, uploadedByTransport } from '../helpers/fixtures.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const MiB = 1024 * 1024
 const TOKEN = `cluster-${randomBytes(8).toString('hex')}`
 const SECRET = `secret-${randomBytes(8).toString('hex')}`
-
-async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms
-  while (true) {
-    const v = await fn().catch(() => undefined)
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-}
 
 /**
  * Attacks from inside the swarm (security issue #14, part B): each must fail.
@@ -40,19 +28,20 @@ async function waitFor<T> (what: string, fn: () => Promise<T | undefined | false
  */
 describe('security: trust inside the swarm', function () {
   this.timeout(180_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   const rogues: RoguePeer[] = []
   const nodes: Libp2p[] = []
   const servers: Server[] = []
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-sec-swarm-'))
-    await writeRandomFile(join(dir, 'public.bin'), 9 * MiB + 7)
-    await writeRandomFile(join(dir, 'private.bin'), 5 * MiB + 3)
-    origin = await startOrigin({
-      files: { '/public.bin': join(dir, 'public.bin'), '/private.bin': join(dir, 'private.bin') },
+  after(async () => {
+    for (const r of rogues) await r.stop().catch(() => {})
+    for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
+    for (const s of servers) s.close()
+  })
+  const f = withLab({
+    name: 'sec-swarm',
+    files: { 'public.bin': 9 * MiB + 7, 'private.bin': 5 * MiB + 3 },
+    lab: { peers: 2, pools: ['edge-a', 'edge-b'], token: TOKEN, peerArgs: ['--data-channel', 'tcp'] },
+    origin: {
       intercept: (req, res, path) => {
         if (path === '/private.bin' && req.headers.authorization !== `Bearer ${SECRET}`) {
           res.writeHead(401, { 'www-authenticate': 'Bearer realm="test"' }).end('unauthorised')
@@ -60,23 +49,11 @@ describe('security: trust inside the swarm', function () {
         }
         return false
       }
-    })
-    lab = await startLab({ peers: 2, pools: ['edge-a', 'edge-b'], token: TOKEN, dataDir: join(dir, 'lab'), peerArgs: ['--data-channel', 'tcp'] })
-  })
-
-  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
-
-  after(async () => {
-    for (const r of rogues) await r.stop().catch(() => {})
-    for (const n of nodes) await Promise.resolve(n.stop()).catch(() => {})
-    for (const s of servers) s.close()
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
+    }
   })
 
   async function rogue (init: Partial<ConstructorParameters<typeof RoguePeer>[0]> = {}): Promise<RoguePeer> {
-    const r = new RoguePeer({ schedulerUrl: lab.endpoints!.scheduler.url, token: TOKEN, ...init })
+    const r = new RoguePeer({ schedulerUrl: f.lab.endpoints!.scheduler.url, token: TOKEN, ...init })
     await r.start()
     rogues.push(r)
     return r
@@ -97,7 +74,7 @@ describe('security: trust inside the swarm', function () {
     await node.start()
     nodes.push(node)
     const register = (): any => ({ addrs: [], pool: 'x', idc: '', hostname: '', seed: false, uploadSlots: 1, token: TOKEN, tasks: [] })
-    const pinned = new SchedulerClient(node, { url: `${url}/p2p/${lab.endpoints!.scheduler.peerId}`, log: silentLogger(), register, minBackoffMs: 60_000 })
+    const pinned = new SchedulerClient(node, { url: `${url}/p2p/${f.lab.endpoints!.scheduler.peerId}`, log: silentLogger(), register, minBackoffMs: 60_000 })
     await pinned.start()
     await assert.rejects(pinned.waitConnected(3000))
     assert.equal(pinned.schedulerId, undefined, 'registered with a scheduler that is not the pinned one')
@@ -106,10 +83,10 @@ describe('security: trust inside the swarm', function () {
   })
 
   it('should keep a rogue libp2p node without the cluster token from asking a peer for pieces', async () => {
-    const url = `${origin.url}/public.bin`
-    const r = await getVia(lab.endpoints!.peers[0], url, join(dir, 'out-0.bin'))
+    const url = f.url('public.bin')
+    const r = await getVia(f.lab.endpoints!.peers[0], url, join(f.dir, 'out-0.bin'))
     assert.equal(r.ok, true)
-    const peer = lab.endpoints!.peers[0]
+    const peer = f.lab.endpoints!.peers[0]
     const info = await fetchJson<any>(`${peer.api}/api/v1/info`)
     const addrs = (info.addrs as string[] ?? []).map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${peer.id}`))
     assert.ok(addrs.length > 0, 'the peer lists its libp2p addresses')
@@ -131,36 +108,36 @@ describe('security: trust inside the swarm', function () {
   })
 
   it('should refuse an announce whose task id is not its URL\'s', async () => {
-    const victim = `${origin.url}/public.bin?victim=1`
+    const victim = `${f.origin.url}/public.bin?victim=1`
     const victimId = taskIdFor({ url: victim })
     const r = await rogue()
     const { replies } = await r.rawSession([
       { register: r.registration() },
-      { announce: { taskId: victimId, url: `${origin.url}/private.bin?mine=1`, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }
+      { announce: { taskId: victimId, url: `${f.origin.url}/private.bin?mine=1`, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } }
     ], 1500)
     assert.equal(replies[0]?.registered?.error, '')
     assert.match(replies.find((m) => m.update != null)?.update?.error ?? '', /task id does not match/)
-    const tasks = await fetchJson<any[]>(`${lab.endpoints!.scheduler.url}/api/v1/tasks`)
+    const tasks = await fetchJson<any[]>(`${f.lab.endpoints!.scheduler.url}/api/v1/tasks`)
     assert.equal(tasks.find((t: any) => t.id === victimId), undefined, 'the mismatched announce created the task')
   })
 
   it('should not block the seed on one child\'s repeated mismatch reports', async () => {
-    const url = `${origin.url}/public.bin?reports=1`
+    const url = `${f.origin.url}/public.bin?reports=1`
     const taskId = taskIdFor({ url })
     const r = await rogue()
     await r.connect()
     r.client!.send({ announce: { taskId, url, headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } })
-    const seedId = lab.endpoints!.seeds[0].id
+    const seedId = f.lab.endpoints!.seeds[0].id
     await waitFor('the seed as a parent', async () => r.updates.some((u) => u.taskId === taskId && u.parents.some((p) => p.peerId === seedId)))
     for (let i = 0; i < 5; i++) r.client!.send({ failure: { taskId, parentId: seedId, index: i, kind: FailureKind.DIGEST_MISMATCH, message: 'lies' } })
-    await waitFor('the reports to land', async () => (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/peers`)).find((p: any) => p.id === seedId)?.failures >= 5)
-    const task = await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/tasks/${taskId}`)
+    await waitFor('the reports to land', async () => (await fetchJson<any>(`${f.lab.endpoints!.scheduler.url}/api/v1/peers`)).find((p: any) => p.id === seedId)?.failures >= 5)
+    const task = await fetchJson<any>(`${f.lab.endpoints!.scheduler.url}/api/v1/tasks/${taskId}`)
     assert.deepEqual(task.blocked, [], 'one child blocked the seed for everyone')
     // a real peer still gets the file from the seed
-    const out = join(dir, 'reports.bin')
-    const got = await getVia(lab.endpoints!.peers[1], url, out)
+    const out = join(f.dir, 'reports.bin')
+    const got = await getVia(f.lab.endpoints!.peers[1], url, out)
     assert.equal(got.ok, true)
-    assert.equal(await sha256File(out), await sha256File(join(dir, 'public.bin')))
+    assert.equal(await sha256File(out), f.sha['public.bin'])
   })
 
   it('should refuse a seed claim from a peer without the seed token', async () => {
@@ -170,11 +147,11 @@ describe('security: trust inside the swarm', function () {
   })
 
   it('should answer a request without the Authorization a URL needs with the origin\'s 401, through another peer that holds it', async () => {
-    const url = `${origin.url}/private.bin`
-    const a = await getVia(lab.endpoints!.peers[0], url, join(dir, 'private-a.bin'), ['-H', `Authorization: Bearer ${SECRET}`])
+    const url = f.url('private.bin')
+    const a = await getVia(f.lab.endpoints!.peers[0], url, join(f.dir, 'private-a.bin'), ['-H', `Authorization: Bearer ${SECRET}`])
     assert.equal(a.ok, true, JSON.stringify(a))
-    const out = join(dir, 'private-b.bin')
-    const b = await getVia(lab.endpoints!.peers[1], url, out)
+    const out = join(f.dir, 'private-b.bin')
+    const b = await getVia(f.lab.endpoints!.peers[1], url, out)
     assert.equal(b.ok, false)
     assert.match(JSON.stringify(b), /401/)
     await assert.rejects(access(out), 'a file was written for a requester the origin refused')
@@ -187,33 +164,29 @@ describe('security: trust inside the swarm', function () {
     await once(evil, 'listening')
     servers.push(evil)
     const digest = `sha256:${'ab'.repeat(32)}`
-    const res = await fetch(`${lab.endpoints!.peers[0].proxy!}/v2/private/app/blobs/${digest}`, { headers: { 'x-dragonfly-registry': `127.0.0.1:${(evil.address() as any).port}` } })
+    const res = await fetch(`${f.lab.endpoints!.peers[0].proxy!}/v2/private/app/blobs/${digest}`, { headers: { 'x-dragonfly-registry': `127.0.0.1:${(evil.address() as any).port}` } })
     assert.equal(res.status, 403)
     await res.body?.cancel()
   })
 
   it('should carry pieces between node pools over TLS even where plain TCP is allowed inside a pool', async () => {
-    const url = `${origin.url}/public.bin?pools=1`
-    const [a, b] = lab.endpoints!.peers
+    const url = `${f.origin.url}/public.bin?pools=1`
+    const [a, b] = f.lab.endpoints!.peers
     assert.notEqual(a.pool, b.pool)
-    assert.equal((await getVia(a, url, join(dir, 'pool-a.bin'))).ok, true)
-    assert.equal((await getVia(b, url, join(dir, 'pool-b.bin'))).ok, true)
+    assert.equal((await getVia(a, url, join(f.dir, 'pool-a.bin'))).ok, true)
+    assert.equal((await getVia(b, url, join(f.dir, 'pool-b.bin'))).ok, true)
     // every daemon is in a pool of its own (cloud, edge-a, edge-b): every piece they served crossed pools
-    let text = ''
-    for (const e of [lab.endpoints!.seeds[0], a, b]) text += await (await fetch(e.metrics)).text()
-    const sum = (transport: string): number => text.split('\n')
-      .filter((l) => l.startsWith('damselfly_upload_transport_bytes_total{') && l.includes(`transport="${transport}"`))
-      .reduce((n, l) => n + Number(l.split(' ').pop()), 0)
+    const sum = await uploadedByTransport(f.lab)
     assert.ok(sum('tls') > 0, 'no piece bytes over TLS')
     assert.equal(sum('tcp'), 0, 'piece bytes crossed pools in plain TCP')
   })
 
   it('should keep the scheduler\'s memory bounded under oversized first frames', async () => {
-    const pid = lab.endpoints!.scheduler.pid
+    const pid = f.lab.endpoints!.scheduler.pid
     const rss = async (): Promise<number> => Number(/VmRSS:\s+(\d+)/.exec(await (await import('node:fs/promises')).readFile(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
     const before = await rss()
     const r = await rogue()
-    const addrs = (await fetchJson<any>(`${lab.endpoints!.scheduler.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${lab.endpoints!.scheduler.peerId}`))
+    const addrs = (await fetchJson<any>(`${f.lab.endpoints!.scheduler.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${f.lab.endpoints!.scheduler.peerId}`))
     const big = lengthPrefixed(PeerMessage.encode({ register: { ...r.registration(), hostname: 'x'.repeat(8 * MiB - 1024) } }))
     const streams: Stream[] = []
     for (let i = 0; i < 8; i++) {
@@ -227,12 +200,12 @@ describe('security: trust inside the swarm', function () {
     await waitFor('the scheduler to end every oversized session', async () => streams.every((s) => s.status !== 'open'))
     const after = await rss()
     assert.ok(after - before < 48 * MiB, `scheduler RSS grew by ${((after - before) / MiB).toFixed(1)} MiB`)
-    assert.ok((await fetchJson<any>(`${lab.endpoints!.scheduler.url}/healthz`)).ok)
+    assert.ok((await fetchJson<any>(`${f.lab.endpoints!.scheduler.url}/healthz`)).ok)
   })
 
   it('should refuse a registered peer\'s tasks past its quota, and keep its RSS bounded under a flood of tasks and holdings', async () => {
-    const sched = lab.endpoints!.scheduler
-    const rss = async (): Promise<number> => Number(/^process_resident_memory_bytes(?:\{[^}]*\})? (\d+)/m.exec(await (await fetch(`${sched.url}/metrics`)).text())![1])
+    const sched = f.lab.endpoints!.scheduler
+    const rss = async (): Promise<number> => metric(await scrape(`${sched.url}/metrics`), 'process_resident_memory_bytes')
     const peerTasks = async (id: string): Promise<number> => (await fetchJson<any[]>(`${sched.url}/api/v1/peers`)).find((p: any) => p.id === id)?.tasks ?? -1
     const addrs = (await fetchJson<any>(`${sched.url}/api/v1/info`)).addrs.map((a: string) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${sched.peerId}`))
     /** a registered session that sends `frames` as fast as the scheduler takes them */
@@ -295,7 +268,7 @@ describe('security: trust inside the swarm', function () {
     peak = Math.max(peak, await rss())
 
     assert.ok((await fetchJson<any>(`${sched.url}/healthz`)).ok)
-    assert.equal(lab.process(sched.pid)?.exitCode, null, 'the scheduler died')
+    assert.equal(f.lab.process(sched.pid)?.exitCode, null, 'the scheduler died')
     assert.ok(peak < 300 * MiB, `scheduler RSS reached ${(peak / MiB).toFixed(0)} MiB (from ${(before / MiB).toFixed(0)} MiB)`)
     // leaving frees what the flood made the scheduler hold: the peers, and the tasks only they were in
     // (the announced ones keep the seed as a member: idle tasks, evicted first at the scheduler's task limit)

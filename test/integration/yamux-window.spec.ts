@@ -73,6 +73,8 @@ describe('yamux announces freed window once half of it is used', function () {
     const got = Buffer.allocUnsafe(data.byteLength)
     for (let off = 0; off < got.byteLength; off += 1024 * 1024) {
       await reader.readInto(got.subarray(off, off + 1024 * 1024))
+      // a slow reader is the behaviour under test, not a wait for an event: every 4 MiB it takes
+      // 20 ms off, long enough for the sender to fill the window it was granted
       if (off % (4 * 1024 * 1024) === 0) await new Promise((resolve) => setTimeout(resolve, 20))
     }
     await sending

@@ -35,7 +35,9 @@ describe('piece verification', () => {
         served[parent.peerId].push(index)
         const buf = Buffer.from(piece(index))
         if (parent.peerId === 'bad') buf[0] ^= 0xff
-        await new Promise((resolve) => setTimeout(resolve, 2))
+        // answered on a later turn of the event loop, as a network would: the download pipelines
+        // requests to both parents meanwhile (no time needed, only that the answer is not synchronous)
+        await new Promise((resolve) => setImmediate(resolve))
         return buf
       },
       drop: () => {}

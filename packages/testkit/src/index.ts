@@ -4,3 +4,4 @@ export { SwarmSim, FakeClock, prng, type SimPeer, type SimPeerInit, type SimInit
 export { Hub, startHub, type HubInit, type HubRepo } from './hub.js'
 export { fetchJson, allMatch } from './http.js'
 export { waitFor } from './wait.js'
+export { metric, scrape, summedBy } from './metrics.js'
