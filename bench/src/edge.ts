@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
-import { writeRandomFile, sha256File, allMatch } from '@damselfly/testkit'
+import { writeRandomFile, sha256File, allMatch, metric } from '@damselfly/testkit'
 import { startLab, WanLab, wanLabUnavailable, parseTcRate, CLOUD_ADDR, CLI, type Lab, type LabEndpoints } from '@damselfly/cli'
 import { parseRate } from '@damselfly/utils'
 import { bittorrent, type SwarmConfig } from './systems.js'
@@ -221,12 +221,12 @@ async function taskView (wan: WanLab, eps: LabEndpoints): Promise<TaskView | und
   return tasks[0]
 }
 
-/** Sum of a Prometheus series over several daemons, scraped from inside their namespaces. */
-async function scrapeSum (wan: WanLab, targets: Array<{ metrics: string, netns?: string }>, re: RegExp): Promise<number> {
+/** Sum of a labelled Prometheus series over several daemons, scraped from inside their namespaces (0 where absent). */
+async function scrapeSum (wan: WanLab, targets: Array<{ metrics: string, netns?: string }>, name: string, ...labels: string[]): Promise<number> {
   let n = 0
   for (const t of targets) {
     const text = await wan.fetchText(t.netns!, t.metrics).catch(() => '')
-    for (const m of text.matchAll(re)) n += Number(m[1])
+    try { n += metric(text, name, ...labels) } catch {}
   }
   return n
 }
@@ -249,7 +249,8 @@ async function runDamselfly (ctx: Ctx): Promise<SystemResult> {
     // pieces that crossed pools went encrypted when the encrypted uploads (libp2p/Noise, TLS) cover every cross-pool byte
     const crossPool = Object.entries(task?.bytesByEdge ?? {}).reduce((a, [edge, n]) => { const [from, to] = edge.split('>'); return from !== to && from !== 'origin' ? a + n : a }, 0)
     const all = [...eps.seeds, ...eps.peers]
-    const encrypted = await scrapeSum(wan, all, /^damselfly_upload_transport_bytes_total\{[^}]*transport="(?:libp2p|tls)"[^}]*\} (\S+)/gm)
+    const encrypted = await scrapeSum(wan, all, 'damselfly_upload_transport_bytes_total', 'transport="libp2p"') +
+      await scrapeSum(wan, all, 'damselfly_upload_transport_bytes_total', 'transport="tls"')
     ctx.log(`damselfly: cross-pool ${(crossPool / MiB).toFixed(1)} MiB, encrypted uploads ${(encrypted / MiB).toFixed(1)} MiB; edges ${JSON.stringify(task?.bytesByEdge ?? {})}`)
     const ok = secs.filter((s): s is number => s != null)
     const originBytes = await hub.stop()

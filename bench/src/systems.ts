@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { startOrigin, type Origin } from '@damselfly/testkit'
+import { startOrigin, metric, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from '@damselfly/cli'
 import { peakRssOf, totalCpuSecondsOf, quietDisks, whenQuiet } from './proc.js'
@@ -185,23 +185,24 @@ export const damselfly: SwarmSystem = {
         const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
         // prom-client's default metrics: event-loop delay percentiles since the last scrape (this is the first)
         const scraped = await Promise.all(eps.peers.map(async (p) => await fetch(p.metrics).then(async (r) => await r.text()).catch(() => '')))
-        const metric = (text: string, re: RegExp): number => Number(re.exec(text)?.[1] ?? 0)
-        const lags = scraped.map((text) => metric(text, /^nodejs_eventloop_lag_p99_seconds(?:{[^}]*})? (\S+)/m) * 1000)
+        // a daemon that could not be scraped counts 0, it does not fail the run
+        const read = (text: string, name: string, ...labels: string[]): number => { try { return metric(text, name, ...labels) } catch { return 0 } }
+        const lags = scraped.map((text) => read(text, 'nodejs_eventloop_lag_p99_seconds') * 1000)
         const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
         // main-thread pause time in garbage collection, summed over the peers (prom-client's default metrics)
-        const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + metric(text, new RegExp(`^nodejs_gc_duration_seconds_sum{[^}]*kind="${kind}"[^}]*} (\\S+)`, 'm')), 0) * 100) / 100
+        const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + read(text, 'nodejs_gc_duration_seconds_sum', `kind="${kind}"`), 0) * 100) / 100
         const since = (t?: number): string => t == null ? '-' : ((t - t0) / 1000).toFixed(2)
         cfg.log(`damselfly origin sent from ${since(origin.firstByteAt)} s to ${since(origin.lastByteAt)} s; peers done at ${peerSeconds.map((s) => s.toFixed(2)).join(' ')} s`)
         const uploads = await fetch(`${eps.scheduler.url}/api/v1/peers`).then(async (r) => await r.json() as Array<{ seed: boolean, uploadedBytes: number }>).catch(() => [])
         const gib = (n: number): string => (n / 2 ** 30).toFixed(2)
         const uploaded = (seed: boolean): number => uploads.filter((p) => p.seed === seed).reduce((a, p) => a + p.uploadedBytes, 0)
         const seedScraped = await Promise.all(eps.seeds.map(async (s) => await fetch(s.metrics).then(async (r) => await r.text()).catch(() => '')))
-        const lookups = (result: string): number => [...scraped, ...seedScraped].reduce((a, text) => a + metric(text, new RegExp(`^damselfly_piece_cache_lookups_total{[^}]*result="${result}"[^}]*} (\\S+)`, 'm')), 0)
+        const lookups = (result: string): number => [...scraped, ...seedScraped].reduce((a, text) => a + read(text, 'damselfly_piece_cache_lookups_total', `result="${result}"`), 0)
         cfg.log(`damselfly uploads: seed ${gib(uploaded(true))} GiB, peers ${gib(uploaded(false))} GiB (${uploads.filter((p) => !p.seed).map((p) => gib(p.uploadedBytes)).join(' ')}); from memory ${lookups('hit')} of ${lookups('hit') + lookups('miss')}`)
         cfg.log(`damselfly peers' GC pauses: major ${gcSeconds('major')} s, minor ${gcSeconds('minor')} s, incremental ${gcSeconds('incremental')} s`)
         // each daemon's own count of piece bytes it served, averaged over the run (start to the last peer done)
         const runSeconds = Math.max(...peerSeconds)
-        const rateOf = (text: string): number => Math.round(metric(text, /^damselfly_upload_bytes_total(?:{[^}]*})? (\S+)/m) / runSeconds)
+        const rateOf = (text: string): number => Math.round(read(text, 'damselfly_upload_bytes_total') / runSeconds)
         const uploadRates = { peers: scraped.map(rateOf), seeds: seedScraped.map(rateOf) }
         const mibs = (n: number): string => (n / 2 ** 20).toFixed(2)
         cfg.log(`damselfly upload rates (MiB/s over ${runSeconds.toFixed(2)} s${cfg.uploadRateBytesPerSec != null ? `, limit ${mibs(cfg.uploadRateBytesPerSec)}` : ''}): seed ${uploadRates.seeds.map(mibs).join(' ')}, peers ${uploadRates.peers.map(mibs).join(' ')}`)
