@@ -177,9 +177,15 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
       for (const [direction, n] of Object.entries(engine.limitWaitSeconds())) this.inc({ direction }, n)
     }
   })
+  new Counter({
+    name: 'damselfly_back_to_source_slot_wait_seconds_total',
+    help: 'Seconds origin requests waited for a slot of the back-to-source concurrency',
+    registers: [registry],
+    collect () { this.reset(); this.inc(engine.sourceSlotWaitSeconds) }
+  })
   new Gauge({
-    name: 'damselfly_back_to_source_tasks',
-    help: 'Tasks reading the origin (running) and waiting for a back-to-source slot (waiting)',
+    name: 'damselfly_back_to_source_requests',
+    help: 'Origin requests running (running) and waiting for a back-to-source slot (waiting)',
     labelNames: ['state'],
     registers: [registry],
     collect () {

@@ -30,6 +30,10 @@ export class Origin {
   firstByteAt?: number
   lastByteAt?: number
   requests = 0
+  /** requests being answered now (from arrival until the answer is done or the client left) */
+  inFlight = 0
+  /** the most requests in flight at once since start or the last resetPeak() */
+  peakInFlight = 0
   readonly requestLog: Array<{ method: string, path: string, range?: string }> = []
   private bucket?: RateLimiter
   url = ''
@@ -48,6 +52,9 @@ export class Origin {
     return this.url
   }
 
+  /** starts counting the peak of concurrent requests afresh (from those in flight now) */
+  resetPeak (): void { this.peakInFlight = this.inFlight }
+
   async stop (): Promise<void> {
     this.server?.closeAllConnections()
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve())
@@ -56,6 +63,9 @@ export class Origin {
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     this.requests++
+    this.inFlight++
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight)
+    res.once('close', () => { this.inFlight-- })
     this.requestLog.push({ method: req.method ?? '', path, range: req.headers.range })
     if (this.init.intercept?.(req, res, path) === true) return
     const file = this.init.files[path]
