@@ -100,7 +100,8 @@ export interface RateLimits {
   backToSourceTaskConcurrency: number
 }
 
-export type LimitDirection = 'upload' | 'download' | 'back_to_source' | 'task'
+/** cross_pool: this peer's share of its pool's WAN budget, set by the scheduler (not by PUT /api/v1/limits) */
+export type LimitDirection = 'upload' | 'download' | 'back_to_source' | 'cross_pool' | 'task'
 
 const NO_LIMITS: RateLimits = { uploadRate: 0, downloadRate: 0, backToSourceRate: 0, backToSourceTaskRate: 0, backToSourceConcurrency: 0, backToSourceTaskConcurrency: 1 }
 /** limits that count requests, not bytes per second, and the least each may be */
@@ -190,7 +191,9 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   log: Logger
   readonly pieceCache: PieceCache
   /** one limiter per direction, shared by every transfer in it */
-  readonly limiters: Record<Exclude<LimitDirection, 'task'>, RateLimiter> = { upload: new RateLimiter(), download: new RateLimiter(), back_to_source: new RateLimiter() }
+  readonly limiters: Record<Exclude<LimitDirection, 'task'>, RateLimiter> = { upload: new RateLimiter(), download: new RateLimiter(), back_to_source: new RateLimiter(), cross_pool: new RateLimiter() }
+  /** piece bytes received from parents outside this peer's node pool (across the WAN) */
+  receivedCrossPool = 0
   /** per-task and per-request limiters alive now, so their waits are counted and task limits re-rated */
   private readonly taskLimiters = new Set<RateLimiter>()
   private readonly sourceLimiters = new Set<RateLimiter>()
@@ -243,12 +246,12 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   limitWaitSeconds (): Record<LimitDirection, number> {
     let task = this.taskWaitSecondsDone
     for (const l of [...this.taskLimiters, ...this.sourceLimiters]) task += l.waitSeconds
-    return { upload: this.limiters.upload.waitSeconds, download: this.limiters.download.waitSeconds, back_to_source: this.limiters.back_to_source.waitSeconds, task }
+    return { upload: this.limiters.upload.waitSeconds, download: this.limiters.download.waitSeconds, back_to_source: this.limiters.back_to_source.waitSeconds, cross_pool: this.limiters.cross_pool.waitSeconds, task }
   }
 
   /** Bytes/s each direction moved over the last few seconds. */
   currentRates (): Record<Exclude<LimitDirection, 'task'>, number> {
-    return { upload: this.limiters.upload.currentRate(), download: this.limiters.download.currentRate(), back_to_source: this.limiters.back_to_source.currentRate() }
+    return { upload: this.limiters.upload.currentRate(), download: this.limiters.download.currentRate(), back_to_source: this.limiters.back_to_source.currentRate(), cross_pool: this.limiters.cross_pool.currentRate() }
   }
 
   /** Origin requests waiting for a back-to-source slot, and those running now. */
@@ -392,6 +395,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log: this.log,
         pool: this.init.labels?.pool ?? 'default',
         limiters: perRequest != null ? [this.limiters.download, perRequest.limiter] : [this.limiters.download],
+        crossPoolLimiter: this.limiters.cross_pool,
         fetchSource: async (init) => await this.fetchSource(init, perRequest?.limiter),
         discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
@@ -399,7 +403,10 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       // the cache GC must not evict a task while it is being downloaded
       const release = this.store.pin(taskId)
       d.finished.finally(() => { release(); perRequest?.done() }).catch(() => {})
-      d.on('bytes', (source, n) => { this.received[source] += n })
+      d.on('bytes', (source, n, crossPool) => {
+        this.received[source] += n
+        if (crossPool === true) this.receivedCrossPool += n
+      })
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
       const log = this.log
