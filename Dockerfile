@@ -28,7 +28,7 @@ RUN if [ -n "$NPM_EXTRA_CA" ]; then printf '%s\n' "$NPM_EXTRA_CA" > /tmp/extra-c
 # --- runtime: compiled JS and production dependencies, no TS, non-root ------
 FROM ${BASE_IMAGE}
 # the CLI's entry point, the one place that names it (a layout move edits this line only)
-ARG DAMSELFLY_BIN=cli/dist/src/damselfly.js
+ARG DAMSELFLY_BIN=cli/dist/bin/damselfly.js
 WORKDIR /app
 COPY --from=build /app /app
 RUN chmod 0755 "/app/$DAMSELFLY_BIN" && ln -s "/app/$DAMSELFLY_BIN" /usr/local/bin/damselfly \

@@ -1,4 +1,4 @@
-// `npm run bench -- edge [--pools 3] [--peers-per-pool 4] [--size BYTES] [--wan RATE] [--only a,b] [--json] [--quick]`:
+// `npm run bench -- edge [--pools 3] [--peers-per-pool 4] [--size BYTES] [--wan RATE] [--pool-budget RATE] [--only a,b] [--json] [--quick]`:
 // K edge node pools of M peers, each pool its own network namespace behind a
 // WAN link shaped to RATE (both ways) to a cloud namespace holding the origin,
 // the scheduler, the seed peer and BitTorrent's tracker and seeder (see
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs, promisify } from 'node:util'
 import { writeRandomFile, sha256File, allMatch } from '@damselfly/testkit'
 import { startLab, WanLab, wanLabUnavailable, parseTcRate, CLOUD_ADDR, CLI, type Lab, type LabEndpoints } from '@damselfly/cli'
+import { parseRate } from '@damselfly/utils'
 import { bittorrent, type SwarmConfig } from './systems.js'
 import { totalCpuSecondsOf } from './proc.js'
 import { swarmChart } from './chart.js'
@@ -29,6 +30,8 @@ export interface EdgeOptions {
   fileBytes: number
   wan: string
   only?: string[]
+  /** also run Damselfly with the scheduler's per-pool WAN budget at this rate (`poolBudget`) */
+  poolBudget?: string
   log?: (line: string) => void
 }
 
@@ -60,6 +63,11 @@ export interface EdgeSummary {
   results: Record<string, SystemResult>
   autonomy?: { pool: string, cutAfterSeconds: number, missingPiecesAtCut?: Record<string, number>, finishedWithoutCloud: boolean, lastSeconds: number, allVerified: boolean, originBytesWhileCut: number, wanBytesPerPool: Record<string, number>, rejoined: boolean, error?: string }
   leaderFailover?: { pool: string, killedAfterSeconds: number, wanBytesPerPool: Record<string, number>, lastSeconds: number, allVerified: boolean, error?: string }
+  /**
+   * Damselfly with `--pool-wan-budget`: each pool's WAN rate from its link's counters, as the mean over
+   * the run and the highest mean over any 5 s (the budget's own window), against the budget
+   */
+  poolBudget?: { budgetBytesPerSec: number, lastSeconds: number, wanBytesPerPool: Record<string, number>, meanWanRatePerPool: Record<string, number>, max5sWanRatePerPool: Record<string, number>, allVerified: boolean, error?: string }
 }
 
 const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d
@@ -193,8 +201,8 @@ async function runBittorrent (ctx: Ctx): Promise<SystemResult> {
 }
 
 /** A Damselfly WAN lab with the origin in its cloud namespace. */
-async function damselflyLab (ctx: Ctx, name: string): Promise<{ lab: Lab, eps: LabEndpoints, wan: WanLab, hub: Awaited<ReturnType<typeof startHub>>, url: string }> {
-  const lab = await startLab({ peers: peerCount(ctx), pools: ctx.opts.pools, wan: ctx.opts.wan, dataDir: join(ctx.dir, name), logLevel: 'info', keep: process.env.DAMSELFLY_KEEP === '1' })
+async function damselflyLab (ctx: Ctx, name: string, schedulerArgs: string[] = []): Promise<{ lab: Lab, eps: LabEndpoints, wan: WanLab, hub: Awaited<ReturnType<typeof startHub>>, url: string }> {
+  const lab = await startLab({ peers: peerCount(ctx), pools: ctx.opts.pools, wan: ctx.opts.wan, dataDir: join(ctx.dir, name), logLevel: 'info', keep: process.env.DAMSELFLY_KEEP === '1', schedulerArgs })
   try {
     const wan = lab.wan!
     const hub = await startHub(wan, ctx.fileDir)
@@ -408,6 +416,42 @@ async function runLeaderFailover (ctx: Ctx): Promise<NonNullable<EdgeSummary['le
   }
 }
 
+const BUDGET_WINDOW_S = 5
+
+async function runPoolBudget (ctx: Ctx, budget: string): Promise<NonNullable<EdgeSummary['poolBudget']>> {
+  const budgetBytesPerSec = parseRate(budget)
+  const { lab, eps, wan, hub, url } = await damselflyLab(ctx, 'pool-budget', ['--pool-wan-budget', String(budgetBytesPerSec)])
+  try {
+    const outputs = eps.peers.map((_, i) => join(ctx.dir, `budget-${i}.bin`))
+    const rx0 = await wanRx(wan)
+    const t0 = performance.now()
+    let done = false
+    const all = Promise.all(eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken))).finally(() => { done = true })
+    // the links' counters once a second: each pool's rate over every 5 s window of the run
+    const samples: Array<Record<string, number>> = []
+    while (!done) {
+      samples.push(minus(await wanRx(wan), rx0))
+      await Promise.race([all, new Promise((resolve) => setTimeout(resolve, 1000))])
+    }
+    const secs = await all
+    const wanBytesPerPool = minus(await wanRx(wan), rx0)
+    const ok = secs.filter((s): s is number => s != null)
+    const lastSeconds = Math.max(...ok)
+    const perPool = (f: (pool: string) => number): Record<string, number> => Object.fromEntries(ctx.opts.pools.map((p) => [p, Math.round(f(p))]))
+    return {
+      budgetBytesPerSec,
+      lastSeconds: round(lastSeconds),
+      wanBytesPerPool,
+      meanWanRatePerPool: perPool((p) => wanBytesPerPool[p] / lastSeconds),
+      max5sWanRatePerPool: perPool((p) => Math.max(0, ...samples.slice(BUDGET_WINDOW_S).map((x, i) => (x[p] - samples[i][p]) / BUDGET_WINDOW_S))),
+      allVerified: ok.length === outputs.length && await allMatch(outputs, ctx.sha256)
+    }
+  } finally {
+    await hub.stop().catch(() => 0)
+    await lab.stop()
+  }
+}
+
 export async function runEdge (opts: EdgeOptions): Promise<EdgeSummary> {
   const log = opts.log ?? (() => {})
   const why = await wanLabUnavailable()
@@ -456,6 +500,11 @@ export async function runEdge (opts: EdgeOptions): Promise<EdgeSummary> {
       summary.leaderFailover = await runLeaderFailover(ctx).catch((err) => ({ pool: opts.pools[0], killedAfterSeconds: 0, wanBytesPerPool: {}, lastSeconds: 0, allVerified: false, error: String(err.message ?? err).slice(0, 500) }))
       log(`leaderFailover: ${JSON.stringify(summary.leaderFailover)}`)
     }
+    if (opts.poolBudget != null && (opts.only == null || opts.only.includes('poolBudget'))) {
+      log(`poolBudget: running with --pool-wan-budget ${opts.poolBudget} …`)
+      summary.poolBudget = await runPoolBudget(ctx, opts.poolBudget).catch((err) => ({ budgetBytesPerSec: 0, lastSeconds: 0, wanBytesPerPool: {}, meanWanRatePerPool: {}, max5sWanRatePerPool: {}, allVerified: false, error: String(err.message ?? err).slice(0, 500) }))
+      log(`poolBudget: ${JSON.stringify(summary.poolBudget)}`)
+    }
   } finally {
     if (process.env.DAMSELFLY_KEEP !== '1') await rm(dir, { recursive: true, force: true })
   }
@@ -472,6 +521,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
       size: { type: 'string' },
       wan: { type: 'string' },
       only: { type: 'string' },
+      'pool-budget': { type: 'string' },
       save: { type: 'string' }
     }
   })
@@ -483,6 +533,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     fileBytes: Number(values.size ?? (values.quick ? 32 : 512) * MiB),
     wan: values.wan ?? (values.quick ? '50mbit' : '200mbit'),
     only: values.only?.split(','),
+    poolBudget: values['pool-budget'],
     log: say
   }
   // Ctrl-C: exit through process.exit so the lab's exit hook removes the namespaces
@@ -511,6 +562,6 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   if (values.json) process.stdout.write(JSON.stringify(line) + '\n')
   else console.log(JSON.stringify(line, null, 2))
   const ok = Object.values(summary.results).every((r) => r.skipped != null || r.allVerified) &&
-    (summary.autonomy?.allVerified ?? true) && (summary.leaderFailover?.allVerified ?? true)
+    (summary.autonomy?.allVerified ?? true) && (summary.leaderFailover?.allVerified ?? true) && (summary.poolBudget?.allVerified ?? true)
   process.exit(ok ? 0 : 1)
 }

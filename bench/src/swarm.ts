@@ -33,7 +33,7 @@ const { values } = parseArgs({
 const MiB = 1024 * 1024
 const peers = Number(values.peers ?? (values.quick ? 3 : 8))
 const fileBytes = Number(values.size ?? (values.quick ? 32 * MiB : 1024 * MiB))
-const originRateBytesPerSec = Number(values.rate ?? 100 * MiB)
+const originRateBytesPerSec = values.rate != null ? parseRate(values.rate) : 100 * MiB
 const uploadRateBytesPerSec = values['upload-limit'] != null ? parseRate(values['upload-limit']) : undefined
 const only = values.only?.split(',')
 const say = (s: string): void => { if (!values.json) process.stderr.write(s + '\n') }

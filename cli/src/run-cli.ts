@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 
-/** the `damselfly` entry, for running the CLI as its own process the way a user does (lab, bench, tests) */
-export const CLI = fileURLToPath(new URL('./damselfly.js', import.meta.url))
-/** the `dfget` entry beside it */
-export const DFGET = fileURLToPath(new URL('./dfget.js', import.meta.url))
+/**
+ * the `damselfly` binary, for running the CLI as its own process the way a user does (lab, bench, tests):
+ * the bundle `npm run build` writes (cli/bundle.mjs), not tsc's modules, so every daemon starts as in production
+ */
+export const CLI = fileURLToPath(new URL('../bin/damselfly.js', import.meta.url))
+/** the `dfget` binary beside it */
+export const DFGET = fileURLToPath(new URL('../bin/dfget.js', import.meta.url))
 
 /** What `damselfly get --json` prints. */
 export interface GetResult {

@@ -178,3 +178,38 @@ describe('security: who may join, who may publish, what never leaks', function (
     }
   })
 })
+
+describe('security: a scheduler started without a seed token', function () {
+  this.timeout(120_000)
+  const labs: Lab[] = []
+  const dirs: string[] = []
+  const rogues: RoguePeer[] = []
+  after(async () => {
+    for (const r of rogues) await r.stop()
+    for (const l of labs) await l.stop()
+    for (const d of dirs) await rm(d, { recursive: true, force: true })
+  })
+
+  // a scheduler alone (no seed, no peer) as an operator who forgot `--seed-token` would start it
+  async function schedulerOnly (extra: string[]): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'dfly-no-seed-token-'))
+    dirs.push(dir)
+    const lab = await startLab({ peers: 0, seeds: 0, token: TOKEN, dataDir: dir, schedulerArgs: ['--seed-token', '', ...extra] })
+    labs.push(lab)
+    return lab.endpoints!.scheduler.url
+  }
+
+  async function claimSeed (schedulerUrl: string): Promise<string | undefined> {
+    const r = new RoguePeer({ schedulerUrl, token: TOKEN, claimSeed: true })
+    await r.start()
+    rogues.push(r)
+    const { replies } = await r.rawSession([{ register: r.registration() }])
+    return replies[0]?.registered?.error
+  }
+
+  it('should refuse every seed claim outside dev mode, and accept one only with --dev', async () => {
+    assert.equal(await claimSeed(await schedulerOnly([])), 'peer is not authorised as a seed peer')
+    // the same claim where the operator asked for lab mode: what the refusal above protects against
+    assert.equal(await claimSeed(await schedulerOnly(['--dev'])), '')
+  })
+})

@@ -65,6 +65,30 @@ describe('scheduler in a simulated swarm (fake clock)', () => {
     }
   })
 
+  it('should bring each pool its copy from the cloud, not through another edge pool (two WAN links per byte)', () => {
+    const sim = new SwarmSim({ seed: 5, originMsPerPiece: 2 })
+    sim.addPeer('seed', { pool: 'cloud', seed: true, uploadSlots: 32 })
+    const pools = ['edge-a', 'edge-b', 'edge-c']
+    const ids: string[] = []
+    for (const pool of pools) {
+      for (let i = 0; i < 4; i++) { const id = `${pool}-${i}`; ids.push(id); sim.addPeer(id, { pool, uploadSlots: 4 }) }
+    }
+    sim.download(TASK, SIZE, PL, ids)
+    sim.run(120_000)
+    for (const id of ids) assert.equal(sim.peers.get(id)!.done, true, `${id} finished`)
+    let fromCloud = 0
+    let fromEdges = 0
+    for (const p of sim.peers.values()) {
+      if (p.seed) continue
+      for (const [from, count] of p.receivedFrom) {
+        if (from === 'cloud') fromCloud += count
+        else if (from !== p.pool) fromEdges += count
+      }
+    }
+    assert.ok(fromCloud >= PIECES * pools.length, `only ${fromCloud} pieces came from the cloud`)
+    assert.ok(fromEdges <= PIECES * 0.1, `${fromEdges} pieces went edge pool to edge pool (${fromCloud} from the cloud)`)
+  })
+
   it('should block a parent that serves corrupt pieces; its children finish elsewhere', () => {
     const sim = new SwarmSim({ seed: 11, originMsPerPiece: 2 })
     sim.addPeer('seed', { pool: 'default', seed: true, uploadSlots: 8 })

@@ -22,7 +22,9 @@ export interface SelectionContext {
  * close a cycle; scored on node-pool/idc affinity, what they can give,
  * their load, their success rate and piece cost. Within a pool only the
  * first `crossPoolFetchers` downloaders may use parents outside it; the
- * rest wait for pieces to arrive inside the pool.
+ * rest wait for pieces to arrive inside the pool. Outside its pool a member
+ * is offered the seed's pool (the cloud) and other edge pools only when the
+ * cloud has no parent for it.
  */
 export function chooseParents (s: SelectionContext, task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
   const mayCross = mayCrossPools(s, task, m, peer)
@@ -53,8 +55,14 @@ export function chooseParents (s: SelectionContext, task: TaskRecord, m: Member,
       2 * useful - 2 * load - 3 * (1 - successRate) - (slow ? 1.5 : 0) + (alreadyChild ? 0.25 : 0)
     scored.push({ p, c, score })
   }
-  scored.sort((a, b) => b.score - a.score)
-  const chosen = scored.slice(0, s.maxParents)
+  // a byte from another edge pool crosses two WAN links (its uplink, then ours) where one from the
+  // cloud crosses one: while a parent in the seed's pool can serve, no other pool's peer is offered
+  const seedPool = task.seedPeer != null ? s.peers.get(task.seedPeer)?.pool : undefined
+  const viaCloud = (p: PeerRecord): boolean => p.seed || p.pool === seedPool
+  const cloudCanServe = scored.some(({ p }) => p.pool !== peer.pool && viaCloud(p))
+  const usable = cloudCanServe ? scored.filter(({ p }) => p.pool === peer.pool || viaCloud(p)) : scored
+  usable.sort((a, b) => b.score - a.score)
+  const chosen = usable.slice(0, s.maxParents)
   const others = chosen.filter(({ p, c }) => !p.seed && !c.backToSource).map(({ c }) => c.have)
   return chosen.map(({ p, c }) => ({
     peerId: p.id,
