@@ -68,7 +68,8 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       downloadRate: parseRate(c.downloadRate),
       backToSourceRate: parseRate(c.backToSourceRate),
       backToSourceTaskRate: parseRate(c.backToSourceTaskRate),
-      backToSourceConcurrency: c.backToSourceConcurrency
+      backToSourceConcurrency: c.backToSourceConcurrency,
+      backToSourceTaskConcurrency: c.backToSourceTaskConcurrency
     },
     hasherThreads: c.hasherThreads,
     backends: withOriginLimits(backendsInitFrom({
@@ -193,7 +194,8 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .addOption(new Option('--download-rate <rate>', 'bytes/s received from peers and the origin together (0 = unlimited)').env('DAMSELFLY_DOWNLOAD_RATE'))
     .addOption(new Option('--back-to-source-rate <rate>', 'bytes/s read from origins, all tasks together (0 = unlimited)').env('DAMSELFLY_BACK_TO_SOURCE_RATE'))
     .addOption(new Option('--back-to-source-task-rate <rate>', 'bytes/s read from the origin for any one task (0 = unlimited)').env('DAMSELFLY_BACK_TO_SOURCE_TASK_RATE'))
-    .addOption(new Option('--back-to-source-concurrency <n>', 'tasks reading origins at once (0 = unlimited)').argParser(Number).env('DAMSELFLY_BACK_TO_SOURCE_CONCURRENCY'))
+    .addOption(new Option('--back-to-source-concurrency <n>', 'origin requests this peer runs at once, all tasks together; the rest queue (0 = unlimited)').argParser(Number).env('DAMSELFLY_BACK_TO_SOURCE_CONCURRENCY'))
+    .addOption(new Option('--back-to-source-task-concurrency <n>', 'ranged origin requests any one task runs at once, its missing pieces split between them (default 1)').argParser(Number).env('DAMSELFLY_BACK_TO_SOURCE_TASK_CONCURRENCY'))
     .addOption(new Option('--hasher-threads <n>', 'BLAKE3 worker threads').argParser(Number).env('DAMSELFLY_HASHER_THREADS'))
     .addOption(new Option('--gc-quota <size>', 'cache quota, e.g. 20GiB (0 = unlimited)').env('DAMSELFLY_GC_QUOTA'))
     .addOption(new Option('--gc-ttl <seconds>', 'remove tasks unused this long (0 = never)').argParser(Number).env('DAMSELFLY_GC_TTL_SECONDS'))

@@ -101,7 +101,12 @@ export class Daemon {
       const ownPorts = [api, metrics].map((u) => Number(new URL(u).port))
       if (this.engine.dataPort != null) ownPorts.push(this.engine.dataPort)
       for (const a of this.engine.addrs) { const m = /\/tcp\/(\d+)/.exec(a); if (m != null) ownPorts.push(Number(m[1])) }
-      this.proxy = createProxy({ engine: this.engine, log: this.engine.log.child({ component: 'proxy' }), onRequest: (result, method) => { this.countProxyRequest(result, method) } }, { ...this.init.proxy, ownPorts: [...ownPorts, ...(this.init.proxy.ownPorts ?? [])] })
+      this.proxy = createProxy({
+        engine: this.engine,
+        log: this.engine.log.child({ component: 'proxy' }),
+        onRequest: (result, method) => { this.countProxyRequest(result, method) },
+        passthroughLimiters: [this.engine.limiters.download, this.engine.limiters.back_to_source]
+      }, { ...this.init.proxy, ownPorts: [...ownPorts, ...(this.init.proxy.ownPorts ?? [])] })
       await this.proxy.start()
     }
     this.gc.start()

@@ -25,6 +25,8 @@ export interface DownloadBody extends TaskRequest {
 }
 
 const RATE_KEYS = ['uploadRate', 'downloadRate', 'backToSourceRate', 'backToSourceTaskRate'] as const
+/** limits that count origin requests, with the least each may be */
+const COUNT_KEYS = { backToSourceConcurrency: 0, backToSourceTaskConcurrency: 1 } as const
 
 /** A PUT body's limits, rates as numbers or sizes ("10MiB/s"); anything else is a clear 400. */
 function parseLimits (body: unknown): Partial<RateLimits> {
@@ -34,11 +36,12 @@ function parseLimits (body: unknown): Partial<RateLimits> {
     if ((RATE_KEYS as readonly string[]).includes(k)) {
       if (typeof v !== 'number' && typeof v !== 'string') throw new InvalidRequestError(`${k} must be bytes per second (a number or a size like "10MiB")`)
       try { out[k as typeof RATE_KEYS[number]] = parseRate(v) } catch (err: any) { throw new InvalidRequestError(`${k}: ${err.message}`) }
-    } else if (k === 'backToSourceConcurrency') {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new InvalidRequestError('backToSourceConcurrency must be a non-negative integer')
-      out.backToSourceConcurrency = v
+    } else if (k in COUNT_KEYS) {
+      const least = COUNT_KEYS[k as keyof typeof COUNT_KEYS]
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < least) throw new InvalidRequestError(`${k} must be an integer of at least ${least}`)
+      out[k as keyof typeof COUNT_KEYS] = v
     } else {
-      throw new InvalidRequestError(`unknown limit ${JSON.stringify(k)}; known: ${[...RATE_KEYS, 'backToSourceConcurrency'].join(', ')}`)
+      throw new InvalidRequestError(`unknown limit ${JSON.stringify(k)}; known: ${[...RATE_KEYS, ...Object.keys(COUNT_KEYS)].join(', ')}`)
     }
   }
   return out

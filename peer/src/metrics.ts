@@ -150,13 +150,20 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
   const limitOf = { upload: 'uploadRate', download: 'downloadRate', back_to_source: 'backToSourceRate' } as const
   new Gauge({
     name: 'damselfly_rate_limit_bytes_per_second',
-    help: 'Configured limit by direction (upload, download, back_to_source; 0 = unlimited)',
+    help: 'Limit by direction (upload, download, back_to_source as configured; cross_pool: this peer\'s share of its pool WAN budget, from the scheduler; 0 = unlimited)',
     labelNames: ['direction'],
     registers: [registry],
     collect () {
       const limits = engine.limits
       for (const [direction, key] of Object.entries(limitOf)) this.set({ direction }, limits[key])
+      this.set({ direction: 'cross_pool' }, engine.limiters.cross_pool.rate)
     }
+  })
+  new Counter({
+    name: 'damselfly_cross_pool_download_bytes_total',
+    help: 'Piece bytes received from parents outside this peer\'s node pool (across the WAN)',
+    registers: [registry],
+    collect () { this.reset(); this.inc(engine.receivedCrossPool) }
   })
   new Gauge({
     name: 'damselfly_rate_current_bytes_per_second',
@@ -169,7 +176,7 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
   })
   new Counter({
     name: 'damselfly_rate_limit_wait_seconds_total',
-    help: 'Seconds transfers spent waiting for tokens, by limiter (upload, download, back_to_source, task: per-task and per-request limits)',
+    help: 'Seconds transfers spent waiting for tokens, by limiter (upload, download, back_to_source, cross_pool: the pool WAN budget share, task: per-task and per-request limits)',
     labelNames: ['direction'],
     registers: [registry],
     collect () {
@@ -177,9 +184,15 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
       for (const [direction, n] of Object.entries(engine.limitWaitSeconds())) this.inc({ direction }, n)
     }
   })
+  new Counter({
+    name: 'damselfly_back_to_source_slot_wait_seconds_total',
+    help: 'Seconds origin requests waited for a slot of the back-to-source concurrency',
+    registers: [registry],
+    collect () { this.reset(); this.inc(engine.sourceSlotWaitSeconds) }
+  })
   new Gauge({
-    name: 'damselfly_back_to_source_tasks',
-    help: 'Tasks reading the origin (running) and waiting for a back-to-source slot (waiting)',
+    name: 'damselfly_back_to_source_requests',
+    help: 'Origin requests running (running) and waiting for a back-to-source slot (waiting)',
     labelNames: ['state'],
     registers: [registry],
     collect () {

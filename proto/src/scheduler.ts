@@ -2495,6 +2495,7 @@ export interface TaskUpdate {
   error: string
   availability: Uint8Array<ArrayBuffer>
   grant?: Grant
+  crossPoolRate: number
 }
 
 export namespace TaskUpdate {
@@ -2556,6 +2557,11 @@ export namespace TaskUpdate {
           Grant.codec().encode(obj.grant, w)
         }
 
+        if ((obj.crossPoolRate != null && obj.crossPoolRate !== 0)) {
+          w.uint32(80)
+          w.uint64Number(obj.crossPoolRate)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -2568,7 +2574,8 @@ export namespace TaskUpdate {
           parents: [],
           backToSource: false,
           error: '',
-          availability: uint8ArrayAlloc(0)
+          availability: uint8ArrayAlloc(0),
+          crossPoolRate: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -2625,6 +2632,10 @@ export namespace TaskUpdate {
               obj.grant = Grant.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.grant
               })
+              break
+            }
+            case 10: {
+              obj.crossPoolRate = reader.uint64Number()
               break
             }
             default: {
@@ -2730,6 +2741,13 @@ export namespace TaskUpdate {
                 limits: opts.limits?.grant
               })
 
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.crossPoolRate`,
+                value: reader.uint64Number()
+              }
               break
             }
             default: {
@@ -2841,6 +2859,11 @@ export namespace TaskUpdate {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface TaskUpdateCrossPoolRateFieldEvent {
+    field: '$.crossPoolRate'
+    value: number
+  }
+
   export function encode (obj: Partial<TaskUpdate>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, TaskUpdate.codec())
   }
@@ -2849,7 +2872,7 @@ export namespace TaskUpdate {
     return decodeMessage(buf, TaskUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent | TaskUpdateGrantTaskIdFieldEvent | TaskUpdateGrantPeerIdFieldEvent | TaskUpdateGrantExpiresFieldEvent | TaskUpdateGrantSchedulerIdFieldEvent | TaskUpdateGrantSignatureFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent | TaskUpdateGrantTaskIdFieldEvent | TaskUpdateGrantPeerIdFieldEvent | TaskUpdateGrantExpiresFieldEvent | TaskUpdateGrantSchedulerIdFieldEvent | TaskUpdateGrantSignatureFieldEvent | TaskUpdateCrossPoolRateFieldEvent> {
     return streamMessage(buf, TaskUpdate.codec(), opts)
   }
 }
@@ -3701,6 +3724,11 @@ export namespace SchedulerMessage {
     value: Uint8Array<ArrayBuffer>
   }
 
+  export interface SchedulerMessageUpdateCrossPoolRateFieldEvent {
+    field: '$.update.crossPoolRate'
+    value: number
+  }
+
   export interface SchedulerMessageSeedTaskIdFieldEvent {
     field: '$.seed.taskId'
     value: string
@@ -3815,7 +3843,7 @@ export namespace SchedulerMessage {
     return decodeMessage(buf, SchedulerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageUpdateCrossPoolRateFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
     return streamMessage(buf, SchedulerMessage.codec(), opts)
   }
 }

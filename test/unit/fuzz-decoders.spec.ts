@@ -67,7 +67,7 @@ describe('fuzzing the wire decoders (seed 0xd15e1f)', function () {
   it('should survive garbage fed to SchedulerMessage', () => {
     const valid = [
       SchedulerMessage.encode({ registered: { schedulerId: 's', error: '' } }),
-      SchedulerMessage.encode({ update: { taskId: 'ab', contentLength: 100, pieceLength: 4, digests: [{ index: 0, digest }], parents: [{ peerId: 'p', addrs: ['/ip4/127.0.0.1/tcp/1'], have: new Uint8Array([1]), seed: true, pool: 'x' }], backToSource: false, error: '', availability: new Uint8Array([1, 2]) } }),
+      SchedulerMessage.encode({ update: { taskId: 'ab', contentLength: 100, pieceLength: 4, digests: [{ index: 0, digest }], parents: [{ peerId: 'p', addrs: ['/ip4/127.0.0.1/tcp/1'], have: new Uint8Array([1]), seed: true, pool: 'x' }], backToSource: false, error: '', availability: new Uint8Array([1, 2]), crossPoolRate: 0 } }),
       SchedulerMessage.encode({ seed: { taskId: 'ab', url: 'http://x', headers: [], pieceLength: 0, digest: '', ...NO_TASK_KEY_PARTS } })
     ]
     const { rejected } = fuzz('SchedulerMessage', valid, (b) => SchedulerMessage.decode(b, { limits: { update: { parents: 1024, digests: 1 << 20 } } } as any))

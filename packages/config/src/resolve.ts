@@ -70,6 +70,7 @@ function daemonEnv (): Record<string, EnvVar> {
     DAMSELFLY_BACK_TO_SOURCE_RATE: { path: ['backToSourceRate'], kind: 'string' },
     DAMSELFLY_BACK_TO_SOURCE_TASK_RATE: { path: ['backToSourceTaskRate'], kind: 'string' },
     DAMSELFLY_BACK_TO_SOURCE_CONCURRENCY: { path: ['backToSourceConcurrency'], kind: 'number' },
+    DAMSELFLY_BACK_TO_SOURCE_TASK_CONCURRENCY: { path: ['backToSourceTaskConcurrency'], kind: 'number' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL,
     DAMSELFLY_PROXY_PORT: { path: ['proxyPort'], kind: 'number' },
     DAMSELFLY_REGISTRY_MIRROR: { path: ['registryMirror'], kind: 'string' },

@@ -112,8 +112,10 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     backToSourceRate: rate.default(0),
     /** bytes/s from the origin for any one task; 0 = unlimited */
     backToSourceTaskRate: rate.default(0),
-    /** tasks reading the origin at once; 0 = unlimited */
+    /** origin requests this peer runs at once, all tasks together; 0 = unlimited */
     backToSourceConcurrency: z.number().int().nonnegative().default(0),
+    /** ranged origin requests any one task runs at once (its missing pieces split between them) */
+    backToSourceTaskConcurrency: z.number().int().positive().default(1),
     hasherThreads: z.number().int().positive().optional(),
     logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
     /** the peer's HTTP proxy (peers only) */
@@ -190,6 +192,7 @@ export interface DaemonConfigShape {
   backToSourceRate: number | string
   backToSourceTaskRate: number | string
   backToSourceConcurrency: number
+  backToSourceTaskConcurrency: number
   hasherThreads?: number
   logLevel: string
   proxyPort: number

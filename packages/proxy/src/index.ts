@@ -1,5 +1,5 @@
 import { ProxyServer } from './proxy-server.js'
-import type { Logger } from '@damselfly/utils'
+import type { Logger, RateLimiter } from '@damselfly/utils'
 import type { TaskDownloader } from './serve-task.js'
 import type { RegistryInit } from './registry.js'
 import type { HuggingFaceInit } from './hugging-face.js'
@@ -21,6 +21,11 @@ export interface ProxyComponents {
   log: Logger
   /** called once per request, for metrics */
   onRequest?: (result: 'p2p' | 'direct' | 'error', method: string) => void
+  /**
+   * what bytes coming from outside P2P draw from on their way to the client (pass-through answers,
+   * tunnels): the daemon's download and back-to-source limits, so no route bypasses them
+   */
+  passthroughLimiters?: RateLimiter[]
 }
 
 export interface ProxyInit {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { connect, type Socket, type AddressInfo } from 'node:net'
 import { InvalidRequestError, errorInfo } from '@damselfly/types'
-import { redactUrl } from '@damselfly/utils'
+import { redactUrl, throttle } from '@damselfly/utils'
 import { BLOB_PATH, DEFAULT_HEADERS_TIMEOUT_MS, DEFAULT_HF_ENDPOINT, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_TUNNELS, DEFAULT_PROXY_PORT, DEFAULT_RULES, HF_PREFIX, MODELSCOPE_PREFIX } from './constants.js'
 import { DEFAULT_MODELSCOPE_ENDPOINT } from '@damselfly/backend'
 import { DestinationPolicy } from './destination.js'
@@ -40,7 +40,7 @@ export class ProxyServer {
       .filter((u): u is string => u != null && u !== '')
       .map((u) => { const x = new URL(u); return `${x.hostname.includes(':') ? `[${x.hostname.replace(/^\[|\]$/g, '')}]` : x.hostname}:${defaultPort(x)}` })
     this.policy = new DestinationPolicy({ allow: [...(init.allow ?? []), ...configured], ownPorts: init.ownPorts })
-    this.upstream = new Upstream(init.upstream, this.policy)
+    this.upstream = new Upstream(init.upstream, this.policy, c.passthroughLimiters)
     const parts = { ...c, upstream: this.upstream }
     this.registry = new RegistryMirror(parts, init.registry)
     this.hf = new HuggingFaceEndpoint(parts, init.huggingFace)
@@ -154,12 +154,14 @@ export class ProxyServer {
     client.setTimeout(idle, () => { close() })
     upstream.setTimeout(idle, () => { close() })
     let connected = false
-    const close = (): void => { this.tunnels.delete(client); client.destroy(); upstream.destroy() }
+    // what the destination sends is downloaded bytes like any other: it waits for the daemon's tokens
+    const down = throttle(this.c.passthroughLimiters ?? [])
+    const close = (): void => { this.tunnels.delete(client); client.destroy(); upstream.destroy(); down.destroy() }
     upstream.once('connect', () => {
       connected = true
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.byteLength > 0) upstream.write(head)
-      upstream.pipe(client)
+      upstream.pipe(down).pipe(client)
       client.pipe(upstream)
     })
     upstream.once('error', (err: NodeJS.ErrnoException) => {

@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises'
 import { rootCertificates } from 'node:tls'
 import { Agent, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
-import { redactUrl } from '@damselfly/utils'
+import { redactUrl, throttle, type RateLimiter } from '@damselfly/utils'
 import { downstreamHeaders } from './http-headers.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { DestinationPolicy } from './destination.js'
@@ -35,7 +35,8 @@ export interface RelayOptions {
 export class Upstream {
   private readonly dispatcher: Dispatcher
 
-  constructor (init: UpstreamInit = {}, private readonly policy?: DestinationPolicy) {
+  /** @param limiters what relayed answer bodies draw from (the daemon's download and back-to-source limits) */
+  constructor (init: UpstreamInit = {}, private readonly policy?: DestinationPolicy, private readonly limiters: RateLimiter[] = []) {
     const idle = init.idleTimeoutMs ?? 60_000
     // names resolve only to addresses the policy allows, and connections go to those (no rebinding)
     this.dispatcher = new Agent({
@@ -58,7 +59,7 @@ export class Upstream {
     opts.rewrite?.(headers)
     res.writeHead(up.statusCode, headers)
     if (method === 'HEAD') { await up.body.dump(); res.end(); return }
-    await pipeline(up.body, res)
+    await pipeline(up.body, throttle(this.limiters), res)
   }
 
   /** A HEAD whose headers are all that is wanted (size, digest, access). */

@@ -47,6 +47,11 @@ export class Swarm {
   readonly poolBudget: PoolBudget
   private readonly selection: SelectionContext
   private readonly budgetRetries = new Set<string>()
+  /**
+   * Members planned with parents outside their pool, by peer then task: the pools those parents are
+   * in. A peer's share of the WAN budget is counted from it (crossPoolRate).
+   */
+  private readonly crossers = new Map<string, Map<string, string[]>>()
   /** pieces of all tasks together (availability and bitfields are sized by it) */
   private totalPieces = 0
   /** announces refused: task id not matching the request, or quotas */
@@ -323,7 +328,7 @@ export class Swarm {
   private onAnnounce (peer: PeerRecord, a: Announce): void {
     const refuse = (error: string): void => {
       this.refusedAnnounces++
-      peer.send({ update: { taskId: a.taskId, contentLength: -1, pieceLength: 0, digests: [], parents: [], backToSource: false, error, availability: new Uint8Array(0) } })
+      peer.send({ update: { taskId: a.taskId, contentLength: -1, pieceLength: 0, digests: [], parents: [], backToSource: false, error, availability: new Uint8Array(0), crossPoolRate: 0 } })
     }
     // the task id must be the one its request names: else the first announcer could bind a
     // victim's task id to a URL of its own, and the seed would publish that URL's pieces under it
@@ -544,6 +549,7 @@ export class Swarm {
     this.decisions++
     this.lastDecisionMs = performance.now() - started
     const grant = this.grantFor(task, m)
+    const crossPoolRate = this.crossPoolRate(peer)
     peer.send({
       update: {
         grant,
@@ -554,7 +560,8 @@ export class Swarm {
         parents,
         backToSource: m.backToSource,
         error: '',
-        availability
+        availability,
+        crossPoolRate
       }
     })
   }
@@ -585,6 +592,70 @@ export class Swarm {
     for (const p of m.parents) task.children.set(p, Math.max(0, (task.children.get(p) ?? 1) - 1))
     m.parents = parents
     for (const p of parents) task.children.set(p, (task.children.get(p) ?? 0) + 1)
+    if (this.poolBudget.limited) this.noteCrossing(task, m)
+  }
+
+  /**
+   * Records which pools outside its own a member's parents are in. When a peer starts or stops
+   * crossing the WAN, the other crossers of the pools involved get a plan with their new share.
+   */
+  private noteCrossing (task: TaskRecord, m: Member): void {
+    const pool = this.peers.get(m.peerId)?.pool
+    if (pool == null) return
+    const outside = [...new Set(m.parents.map((id) => this.peers.get(id)?.pool).filter((p): p is string => p != null && p !== pool))]
+    let byTask = this.crossers.get(m.peerId)
+    const wasCrossing = byTask != null && byTask.size > 0
+    if (outside.length > 0) {
+      if (byTask == null) { byTask = new Map(); this.crossers.set(m.peerId, byTask) }
+      byTask.set(task.id, outside)
+    } else {
+      byTask?.delete(task.id)
+      if (byTask?.size === 0) this.crossers.delete(m.peerId)
+    }
+    if (wasCrossing === (outside.length > 0)) return
+    const touched = new Set([pool, ...outside])
+    for (const [peerId, tasks] of this.crossers) {
+      if (peerId === m.peerId) continue
+      const peer = this.peers.get(peerId)
+      const shares = peer != null && (touched.has(peer.pool) || [...tasks.values()].some((pools) => pools.some((p) => touched.has(p))))
+      if (!shares) continue
+      const [taskId] = tasks.keys()
+      const t = this.tasks.get(taskId)
+      if (t != null) this.markDirty(t, peerId)
+    }
+  }
+
+  /**
+   * This peer's share of the WAN budget, bytes/s from parents outside its pool (0 = no budget).
+   * Each pool's inflow is split evenly over its peers that use parents outside it, and each
+   * pool's outflow over the peers elsewhere that use parents in it; a peer takes the smaller of
+   * its shares. The peers pace themselves by it, so a pool's WAN traffic stays within the budget
+   * whatever the plans already sent (which the window check in parent choice cannot undo).
+   */
+  private crossPoolRate (peer: PeerRecord): number {
+    const budget = this.poolBudget.rate
+    if (budget <= 0) return 0
+    const live = (peerId: string, tasks: Map<string, string[]>): string[] => {
+      const pools: string[] = []
+      for (const [taskId, outside] of tasks) {
+        const m = this.tasks.get(taskId)?.members.get(peerId)
+        if (m != null && m.wants && !m.done) pools.push(...outside)
+        else tasks.delete(taskId)
+      }
+      return pools
+    }
+    const mine = new Set(live(peer.id, this.crossers.get(peer.id) ?? new Map()))
+    // this peer counts as a crosser whether or not it crosses yet: the rate it gets is the one it paces by when it does
+    let into = 1
+    const outOf = new Map([...mine].map((p) => [p, 1]))
+    for (const [peerId, tasks] of this.crossers) {
+      if (peerId === peer.id) continue
+      const pools = live(peerId, tasks)
+      if (pools.length === 0) { this.crossers.delete(peerId); continue }
+      if (this.peers.get(peerId)?.pool === peer.pool) into++
+      for (const p of new Set(pools)) if (outOf.has(p)) outOf.set(p, outOf.get(p)! + 1)
+    }
+    return Math.floor(budget / Math.max(into, ...outOf.values()))
   }
 
   /** A member refused a cross-pool parent for the WAN budget is planned again once some of it frees up. */

@@ -43,6 +43,11 @@ export interface DownloadComponents {
   pool?: string
   /** rate limits every piece from a parent is drawn from (this peer's download limit, this request's) */
   limiters?: RateLimiter[]
+  /**
+   * this peer's share of its pool's WAN budget: pieces from parents outside the pool draw from it
+   * as well; its rate is what the scheduler's plans say
+   */
+  crossPoolLimiter?: RateLimiter
   /** back-to-source, through the engine's origin limits (rate, concurrency) @default fetchFromSource, unlimited */
   fetchSource?: (init: SourceFetchInit) => Promise<ObjectStat | undefined>
   /** drops the task's content (it failed its whole-content digest check), so nobody is served it */
@@ -65,7 +70,8 @@ export interface DownloadEvents {
   /** the content length and piece length became known */
   meta: [TaskStats]
   progress: [TaskStats]
-  bytes: [source: 'origin' | 'seed' | 'peer', bytes: number]
+  /** crossPool: from a parent outside this peer's node pool */
+  bytes: [source: 'origin' | 'seed' | 'peer', bytes: number, crossPool?: boolean]
   /** a P2P piece fetched, verified and stored, with its wall time (for the latency histogram) */
   piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
@@ -203,6 +209,7 @@ export class Download extends EventEmitter<DownloadEvents> {
     for (const d of u.digests) this.manifest[d.index] = d.digest
     this.quietSpell = false
     if (u.grant != null) this.grant = GrantCodec.encode(u.grant)
+    if (u.error === '') this.c.crossPoolLimiter?.setRate(u.crossPoolRate)
     if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
@@ -276,7 +283,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     parent.inflight++
     let started = Date.now()
     const via: { transport?: Transport } = {}
-    this.withTokens(length, ctl.signal)
+    const crossPool = this.crossPool(parent)
+    this.withTokens(length, ctl.signal, crossPool)
       .then(async () => {
         // the piece's cost (reported to the scheduler) starts when it is asked for, not while it waits for tokens
         started = Date.now()
@@ -304,7 +312,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         parent.failures = 0
         if (parent.seed) this.stats.bytesFromSeed += length
         else this.stats.bytesFromPeers += length
-        this.emit('bytes', parent.seed ? 'seed' : 'peer', length)
+        this.emit('bytes', parent.seed ? 'seed' : 'peer', length, crossPool)
         this.emit('piece', parent.seed ? 'seed' : 'peer', length, Date.now() - started)
         this.report.piece(index, undefined, parent.peerId, Date.now() - started)
         this.onPieceStored()
@@ -357,9 +365,9 @@ export class Download extends EventEmitter<DownloadEvents> {
    * the limits allow (Dragonfly's client does the same per piece). A piece's request is the one
    * place P2P download bytes are decided, for data channels and libp2p streams alike.
    */
-  private async withTokens (length: number, signal: AbortSignal): Promise<void> {
+  private async withTokens (length: number, signal: AbortSignal, crossPool: boolean): Promise<void> {
     this.waitingForTokens++
-    try { await takeAll(this.c.limiters ?? [], length, signal) } finally { this.waitingForTokens-- }
+    try { await takeAll([...this.c.limiters ?? [], crossPool ? this.c.crossPoolLimiter : undefined], length, signal) } finally { this.waitingForTokens-- }
   }
 
   private onPieceStored (): void {

@@ -94,13 +94,18 @@ export interface RateLimits {
   backToSourceRate: number
   /** bytes from the origin for any one task */
   backToSourceTaskRate: number
-  /** tasks reading the origin at once; 0 = unlimited */
+  /** origin requests (a stat, a ranged GET) this peer runs at once, all tasks together; 0 = unlimited */
   backToSourceConcurrency: number
+  /** ranged origin requests any one task runs at once (its missing pieces split between them); at least 1 */
+  backToSourceTaskConcurrency: number
 }
 
-export type LimitDirection = 'upload' | 'download' | 'back_to_source' | 'task'
+/** cross_pool: this peer's share of its pool's WAN budget, set by the scheduler (not by PUT /api/v1/limits) */
+export type LimitDirection = 'upload' | 'download' | 'back_to_source' | 'cross_pool' | 'task'
 
-const NO_LIMITS: RateLimits = { uploadRate: 0, downloadRate: 0, backToSourceRate: 0, backToSourceTaskRate: 0, backToSourceConcurrency: 0 }
+const NO_LIMITS: RateLimits = { uploadRate: 0, downloadRate: 0, backToSourceRate: 0, backToSourceTaskRate: 0, backToSourceConcurrency: 0, backToSourceTaskConcurrency: 1 }
+/** limits that count requests, not bytes per second, and the least each may be */
+const COUNT_LIMITS: Partial<Record<keyof RateLimits, number>> = { backToSourceConcurrency: 0, backToSourceTaskConcurrency: 1 }
 
 /**
  * 16 pieces of 4 MiB: in the 8-peer swarm bench every upload was served from memory at this size
@@ -186,13 +191,20 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   log: Logger
   readonly pieceCache: PieceCache
   /** one limiter per direction, shared by every transfer in it */
-  readonly limiters: Record<Exclude<LimitDirection, 'task'>, RateLimiter> = { upload: new RateLimiter(), download: new RateLimiter(), back_to_source: new RateLimiter() }
+  readonly limiters: Record<Exclude<LimitDirection, 'task'>, RateLimiter> = { upload: new RateLimiter(), download: new RateLimiter(), back_to_source: new RateLimiter(), cross_pool: new RateLimiter() }
+  /** piece bytes received from parents outside this peer's node pool (across the WAN) */
+  receivedCrossPool = 0
   /** per-task and per-request limiters alive now, so their waits are counted and task limits re-rated */
   private readonly taskLimiters = new Set<RateLimiter>()
   private readonly sourceLimiters = new Set<RateLimiter>()
   /** seconds waited on limiters that are gone (per-task ones), so the counter never goes down */
   private taskWaitSecondsDone = 0
+  /** origin requests of all tasks: at most backToSourceConcurrency run at once */
   private readonly sourceQueue = new PQueue({ concurrency: Infinity })
+  /** each running origin fetch's own request queue (backToSourceTaskConcurrency), re-sized by setLimits */
+  private readonly taskRequestQueues = new Set<PQueue>()
+  /** seconds origin requests waited for a slot of backToSourceConcurrency */
+  sourceSlotWaitSeconds = 0
   private _limits: RateLimits = { ...NO_LIMITS }
 
   constructor (readonly init: PeerEngineInit) {
@@ -215,7 +227,10 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   setLimits (next: Partial<RateLimits>): RateLimits {
     const merged = { ...this._limits, ...next }
     for (const [k, v] of Object.entries(merged)) {
-      if (!Number.isFinite(v) || v < 0 || (k === 'backToSourceConcurrency' && !Number.isInteger(v))) throw new RangeError(`${k} must be a non-negative ${k === 'backToSourceConcurrency' ? 'integer' : 'number of bytes per second'}, got ${v}`)
+      const least = COUNT_LIMITS[k as keyof RateLimits]
+      if (least != null ? !Number.isInteger(v) || v < least : !Number.isFinite(v) || v < 0) {
+        throw new RangeError(`${k} must be ${least != null ? `an integer of at least ${least}` : 'a non-negative number of bytes per second'}, got ${v}`)
+      }
     }
     this._limits = merged
     this.limiters.upload.setRate(merged.uploadRate)
@@ -223,6 +238,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
     this.limiters.back_to_source.setRate(merged.backToSourceRate)
     for (const l of this.sourceLimiters) l.setRate(merged.backToSourceTaskRate)
     this.sourceQueue.concurrency = merged.backToSourceConcurrency > 0 ? merged.backToSourceConcurrency : Infinity
+    for (const q of this.taskRequestQueues) q.concurrency = merged.backToSourceTaskConcurrency
     return this.limits
   }
 
@@ -230,29 +246,47 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   limitWaitSeconds (): Record<LimitDirection, number> {
     let task = this.taskWaitSecondsDone
     for (const l of [...this.taskLimiters, ...this.sourceLimiters]) task += l.waitSeconds
-    return { upload: this.limiters.upload.waitSeconds, download: this.limiters.download.waitSeconds, back_to_source: this.limiters.back_to_source.waitSeconds, task }
+    return { upload: this.limiters.upload.waitSeconds, download: this.limiters.download.waitSeconds, back_to_source: this.limiters.back_to_source.waitSeconds, cross_pool: this.limiters.cross_pool.waitSeconds, task }
   }
 
   /** Bytes/s each direction moved over the last few seconds. */
   currentRates (): Record<Exclude<LimitDirection, 'task'>, number> {
-    return { upload: this.limiters.upload.currentRate(), download: this.limiters.download.currentRate(), back_to_source: this.limiters.back_to_source.currentRate() }
+    return { upload: this.limiters.upload.currentRate(), download: this.limiters.download.currentRate(), back_to_source: this.limiters.back_to_source.currentRate(), cross_pool: this.limiters.cross_pool.currentRate() }
   }
 
-  /** Origin tasks waiting for a back-to-source slot, and those reading the origin now. */
+  /** Origin requests waiting for a back-to-source slot, and those running now. */
   get sourceQueueStats (): { waiting: number, running: number } { return { waiting: this.sourceQueue.size, running: this.sourceQueue.pending } }
 
   /**
-   * Back-to-source (a download's or the seed role's) through this peer's origin limits: a slot of
-   * the per-peer concurrency, then every chunk from the download, back-to-source and per-task buckets
-   * (and `extra`, a request's own limit).
+   * Back-to-source (a download's, the seed role's, a cache import's) through this peer's origin
+   * limits: at most backToSourceTaskConcurrency requests of the task at once, each in a slot of the
+   * per-peer backToSourceConcurrency, and every chunk from the download, back-to-source and per-task
+   * buckets (and `extra`, a request's own limit).
    */
   async fetchSource (init: SourceFetchInit, extra?: RateLimiter): Promise<ObjectStat | undefined> {
+    const task = this.trackLimiter(this.sourceLimiters, new RateLimiter(this._limits.backToSourceTaskRate))
+    const requests = new PQueue({ concurrency: this._limits.backToSourceTaskConcurrency })
+    this.taskRequestQueues.add(requests)
+    try {
+      return await fetchFromSource({
+        ...init,
+        limiters: [this.limiters.download, this.limiters.back_to_source, task.limiter, ...(extra != null ? [extra] : [])],
+        requests,
+        slot: async (request) => await this.inSourceSlot(request, init.signal)
+      })
+    } finally {
+      task.done()
+      this.taskRequestQueues.delete(requests)
+    }
+  }
+
+  /** Runs one origin request in a slot of backToSourceConcurrency, counting the time it waited for it. */
+  private async inSourceSlot<T> (request: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const asked = performance.now()
     return await this.sourceQueue.add(async () => {
-      const task = this.trackLimiter(this.sourceLimiters, new RateLimiter(this._limits.backToSourceTaskRate))
-      try {
-        return await fetchFromSource({ ...init, limiters: [this.limiters.download, this.limiters.back_to_source, task.limiter, ...(extra != null ? [extra] : [])] })
-      } finally { task.done() }
-    }, { signal: init.signal }) as ObjectStat | undefined
+      this.sourceSlotWaitSeconds += (performance.now() - asked) / 1000
+      return await request()
+    }, { signal }) as T
   }
 
   private trackLimiter (set: Set<RateLimiter>, limiter: RateLimiter): { limiter: RateLimiter, done: () => void } {
@@ -361,6 +395,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log: this.log,
         pool: this.init.labels?.pool ?? 'default',
         limiters: perRequest != null ? [this.limiters.download, perRequest.limiter] : [this.limiters.download],
+        crossPoolLimiter: this.limiters.cross_pool,
         fetchSource: async (init) => await this.fetchSource(init, perRequest?.limiter),
         discard: async () => { this.downloads.delete(taskId); await this.store.remove(taskId) }
       }, { ...this.init.download, disableBackToSource: opts.disableBackToSource ?? this.init.download?.disableBackToSource })
@@ -368,7 +403,10 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       // the cache GC must not evict a task while it is being downloaded
       const release = this.store.pin(taskId)
       d.finished.finally(() => { release(); perRequest?.done() }).catch(() => {})
-      d.on('bytes', (source, n) => { this.received[source] += n })
+      d.on('bytes', (source, n, crossPool) => {
+        this.received[source] += n
+        if (crossPool === true) this.receivedCrossPool += n
+      })
       d.on('piece', (source, n, ms) => { this.emit('piece', source, n, ms) })
       d.run().catch(() => {})
       const log = this.log
@@ -431,7 +469,9 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       const backend = localFileBackend(path)
       const { contentLength } = await backend.stat(req.url, {})
       if (store.initialised && store.contentLength !== contentLength) throw new InvalidRequestError(`task ${taskId} already holds ${store.contentLength} bytes; ${path} has ${contentLength} (delete it first)`)
-      await fetchFromSource({
+      // through the same origin limits as back-to-source: an import's disk reads and hashing count
+      // against this peer's download and back-to-source budgets and slots
+      await this.fetchSource({
         backend,
         url: req.url,
         headers: {},

@@ -1,3 +1,4 @@
+import PQueue from 'p-queue'
 import { pieceLengthFor, pieceRange, redactUrl, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
 import { allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { OriginError, StorageError } from '@damselfly/types'
@@ -22,6 +23,18 @@ export interface SourceFetchInit {
    * reader backs the origin's TCP stream up, so the limit holds on the wire too)
    */
   limiters?: RateLimiter[]
+  /**
+   * runs one origin request (the stat, or a ranged GET with its retries) in a slot of this peer's
+   * back-to-source concurrency, so the origin never sees more of this peer's requests at once than
+   * it allows; none = at once
+   */
+  slot?: <T>(request: () => Promise<T>) => Promise<T>
+  /**
+   * this task's ranged origin requests, run at most `concurrency` at once: each missing run is
+   * split into that many parts (as the queue allows when the task starts) fetched side by side.
+   * The caller may change the concurrency while the task runs. @default one request at a time
+   */
+  requests?: PQueue
   onMeta?: (contentLength: number, pieceLength: number) => void
   onPiece?: (index: number, digest: Uint8Array, bytes: number) => void
 }
@@ -33,35 +46,70 @@ export interface SourceFetchInit {
  * which is what makes a restarted download resume.
  */
 export async function fetchFromSource (init: SourceFetchInit): Promise<ObjectStat | undefined> {
-  const { backend, url, headers, store, hasher, log } = init
+  const { backend, url, headers, store } = init
+  const slot = init.slot ?? (async (request) => await request())
   // what the origin said, when it was asked (a resumed task skips it): a digest it vouches for is the caller's to verify
   let stat: ObjectStat | undefined
   if (!store.initialised) {
-    stat = await backend.stat(url, headers, init.signal)
+    stat = await slot(async () => await backend.stat(url, headers, init.signal))
     if (stat.contentLength < 0) throw new OriginError(`origin did not report a content length for ${redactUrl(url)}`)
     await store.initialise(stat.contentLength, init.pieceLength ?? pieceLengthFor(stat.contentLength))
   }
   init.onMeta?.(store.contentLength, store.pieceLength)
+  const requests = init.requests ?? new PQueue({ concurrency: 1 })
+  const parts = missingRuns(store).flatMap((run) => splitRun(run, requests.concurrency))
+  // the first part to fail fails the task: the others stop instead of reading on for nothing
+  const ctl = new AbortController()
+  const signal = init.signal != null ? AbortSignal.any([init.signal, ctl.signal]) : ctl.signal
+  const part = { ...init, signal }
+  let failure: { err: unknown } | undefined
+  // every part settles before this returns: none is still writing when the caller sees the outcome
+  await Promise.all(parts.map(async (p) => {
+    try {
+      await requests.add(async () => { await slot(async () => { await fetchPart(part, p) }) }, { signal })
+    } catch (err) {
+      if (failure == null) { failure = { err }; ctl.abort(err) }
+    }
+  }))
+  if (failure != null) throw failure.err
+  return stat
+}
+
+/**
+ * Pieces first..last, resumed where the origin body broke off; gives up after `attempts` tries in
+ * a row that stored nothing (a link that keeps making progress is flaky, not dead).
+ */
+async function fetchPart (init: SourceFetchInit, run: { first: number, last: number }): Promise<void> {
+  const { store, log } = init
   const maxAttempts = init.attempts ?? 5
-  for (const run of missingRuns(store)) {
-    let next = run.first
-    // attempts in a row that stored nothing: a link that keeps making progress is flaky, not dead
-    let attempt = 0
-    while (next <= run.last) {
-      const from = next
-      try {
-        next = await fetchRun(init, next, run.last)
-      } catch (err: any) {
-        while (next <= run.last && store.hasPiece(next)) next++
-        attempt = next > from ? 1 : attempt + 1
-        // an HTTP error status was already retried with backoff by the HTTP client; retrying it here too multiplies the wait
-        if (attempt >= maxAttempts || init.signal?.aborted === true || err?.originStatus >= 400 || err instanceof StorageError) throw err
-        log.warn({ err: err.message, attempt, piece: next }, 'origin transfer broke off, resuming')
-        await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)))
-      }
+  let next = run.first
+  let attempt = 0
+  while (next <= run.last) {
+    const from = next
+    try {
+      next = await fetchRun(init, next, run.last)
+    } catch (err: any) {
+      while (next <= run.last && store.hasPiece(next)) next++
+      attempt = next > from ? 1 : attempt + 1
+      // an HTTP error status was already retried with backoff by the HTTP client; retrying it here too multiplies the wait
+      if (attempt >= maxAttempts || init.signal?.aborted === true || err?.originStatus >= 400 || err instanceof StorageError) throw err
+      log.warn({ err: err.message, attempt, piece: next }, 'origin transfer broke off, resuming')
+      await new Promise((resolve) => setTimeout(resolve, Math.min(200 * 2 ** attempt, 5000)))
     }
   }
-  return stat
+}
+
+/** A run of pieces cut into at most `parts` runs of nearly equal length, one ranged request each. */
+export function splitRun (run: { first: number, last: number }, parts: number): Array<{ first: number, last: number }> {
+  const pieces = run.last - run.first + 1
+  const n = Math.max(1, Math.min(pieces, Number.isFinite(parts) ? Math.floor(parts) : pieces))
+  const out: Array<{ first: number, last: number }> = []
+  for (let k = 0, first = run.first; k < n; k++) {
+    const len = Math.floor(pieces / n) + (k < pieces % n ? 1 : 0)
+    out.push({ first, last: first + len - 1 })
+    first += len
+  }
+  return out
 }
 
 /** Fetches pieces first..last in one ranged request; returns the first piece not stored. */

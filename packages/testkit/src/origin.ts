@@ -30,6 +30,13 @@ export class Origin {
   firstByteAt?: number
   lastByteAt?: number
   requests = 0
+  /**
+   * body fetches being answered now (from arrival until the answer is done or the client left):
+   * GETs for more than a `bytes=0-0` probe, which (like a HEAD) only asks for the headers
+   */
+  fetchesInFlight = 0
+  /** the most body fetches in flight at once since start or the last resetPeak() */
+  peakFetchesInFlight = 0
   readonly requestLog: Array<{ method: string, path: string, range?: string }> = []
   private bucket?: RateLimiter
   url = ''
@@ -48,6 +55,9 @@ export class Origin {
     return this.url
   }
 
+  /** starts counting the peak of concurrent body fetches afresh (from those in flight now) */
+  resetPeak (): void { this.peakFetchesInFlight = this.fetchesInFlight }
+
   async stop (): Promise<void> {
     this.server?.closeAllConnections()
     await new Promise<void>((resolve) => this.server?.close(() => resolve()) ?? resolve())
@@ -56,6 +66,11 @@ export class Origin {
   private async handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://x').pathname
     this.requests++
+    if (req.method === 'GET' && req.headers.range !== 'bytes=0-0') {
+      this.fetchesInFlight++
+      this.peakFetchesInFlight = Math.max(this.peakFetchesInFlight, this.fetchesInFlight)
+      res.once('close', () => { this.fetchesInFlight-- })
+    }
     this.requestLog.push({ method: req.method ?? '', path, range: req.headers.range })
     if (this.init.intercept?.(req, res, path) === true) return
     const file = this.init.files[path]

@@ -1,3 +1,4 @@
+import { Transform } from 'node:stream'
 /**
  * Bytes a bulk transfer hands to (or takes from) the network per token take:
  * small enough that a limit holds within a few percent over seconds and that a
@@ -160,4 +161,29 @@ export class RateLimiter {
 /** Takes `n` bytes from every limiter given (the total limit, then a narrower one), in order. */
 export async function takeAll (limiters: Iterable<RateLimiter | undefined>, n: number, signal?: AbortSignal): Promise<void> {
   for (const l of limiters) if (l != null) await l.take(n, signal)
+}
+
+/**
+ * A pass-through stream whose bytes are drawn from `limiters` (in slices of at most
+ * LIMIT_CHUNK_BYTES, each after its tokens), for bodies relayed as streams (the proxy's
+ * pass-through answers and tunnels): a slower reader backs the sender's TCP stream up, so the
+ * limit holds on the wire. Destroying it abandons the tokens it was waiting for.
+ */
+export function throttle (limiters: ReadonlyArray<RateLimiter | undefined>): Transform {
+  const ctl = new AbortController()
+  return new Transform({
+    transform (chunk: Buffer, _encoding, done) {
+      (async () => {
+        for (let off = 0; off < chunk.byteLength; off += LIMIT_CHUNK_BYTES) {
+          const part = chunk.subarray(off, off + LIMIT_CHUNK_BYTES)
+          await takeAll(limiters, part.byteLength, ctl.signal)
+          this.push(part)
+        }
+      })().then(() => { done() }, done)
+    },
+    destroy (err, done) {
+      ctl.abort(err ?? new Error('stream closed'))
+      done(err)
+    }
+  })
 }
