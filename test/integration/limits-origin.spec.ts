@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { startOrigin, writeRandomFile, sha256File, fetchJson, waitFor, type Origin } from '@damselfly/testkit'
 import { startLab, getVia, type Lab } from '@damselfly/cli'
 import { keepLogsOnFailure } from '../helpers/faults.js'
-import { metric } from '../helpers/metrics.js'
+import { metric } from '@damselfly/testkit'
 import { ByteClock, within } from '../helpers/rate.js'
 
 const MiB = 1024 * 1024

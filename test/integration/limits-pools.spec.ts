@@ -6,7 +6,7 @@ import { startOrigin, writeRandomFile, sha256File, fetchJson, type Origin } from
 import { startLab, getVia, type Lab } from '@damselfly/cli'
 import { crossPoolBytes } from '@damselfly/scheduler-core'
 import { keepLogsOnFailure } from '../helpers/faults.js'
-import { metric } from '../helpers/metrics.js'
+import { metric } from '@damselfly/testkit'
 import { ByteClock, poll, within } from '../helpers/rate.js'
 
 const MiB = 1024 * 1024
