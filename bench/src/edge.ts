@@ -541,7 +541,8 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
   process.once('SIGINT', () => process.exit(130))
   process.once('SIGTERM', () => process.exit(143))
   const summary = await runEdge(opts)
-  const saveTo = values.save ?? (values.quick ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
+  // the results folder keeps full comparisons only: a quick or `--only` run saves where `--save` says
+  const saveTo = values.save ?? (values.quick || values.only != null ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
   if (saveTo != null) {
     await mkdir(saveTo, { recursive: true })
     const base = join(saveTo, `edge-${summary.date.slice(0, 10)}`)

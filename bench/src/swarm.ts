@@ -124,8 +124,8 @@ const summary = {
   date: new Date().toISOString(),
   results
 }
-// full runs keep their numbers; quick (CI) runs only when asked to
-const saveTo = values.save ?? (values.quick ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
+// the results folder keeps full comparisons only: a quick or `--only` run saves where `--save` says
+const saveTo = values.save ?? (values.quick || values.only != null ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
 if (saveTo != null) {
   await mkdir(saveTo, { recursive: true })
   const base = join(saveTo, `swarm-${summary.date.slice(0, 10)}`)
