@@ -30,6 +30,8 @@ export interface EdgeOptions {
   fileBytes: number
   wan: string
   only?: string[]
+  /** Damselfly's data channels: `tls` (the default everywhere) or `tcp` (plain inside a pool; across pools TLS all the same) */
+  dataChannel?: 'tls' | 'tcp'
   /** also run Damselfly with the scheduler's per-pool WAN budget at this rate (`poolBudget`) */
   poolBudget?: string
   log?: (line: string) => void
@@ -202,7 +204,9 @@ async function runBittorrent (ctx: Ctx): Promise<SystemResult> {
 
 /** A Damselfly WAN lab with the origin in its cloud namespace. */
 async function damselflyLab (ctx: Ctx, name: string, schedulerArgs: string[] = []): Promise<{ lab: Lab, eps: LabEndpoints, wan: WanLab, hub: Awaited<ReturnType<typeof startHub>>, url: string }> {
-  const lab = await startLab({ peers: peerCount(ctx), pools: ctx.opts.pools, wan: ctx.opts.wan, dataDir: join(ctx.dir, name), logLevel: 'info', keep: process.env.DAMSELFLY_KEEP === '1', schedulerArgs })
+  // outputs under an export root: the daemons hard-link them from their caches, as in production and
+  // in the swarm bench (without it every byte also crossed the local API to \`get\` over HTTP: 4x the CPU)
+  const lab = await startLab({ peers: peerCount(ctx), pools: ctx.opts.pools, wan: ctx.opts.wan, dataDir: join(ctx.dir, name), exportRoots: [ctx.dir], logLevel: 'info', keep: process.env.DAMSELFLY_KEEP === '1', schedulerArgs, ...(ctx.opts.dataChannel != null ? { peerArgs: ['--data-channel', ctx.opts.dataChannel], seedArgs: ['--data-channel', ctx.opts.dataChannel] } : {}) })
   try {
     const wan = lab.wan!
     const hub = await startHub(wan, ctx.fileDir)
@@ -523,6 +527,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
       wan: { type: 'string' },
       only: { type: 'string' },
       'pool-budget': { type: 'string' },
+      'data-channel': { type: 'string' },
       save: { type: 'string' }
     }
   })
@@ -535,6 +540,7 @@ if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith
     wan: values.wan ?? (values.quick ? '50mbit' : '200mbit'),
     only: values.only?.split(','),
     poolBudget: values['pool-budget'],
+    dataChannel: values['data-channel'] as EdgeOptions['dataChannel'],
     log: say
   }
   // Ctrl-C: exit through process.exit so the lab's exit hook removes the namespaces

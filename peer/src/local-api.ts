@@ -6,6 +6,9 @@ import { bearerMatches, redactUrl, taskIdFor, parseRate } from '@damselfly/utils
 import { exportTarget, exportTo, type PeerEngine, type RateLimits } from '@damselfly/task-engine'
 import type { TaskStore } from '@damselfly/storage'
 
+/** read size for a task's bytes sent to a client: 1 MiB reads, 16x fewer read and write calls than the 64 KiB default */
+const CONTENT_CHUNK_BYTES = 1024 * 1024
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** a GET that still needs the token (it hands out cached content) */
@@ -97,7 +100,7 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
   app.get<{ Params: { id: string } }>('/api/v1/tasks/:id/content', { config: { auth: true } }, async (req, reply) => {
     const d = engine.getDownload(req.params.id)
     if (d == null || d.stats.state !== 'succeeded') throw new TaskNotFoundError('no finished task with that id')
-    return await reply.type('application/octet-stream').header('content-length', d.store.contentLength).send(createReadStream(d.store.dataPath))
+    return await reply.type('application/octet-stream').header('content-length', d.store.contentLength).send(createReadStream(d.store.dataPath, { highWaterMark: CONTENT_CHUNK_BYTES }))
   })
 
   // cache import / stat / delete (dfcache): the file is read by the daemon, on its host, from under its export roots

@@ -67,7 +67,7 @@ export function chooseParents (s: SelectionContext, task: TaskRecord, m: Member,
   return chosen.map(({ p, c }) => ({
     peerId: p.id,
     addrs: p.addrs,
-    have: (p.seed || c.backToSource ? superSeedView(task, c, m, others) : c.have.bytes) as Uint8Array<ArrayBuffer>,
+    have: (p.seed || c.backToSource ? superSeedView(task, c, m, others, (id) => s.peers.get(id)?.pool === peer.pool) : c.have.bytes) as Uint8Array<ArrayBuffer>,
     seed: p.seed || c.backToSource,
     pool: p.pool
   }))
@@ -78,11 +78,15 @@ export function chooseParents (s: SelectionContext, task: TaskRecord, m: Member,
  * its children (by index, round-robin over them); a piece others hold too
  * is offered only to a child none of whose other parents has it. So fresh
  * pieces leave the seed about once each and spread from the peers, instead
- * of every child asking the seed for piece 0.
+ * of every child asking the seed for piece 0. The round-robin is over the
+ * children in `m`'s node pool: children in other pools cannot pass pieces
+ * to `m` (that would cross the WAN twice), so each pool gets every piece
+ * from the seed once (before, three pool leaders were each offered a third
+ * of the fresh pieces and waited on each other for the rest).
  */
-function superSeedView (task: TaskRecord, parent: Member, m: Member, others: Bitfield[]): Uint8Array {
+function superSeedView (task: TaskRecord, parent: Member, m: Member, others: Bitfield[], inPool: (peerId: string) => boolean): Uint8Array {
   const kids: string[] = []
-  for (const o of task.members.values()) if (o.wants && !o.done && (o.parents.includes(parent.peerId) || o === m)) kids.push(o.peerId)
+  for (const o of task.members.values()) if (o.wants && !o.done && ((o.parents.includes(parent.peerId) && inPool(o.peerId)) || o === m)) kids.push(o.peerId)
   kids.sort()
   const slot = kids.indexOf(m.peerId)
   if (kids.length <= 1 || slot < 0) return parent.have.bytes
