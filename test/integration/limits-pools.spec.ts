@@ -50,7 +50,7 @@ describe('limits: the scheduler\'s pool WAN budget, held by separate processes',
         return bodies.reduce((a, b) => a + metric(b, 'damselfly_cross_pool_download_bytes_total'), 0)
       }, 200)
     })
-    // everything the edge pools took from outside: at most what the cloud pool (the seed's) may send out
+    // everything the edge pools took from outside: the cloud pool (the seed's) is outside the budget, so each edge pool may take its own
     const all = new ByteClock()
     samplers.push(poll(all, async () => {
       const bodies = await Promise.all(eps.peers.map(async (p) => await (await fetch(p.metrics)).text()))
@@ -88,10 +88,10 @@ describe('limits: the scheduler\'s pool WAN budget, held by separate processes',
         assert.ok(worst.rate <= BUDGET * 1.05, `${pool}: ${(worst.rate / MiB).toFixed(3)} MiB/s over a 10 s window, above the budget + 5%`)
       }
     }
-    // the seed's pool sends out across pools at its budget: both edge pools share it
+    // the seed's pool is not budgeted: the edge pools do not share one budget between them
     const out = all.rate(all.samples[1].t + 1000)
     log.push(within('cloud: WAN out (into both edge pools), counted by the receiving peers', out, BUDGET, 1))
-    assert.ok(out.rate <= BUDGET * 1.05, `${(out.rate / MiB).toFixed(3)} MiB/s out of the cloud pool, above the budget + 5%`)
+    assert.ok(out.rate > BUDGET * 1.2, `${(out.rate / MiB).toFixed(3)} MiB/s out of the cloud pool: the edge pools were held to one budget between them`)
     // each peer was told its share, and waited on it
     const bodies = await Promise.all(eps.peers.map(async (p) => await (await fetch(p.metrics)).text()))
     const shares = bodies.map((b) => metric(b, 'damselfly_rate_limit_bytes_per_second', 'direction="cross_pool"'))

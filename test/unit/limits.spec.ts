@@ -55,4 +55,13 @@ describe('limits: the rate limiter, rate parsing and the pool WAN budget', () =>
     now += budget.retryMs + 1
     assert.equal(budget.allows('cloud', 'edge-a'), true)
   })
+
+  it('should leave the seeds\' pool (the cloud) out of the budget: each edge pool has its own', () => {
+    const budget = new PoolBudget(10 * MiB, () => 0, (pool) => pool === 'cloud')
+    budget.add('cloud', 'edge-a', 60 * MiB)
+    assert.equal(budget.allows('cloud', 'edge-b'), true, 'edge-b waited on what edge-a took from the cloud')
+    assert.equal(budget.allows('cloud', 'edge-a'), false, 'edge-a is over its own inbound budget')
+    budget.add('edge-c', 'cloud', 60 * MiB)
+    assert.equal(budget.allows('edge-c', 'edge-b'), false, 'edge-c is over its outbound budget')
+  })
 })

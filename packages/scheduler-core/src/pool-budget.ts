@@ -12,8 +12,12 @@ export class PoolBudget {
   /** reported cross-pool transfers in the window: [time, from pool, to pool, bytes] */
   private readonly events: Array<[number, string, string, number]> = []
 
-  /** @param rate bytes per second into and out of each pool across pools; 0 = unlimited */
-  constructor (public rate: number, private readonly now: () => number = Date.now) {}
+  /**
+   * @param rate bytes per second into and out of each pool across pools; 0 = unlimited
+   * @param exempt pools the budget does not apply to: those holding a seed (the cloud), whose
+   * egress is what seeds are for; budgeting it too split one edge link's budget over every pool
+   */
+  constructor (public rate: number, private readonly now: () => number = Date.now, readonly exempt: (pool: string) => boolean = () => false) {}
 
   get limited (): boolean { return this.rate > 0 }
 
@@ -44,7 +48,7 @@ export class PoolBudget {
   allows (from: string, to: string): boolean {
     if (!this.limited || from === to) return true
     const r = this.rates()
-    return (r.get(to)?.in ?? 0) < this.rate && (r.get(from)?.out ?? 0) < this.rate
+    return (this.exempt(to) || (r.get(to)?.in ?? 0) < this.rate) && (this.exempt(from) || (r.get(from)?.out ?? 0) < this.rate)
   }
 
   /** ms until the oldest counted transfer leaves the window (when a refused plan may change) */

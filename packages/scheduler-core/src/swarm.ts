@@ -47,6 +47,8 @@ export class Swarm {
   readonly poolBudget: PoolBudget
   private readonly selection: SelectionContext
   private readonly budgetRetries = new Set<string>()
+  /** registered seed peers by pool: those pools are the cloud, outside the WAN budget */
+  private readonly seedsByPool = new Map<string, number>()
   /**
    * Members planned with parents outside their pool, by peer then task: the pools those parents are
    * in. A peer's share of the WAN budget is counted from it (crossPoolRate).
@@ -74,7 +76,7 @@ export class Swarm {
     this.trustTaskIds = init.trustTaskIds ?? false
     this.allowImport = init.allowImport ?? false
     this.startedAt = this.now()
-    this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now)
+    this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now, (pool) => (this.seedsByPool.get(pool) ?? 0) > 0)
     this.selection = {
       peers: this.peers,
       maxParents: this.maxParents,
@@ -108,6 +110,8 @@ export class Swarm {
       costCount: old?.costCount ?? 0,
       pendingHaveBytes: old?.pendingHaveBytes ?? 0
     }
+    if (old?.seed === true) this.countSeed(old.pool, -1)
+    if (peer.seed) this.countSeed(peer.pool, 1)
     this.peers.set(peerId, peer)
     this.addHoldings(peerId, reg.tasks)
     // tasks announced before any seed was back (see seedGraceMs)
@@ -162,6 +166,7 @@ export class Swarm {
     const peer = this.peers.get(peerId)
     if (peer == null || peer.send !== send) return
     this.peers.delete(peerId)
+    if (peer.seed) this.countSeed(peer.pool, -1)
     for (const taskId of peer.tasks) {
       const task = this.tasks.get(taskId)
       if (task == null) continue
@@ -632,9 +637,16 @@ export class Swarm {
    * its shares. The peers pace themselves by it, so a pool's WAN traffic stays within the budget
    * whatever the plans already sent (which the window check in parent choice cannot undo).
    */
+  private countSeed (pool: string, by: number): void {
+    const n = (this.seedsByPool.get(pool) ?? 0) + by
+    if (n > 0) this.seedsByPool.set(pool, n)
+    else this.seedsByPool.delete(pool)
+  }
+
   private crossPoolRate (peer: PeerRecord): number {
     const budget = this.poolBudget.rate
     if (budget <= 0) return 0
+    const exempt = this.poolBudget.exempt
     const live = (peerId: string, tasks: Map<string, string[]>): string[] => {
       const pools: string[] = []
       for (const [taskId, outside] of tasks) {
@@ -646,16 +658,18 @@ export class Swarm {
     }
     const mine = new Set(live(peer.id, this.crossers.get(peer.id) ?? new Map()))
     // this peer counts as a crosser whether or not it crosses yet: the rate it gets is the one it paces by when it does
-    let into = 1
-    const outOf = new Map([...mine].map((p) => [p, 1]))
+    let into = exempt(peer.pool) ? 0 : 1
+    const outOf = new Map([...mine].filter((p) => !exempt(p)).map((p) => [p, 1]))
     for (const [peerId, tasks] of this.crossers) {
       if (peerId === peer.id) continue
       const pools = live(peerId, tasks)
       if (pools.length === 0) { this.crossers.delete(peerId); continue }
-      if (this.peers.get(peerId)?.pool === peer.pool) into++
+      if (into > 0 && this.peers.get(peerId)?.pool === peer.pool) into++
       for (const p of new Set(pools)) if (outOf.has(p)) outOf.set(p, outOf.get(p)! + 1)
     }
-    return Math.floor(budget / Math.max(into, ...outOf.values()))
+    const sharers = Math.max(into, ...outOf.values())
+    // only exempt pools on both ends (a cloud peer fetching from the cloud's other pools): no budget
+    return sharers === 0 ? 0 : Math.floor(budget / sharers)
   }
 
   /** A member refused a cross-pool parent for the WAN budget is planned again once some of it frees up. */
