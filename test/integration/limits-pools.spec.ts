@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { startOrigin, writeRandomFile, sha256File, fetchJson, type Origin } from '@damselfly/testkit'
-import { startLab, getVia, type Lab } from '@damselfly/cli'
+import { sha256File, fetchJson } from '@damselfly/testkit'
+import { getVia } from '@damselfly/cli'
 import { crossPoolBytes } from '@damselfly/scheduler-core'
-import { keepLogsOnFailure } from '../helpers/faults.js'
+import { withLab } from '../helpers/fixtures.js'
 import { metric } from '@damselfly/testkit'
 import { ByteClock, poll, within } from '../helpers/rate.js'
 
@@ -17,30 +15,13 @@ const POOLS = ['edge-a', 'edge-b']
 
 describe('limits: the scheduler\'s pool WAN budget, held by separate processes', function () {
   this.timeout(300_000)
-  let dir: string
-  let origin: Origin
-  let lab: Lab
   const log: string[] = []
-
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfly-limits-pools-'))
-    await writeRandomFile(join(dir, 'model.bin'), SIZE)
-    origin = await startOrigin({ files: { '/model.bin': join(dir, 'model.bin') } })
-    // two edge pools of two peers; the seed is in the cloud pool, so every byte into an edge pool crosses the WAN at least once
-    lab = await startLab({ peers: 4, pools: POOLS, dataDir: join(dir, 'lab'), schedulerArgs: ['--pool-wan-budget', String(BUDGET)] })
-  })
-
-  afterEach(async function () { await keepLogsOnFailure(this, lab?.endpoints?.logs) })
-
-  after(async () => {
-    if (log.length > 0) process.stdout.write(`      measured:\n${log.map((l) => `        ${l}\n`).join('')}`)
-    await lab?.stop()
-    await origin?.stop()
-    await rm(dir, { recursive: true, force: true })
-  })
+  // two edge pools of two peers; the seed is in the cloud pool, so every byte into an edge pool crosses the WAN at least once
+  const f = withLab({ name: 'limits-pools', files: { 'model.bin': SIZE }, lab: { peers: 4, pools: POOLS, schedulerArgs: ['--pool-wan-budget', String(BUDGET)] } })
+  after(() => { if (log.length > 0) process.stdout.write(`      measured:\n${log.map((l) => `        ${l}\n`).join('')}`) })
 
   it('should keep the bytes each pool takes from outside it within the budget, counted by the pool\'s receiving peers', async () => {
-    const eps = lab.endpoints!
+    const eps = f.lab.endpoints!
     // what the peers of each pool received from parents outside it, by their own counters (not the limiter's)
     const clocks = new Map(POOLS.map((p) => [p, new ByteClock()]))
     const samplers = POOLS.map((pool) => {
@@ -56,10 +37,10 @@ describe('limits: the scheduler\'s pool WAN budget, held by separate processes',
       const bodies = await Promise.all(eps.peers.map(async (p) => await (await fetch(p.metrics)).text()))
       return bodies.reduce((a, b) => a + metric(b, 'damselfly_cross_pool_download_bytes_total'), 0)
     }, 200))
-    const outs = eps.peers.map((_, i) => join(dir, `out-${i}.bin`))
-    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, `${origin.url}/model.bin`, outs[i], ['--piece-length', String(PIECE)])))
+    const outs = eps.peers.map((_, i) => join(f.dir, `out-${i}.bin`))
+    const results = await Promise.all(eps.peers.map(async (p, i) => await getVia(p, f.url('model.bin'), outs[i], ['--piece-length', String(PIECE)])))
     for (const s of samplers) await s.stop()
-    const sha = await sha256File(join(dir, 'model.bin'))
+    const sha = f.sha['model.bin']
     for (const [i, r] of results.entries()) {
       assert.equal(r.ok, true, JSON.stringify(r))
       assert.equal(await sha256File(outs[i]), sha)
