@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { readyLine } from '@damselfly/utils'
 import { cleanStaleWanLabs, WAN_LAB_PREFIX, CLI } from '@damselfly/cli'
@@ -112,6 +112,8 @@ describe('the WAN lab: edge pools in network namespaces behind rate-limited link
     for (const p of [...killed.eps.peers, ...killed.eps.seeds]) {
       assert.equal(await readFile(`/proc/${p.pid as number}/cmdline`, 'utf8').catch(() => ''), '', `pid ${p.pid as number} still runs`)
     }
+    // a killed lab cannot remove its temporary data directory: the test does
+    await rm(killed.eps.dataDir, { recursive: true, force: true })
   })
 
   it('should refuse --wan with a clear message when not root', async () => {
