@@ -122,6 +122,11 @@ function getIn (netns: string, args: string[], t0: number, log: (s: string) => v
   })
 }
 
+/** `damselfly get` of `url` through a lab peer's daemon, inside its namespace */
+async function getViaPeer (ctx: Ctx, p: LabEndpoints['peers'][number], url: string, output: string, t0: number): Promise<number | undefined> {
+  return await getIn(p.netns!, [url, '-O', output, '--api', p.api], t0, ctx.log, p.apiToken)
+}
+
 async function wanRx (wan: WanLab): Promise<Record<string, number>> {
   return Object.fromEntries(await Promise.all(wan.pools.map(async (p) => [p.name, (await wan.wanBytes(p.name)).rx] as const)))
 }
@@ -245,7 +250,7 @@ async function runDamselfly (ctx: Ctx): Promise<SystemResult> {
     const cpu0 = await totalCpuSecondsOf(pids)
     const io0 = await ioBytesOf(eps.scheduler.pid)
     const t0 = performance.now()
-    const secs = await Promise.all(eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken)))
+    const secs = await Promise.all(eps.peers.map(async (p, i) => await getViaPeer(ctx, p, url, outputs[i], t0)))
     const wanBytesPerPool = minus(await wanRx(wan), rx0)
     const cpuSeconds = await totalCpuSecondsOf(pids) - cpu0
     const schedIo = await ioBytesOf(eps.scheduler.pid) - io0
@@ -338,7 +343,7 @@ async function runAutonomy (ctx: Ctx): Promise<NonNullable<EdgeSummary['autonomy
     let restored = false
     const get = async (i: number): Promise<{ s: number | undefined, cut: boolean }> => {
       const p = eps.peers[i]
-      const s = await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken)
+      const s = await getViaPeer(ctx, p, url, outputs[i], t0)
       return { s, cut: p.pool === pool && !restored }
     }
     // the pool's other peers ask only once its first peer holds the whole file, and the link is cut
@@ -390,7 +395,7 @@ async function runLeaderFailover (ctx: Ctx): Promise<NonNullable<EdgeSummary['le
     const ids = new Map(eps.peers.map((p) => [p.id, p]))
     const rx0 = await wanRx(wan)
     const t0 = performance.now()
-    const gets = eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken))
+    const gets = eps.peers.map(async (p, i) => await getViaPeer(ctx, p, url, outputs[i], t0))
     const all = Promise.all(gets)
     // the pool's fetcher across the WAN: a member of the pool with a parent outside it, once half a copy has crossed
     const leader = await poll(async () => {
@@ -431,7 +436,7 @@ async function runPoolBudget (ctx: Ctx, budget: string): Promise<NonNullable<Edg
     const rx0 = await wanRx(wan)
     const t0 = performance.now()
     let done = false
-    const all = Promise.all(eps.peers.map(async (p, i) => await getIn(p.netns!, [url, '-O', outputs[i], '--api', p.api], t0, ctx.log, p.apiToken))).finally(() => { done = true })
+    const all = Promise.all(eps.peers.map(async (p, i) => await getViaPeer(ctx, p, url, outputs[i], t0))).finally(() => { done = true })
     // the links' counters once a second: each pool's rate over every 5 s window of the run
     const samples: Array<Record<string, number>> = []
     while (!done) {

@@ -12,6 +12,8 @@ export interface SelectionContext {
   readonly crossPoolFetchers: number
   readonly allowCycles: boolean
   readonly poolBudget: { allows: (from: string, to: string) => boolean }
+  /** whether a pool holds a seed peer: the cloud, one WAN link from every edge pool */
+  readonly isCloudPool: (pool: string) => boolean
   /** a cross-pool parent was left out for the WAN budget: plan this member again later */
   onBudgetRefused: (task: TaskRecord, peerId: string) => void
 }
@@ -23,8 +25,8 @@ export interface SelectionContext {
  * their load, their success rate and piece cost. Within a pool only the
  * first `crossPoolFetchers` downloaders may use parents outside it; the
  * rest wait for pieces to arrive inside the pool. Outside its pool a member
- * is offered the seed's pool (the cloud) and other edge pools only when the
- * cloud has no parent for it.
+ * is offered the cloud (pools holding a seed) and other edge pools only when
+ * the cloud has no parent for it.
  */
 export function chooseParents (s: SelectionContext, task: TaskRecord, m: Member, peer: PeerRecord): Parent[] {
   const mayCross = mayCrossPools(s, task, m, peer)
@@ -56,9 +58,8 @@ export function chooseParents (s: SelectionContext, task: TaskRecord, m: Member,
     scored.push({ p, c, score })
   }
   // a byte from another edge pool crosses two WAN links (its uplink, then ours) where one from the
-  // cloud crosses one: while a parent in the seed's pool can serve, no other pool's peer is offered
-  const seedPool = task.seedPeer != null ? s.peers.get(task.seedPeer)?.pool : undefined
-  const viaCloud = (p: PeerRecord): boolean => p.seed || p.pool === seedPool
+  // cloud crosses one: while a parent in the cloud can serve, no other pool's peer is offered
+  const viaCloud = (p: PeerRecord): boolean => p.seed || s.isCloudPool(p.pool)
   const cloudCanServe = scored.some(({ p }) => p.pool !== peer.pool && viaCloud(p))
   const usable = cloudCanServe ? scored.filter(({ p }) => p.pool === peer.pool || viaCloud(p)) : scored
   usable.sort((a, b) => b.score - a.score)

@@ -47,7 +47,7 @@ export class Swarm {
   readonly poolBudget: PoolBudget
   private readonly selection: SelectionContext
   private readonly budgetRetries = new Set<string>()
-  /** registered seed peers by pool: those pools are the cloud, outside the WAN budget */
+  /** registered seed peers by pool: those pools are the cloud (preferred across pools, outside the WAN budget) */
   private readonly seedsByPool = new Map<string, number>()
   /**
    * Members planned with parents outside their pool, by peer then task: the pools those parents are
@@ -76,8 +76,10 @@ export class Swarm {
     this.trustTaskIds = init.trustTaskIds ?? false
     this.allowImport = init.allowImport ?? false
     this.startedAt = this.now()
-    this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now, (pool) => (this.seedsByPool.get(pool) ?? 0) > 0)
+    const isCloudPool = (pool: string): boolean => (this.seedsByPool.get(pool) ?? 0) > 0
+    this.poolBudget = new PoolBudget(init.poolWanBudget ?? 0, this.now, isCloudPool)
     this.selection = {
+      isCloudPool,
       peers: this.peers,
       maxParents: this.maxParents,
       maxChildren: this.maxChildren,
