@@ -12,6 +12,8 @@ export interface SwarmInit {
   flushMs?: number
   /** @default 50 (never less than flushMs) */
   minFlushIntervalMs?: number
+  /** piece progress reaches members at most this often while the origin still feeds the task @default 200 */
+  originPhasePlanMs?: number
   /** @default 3 */
   blockAfterFailures?: number
   /** @default 1 */
@@ -133,4 +135,6 @@ export interface TaskRecord extends TaskKeyParts {
   backToSourceCount: number
   /** bytes received, keyed `fromPool>toPool` (`origin>pool` for back-to-source), for cross-pool accounting */
   bytesByEdge: Map<string, number>
+  /** piece progress waiting to go out as plans (see originPhasePlanMs) */
+  progressPending?: boolean
 }

@@ -1,7 +1,7 @@
 import { Bitfield, pieceCount, taskIdFor } from '@damselfly/utils'
 import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, GRANT_REFRESH_MS } from '@damselfly/proto'
 import {
-  DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_BLOCK_AFTER_FAILURES,
+  DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_ORIGIN_PHASE_PLAN_MS, DEFAULT_BLOCK_AFTER_FAILURES,
   DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
   MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES, MAX_PENDING_HAVE_BYTES_PER_PEER
 } from './constants.js'
@@ -29,6 +29,7 @@ export class Swarm {
   private readonly crossPoolFetchers: number
   private readonly flushMs: number
   private readonly minFlushIntervalMs: number
+  private readonly originPhasePlanMs: number
   private lastFlushAt = -Infinity
   private readonly blockAfter: number
   private readonly maxBackToSource: number
@@ -67,6 +68,7 @@ export class Swarm {
     this.crossPoolFetchers = init.crossPoolFetchers ?? DEFAULT_CROSS_POOL_FETCHERS
     this.flushMs = init.flushMs ?? DEFAULT_FLUSH_MS
     this.minFlushIntervalMs = Math.max(this.flushMs, init.minFlushIntervalMs ?? DEFAULT_MIN_FLUSH_INTERVAL_MS)
+    this.originPhasePlanMs = init.originPhasePlanMs ?? DEFAULT_ORIGIN_PHASE_PLAN_MS
     this.blockAfter = init.blockAfterFailures ?? DEFAULT_BLOCK_AFTER_FAILURES
     this.maxBackToSource = init.maxBackToSource ?? DEFAULT_MAX_BACK_TO_SOURCE
     this.allowCycles = init.allowCycles ?? false
@@ -447,7 +449,27 @@ export class Swarm {
     } else if (r.parentId === '' && !peer.seed) {
       this.addEdge(task, 'origin', peer.pool, bytes)
     }
-    if (added > 0) this.markTaskDirty(task, peer.id)
+    if (added > 0) this.progressed(task, peer.id)
+  }
+
+  /**
+   * New pieces reported: the other members hear of them in their next plans, at once when the
+   * manifest is complete, otherwise gathered for up to originPhasePlanMs (see its default).
+   */
+  private progressed (task: TaskRecord, reporter: string): void {
+    if (task.manifestLog.length >= task.pieceCount) {
+      // what was gathered goes out now, to the reporter as well (others' progress is in it)
+      this.markTaskDirty(task, task.progressPending === true ? undefined : reporter)
+      task.progressPending = false
+      return
+    }
+    if (task.progressPending === true) return
+    task.progressPending = true
+    this.setTimer(() => {
+      if (this.tasks.get(task.id) !== task || task.progressPending !== true) return
+      task.progressPending = false
+      this.markTaskDirty(task)
+    }, this.originPhasePlanMs)
   }
 
   private addEdge (task: TaskRecord, from: string, to: string, bytes: number): void {
