@@ -1866,6 +1866,7 @@ export interface PeerMessage {
   failure?: PieceFailure
   finished?: TaskFinished
   leave?: TaskLeave
+  morePieces: PieceReport[]
 }
 
 export namespace PeerMessage {
@@ -1913,11 +1914,20 @@ export namespace PeerMessage {
           TaskLeave.codec().encode(obj.leave, w)
         }
 
+        if (obj.morePieces != null && obj.morePieces.length > 0) {
+          for (const value of obj.morePieces) {
+            w.uint32(66)
+            PieceReport.codec().encode(value, w)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
-        const obj: any = {}
+        const obj: any = {
+          morePieces: []
+        }
 
         const end = length == null ? reader.len : reader.pos + length
 
@@ -1967,6 +1977,16 @@ export namespace PeerMessage {
               })
               break
             }
+            case 8: {
+              if (opts.limits?.morePieces != null && obj.morePieces.length === opts.limits.morePieces) {
+                throw new MaxLengthError('Decode error - repeated field "morePieces" had too many elements')
+              }
+
+              obj.morePieces.push(PieceReport.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.morePieces$
+              }))
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -1976,6 +1996,10 @@ export namespace PeerMessage {
 
         return obj
       }, function * (reader, length, prefix, opts = {}) {
+        const obj = {
+          morePieces: 0
+        }
+
         const end = length == null ? reader.len : reader.pos + length
 
         while (reader.pos < end) {
@@ -2028,6 +2052,24 @@ export namespace PeerMessage {
               yield * TaskLeave.codec().stream(reader, reader.uint32(), `${prefix}.leave`, {
                 limits: opts.limits?.leave
               })
+
+              break
+            }
+            case 8: {
+              if (opts.limits?.morePieces != null && obj.morePieces === opts.limits.morePieces) {
+                throw new MaxLengthError('Streaming decode error - repeated field "morePieces" had too many elements')
+              }
+
+              for (const evt of PieceReport.codec().stream(reader, reader.uint32(), `${prefix}.morePieces[]`, {
+                limits: opts.limits?.morePieces$
+              })) {
+                yield {
+                  ...evt,
+                  index: obj.morePieces
+                }
+              }
+
+              obj.morePieces++
 
               break
             }
@@ -2272,6 +2314,42 @@ export namespace PeerMessage {
     value: string
   }
 
+  export interface PeerMessageMorePiecesTaskIdFieldEvent {
+    field: '$.morePieces[].taskId'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageMorePiecesIndexesFieldEvent {
+    field: '$.morePieces[].indexes[]'
+    index: number
+    value: number
+  }
+
+  export interface PeerMessageMorePiecesDigestsIndexFieldEvent {
+    field: '$.morePieces[].digests[].index'
+    value: number
+    index: number
+  }
+
+  export interface PeerMessageMorePiecesDigestsDigestFieldEvent {
+    field: '$.morePieces[].digests[].digest'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface PeerMessageMorePiecesParentIdFieldEvent {
+    field: '$.morePieces[].parentId'
+    value: string
+    index: number
+  }
+
+  export interface PeerMessageMorePiecesCostMsFieldEvent {
+    field: '$.morePieces[].costMs'
+    value: number
+    index: number
+  }
+
   export function encode (obj: Partial<PeerMessage>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, PeerMessage.codec())
   }
@@ -2280,7 +2358,7 @@ export namespace PeerMessage {
     return decodeMessage(buf, PeerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent | PeerMessageMorePiecesTaskIdFieldEvent | PeerMessageMorePiecesIndexesFieldEvent | PeerMessageMorePiecesDigestsIndexFieldEvent | PeerMessageMorePiecesDigestsDigestFieldEvent | PeerMessageMorePiecesParentIdFieldEvent | PeerMessageMorePiecesCostMsFieldEvent> {
     return streamMessage(buf, PeerMessage.codec(), opts)
   }
 }

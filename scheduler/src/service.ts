@@ -2,7 +2,7 @@ import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, Invalid
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, libp2pLogger, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -62,7 +62,10 @@ export const DECODE_LIMITS = {
   limits: {
     register: { addrs: 16, tasks: 4096 },
     announce: { headers: 64 },
-    pieces: { indexes: 65536, digests: 65536 }
+    pieces: { indexes: 65536, digests: 65536 },
+    // a peer batches reports for a few ms, one per parent it took pieces from
+    morePieces: 64,
+    morePieces$: { indexes: 65536, digests: 65536 }
   }
 } as any
 
@@ -92,6 +95,7 @@ export class SchedulerService {
     const token = this.init.token ?? ''
     this.node = await createLibp2p({
       privateKey,
+      logger: libp2pLogger(),
       connectionProtector: token !== '' ? preSharedKey({ psk: clusterPsk(token), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
       addresses: {
         listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],

@@ -12,6 +12,9 @@ export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url' | 'pe
   peerIds?: Record<string, string>
 }
 
+/** task owners remembered at most (a peer has far fewer tasks in flight) */
+const MAX_REMEMBERED_OWNERS = 4096
+
 /**
  * Sessions with several schedulers. Each task belongs to one of them by
  * rendezvous hashing of its id over the live schedulers (consistent: adding
@@ -21,6 +24,8 @@ export interface SchedulerRingInit extends Omit<SchedulerClientInit, 'url' | 'pe
  */
 export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implements SchedulerLink {
   readonly clients: SchedulerClient[]
+  private readonly owners = new Map<string, SchedulerClient>()
+  private ownersKey = ''
 
   constructor (node: Libp2p, init: SchedulerRingInit) {
     super()
@@ -77,10 +82,20 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
 
   /** The live scheduler owning a task (any scheduler when none is live). */
   forTask (taskId: string): SchedulerClient {
+    if (this.clients.length === 1) return this.clients[0]
     const live = this.clients.filter((c) => c.connected)
     const pool = live.length > 0 ? live : this.clients
-    const url = ownerOf(pool.map((c) => c.url), taskId)
-    return pool.find((c) => c.url === url)!
+    // every piece report asks: the hashes are done once per task and set of live schedulers
+    const key = pool.map((c) => c.url).join('\n')
+    if (key !== this.ownersKey) { this.owners.clear(); this.ownersKey = key }
+    let owner = this.owners.get(taskId)
+    if (owner == null) {
+      const url = ownerOf(pool.map((c) => c.url), taskId)
+      owner = pool.find((c) => c.url === url)!
+      if (this.owners.size >= MAX_REMEMBERED_OWNERS) this.owners.clear()
+      this.owners.set(taskId, owner)
+    }
+    return owner
   }
 
   /** Routes a message to its task's scheduler. */

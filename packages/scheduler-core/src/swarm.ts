@@ -190,6 +190,7 @@ export class Swarm {
     if (msg.announce != null) this.onAnnounce(peer, msg.announce)
     if (msg.meta != null) this.onMeta(peer, msg.meta)
     if (msg.pieces != null) this.onPieces(peer, msg.pieces)
+    for (const r of msg.morePieces ?? []) this.onPieces(peer, r)
     if (msg.failure != null) this.onFailure(peer, msg.failure)
     if (msg.finished != null) this.onFinished(peer, msg.finished)
     if (msg.leave != null) {

@@ -5,7 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
+import { halveYamuxWindowUpdates, libp2pLogger, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
 import { preSharedKey } from '@libp2p/pnet'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -72,6 +72,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
   const privateKey = await loadOrCreateKey(init.keyDir)
   return await createLibp2p({
     privateKey,
+    logger: libp2pLogger(),
     addresses: {
       listen: [`/ip4/${init.host ?? '127.0.0.1'}/tcp/${init.port ?? 0}`],
       announce: init.announce
