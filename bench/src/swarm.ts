@@ -48,6 +48,8 @@ export interface SystemResult {
   cpuByRole?: Record<string, number>
   /** CPU its long-running services spent starting, before the first download (not in cpuSeconds) */
   startupCpuSeconds?: number
+  /** CPU its long-running services spent stopping, after the last peer finished (not in cpuSeconds) */
+  shutdownCpuSeconds?: number
   /** Damselfly: what carried the pieces (tls, tcp, off = libp2p streams) */
   dataChannel?: string
   loopP99Ms?: number
@@ -87,7 +89,9 @@ try {
     try {
       const r = await system.run(cfg)
       // every process the system started has been reaped by now
-      const cpuSeconds = await reapedChildrenCpuSeconds() - cpu0 - (r.startupCpuSeconds ?? 0)
+      const cpuEnd = await reapedChildrenCpuSeconds()
+      const cpuSeconds = (r.cpuAtDoneSeconds ?? cpuEnd) - cpu0 - (r.startupCpuSeconds ?? 0)
+      const shutdownCpuSeconds = r.cpuAtDoneSeconds != null ? cpuEnd - r.cpuAtDoneSeconds : undefined
       const allVerified = r.outputs.length === peers && await allMatch(r.outputs, sha256)
       results[system.name] = {
         lastSeconds: round(Math.max(...r.peerSeconds)),
@@ -98,6 +102,7 @@ try {
         allVerified,
         ...(r.cpuByRole != null ? { cpuByRole: r.cpuByRole } : {}),
         ...(r.startupCpuSeconds != null ? { startupCpuSeconds: round(r.startupCpuSeconds) } : {}),
+        ...(shutdownCpuSeconds != null ? { shutdownCpuSeconds: round(shutdownCpuSeconds) } : {}),
         ...(r.dataChannel != null ? { dataChannel: r.dataChannel } : {}),
         ...(r.loopP99Ms != null ? { loopP99Ms: r.loopP99Ms } : {}),
         ...(r.uploadRates != null ? { uploadRates: r.uploadRates } : {})
@@ -106,7 +111,7 @@ try {
       results[system.name] = { lastSeconds: 0, p50Seconds: 0, originBytes: 0, cpuSeconds: 0, peakRssBytes: 0, allVerified: false, error: String(err.message ?? err).slice(0, 500) }
     }
     const r = results[system.name]
-    say(`${system.name}: ${r.error != null ? 'FAILED ' + r.error : `last ${r.lastSeconds} s, p50 ${r.p50Seconds} s, origin ${(r.originBytes / fileBytes).toFixed(3)}x the file, ${r.cpuSeconds} CPU s${r.startupCpuSeconds != null ? ` (+${r.startupCpuSeconds} starting daemons)` : ''}, peak RSS ${(r.peakRssBytes / MiB).toFixed(0)} MiB, verified ${String(r.allVerified)}`}`)
+    say(`${system.name}: ${r.error != null ? 'FAILED ' + r.error : `last ${r.lastSeconds} s, p50 ${r.p50Seconds} s, origin ${(r.originBytes / fileBytes).toFixed(3)}x the file, ${r.cpuSeconds} CPU s${r.startupCpuSeconds != null ? ` (+${r.startupCpuSeconds} starting daemons${r.shutdownCpuSeconds != null ? `, +${r.shutdownCpuSeconds} stopping them` : ''})` : ''}, peak RSS ${(r.peakRssBytes / MiB).toFixed(0)} MiB, verified ${String(r.allVerified)}`}`)
     await rm(sysDir, { recursive: true, force: true })
   }
 } finally {

@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { startOrigin, metric, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from '@damselfly/cli'
-import { peakRssOf, totalCpuSecondsOf, quietDisks, whenQuiet } from './proc.js'
+import { peakRssOf, totalCpuSecondsOf, quietDisks, whenQuiet, reapedChildrenCpuSeconds } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -65,6 +65,11 @@ export interface SystemRun {
    * DaemonSet), so this is reported on its own and left out of cpuSeconds.
    */
   startupCpuSeconds?: number
+  /**
+   * the children's CPU (reaped ones and the daemons still running) when the last peer finished: its
+   * daemons' stopping afterwards is reported apart (shutdownCpuSeconds), as their start-up is
+   */
+  cpuAtDoneSeconds?: number
   dataChannel?: string
   /** worst p99 event-loop delay of any peer process over the run, where the system reports it */
   loopP99Ms?: number
@@ -180,6 +185,7 @@ export const damselfly: SwarmSystem = {
         await quietDisks()
         const t0 = performance.now()
         const peerSeconds = await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, getPids, p.apiToken)))
+        const cpuAtDoneSeconds = await reapedChildrenCpuSeconds() + await totalCpuSecondsOf(labPids)
         const sum = async (pids: number[]): Promise<number> => Math.round(await totalCpuSecondsOf(pids) * 100) / 100
         // by role, start-up included (it is subtracted from the total only)
         const cpuByRole = { scheduler: await sum([eps.scheduler.pid]), seed: await sum(eps.seeds.map((s) => s.pid)), peers: await sum(daemonPids) }
@@ -206,7 +212,7 @@ export const damselfly: SwarmSystem = {
         const uploadRates = { peers: scraped.map(rateOf), seeds: seedScraped.map(rateOf) }
         const mibs = (n: number): string => (n / 2 ** 20).toFixed(2)
         cfg.log(`damselfly upload rates (MiB/s over ${runSeconds.toFixed(2)} s${cfg.uploadRateBytesPerSec != null ? `, limit ${mibs(cfg.uploadRateBytesPerSec)}` : ''}): seed ${uploadRates.seeds.map(mibs).join(' ')}, peers ${uploadRates.peers.map(mibs).join(' ')}`)
-        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, dataChannel, loopP99Ms, uploadRates }
+        return { peerSeconds, originBytes: origin.bytesServed, peakRssBytes: await watch.stop(), outputs, cpuByRole, startupCpuSeconds, cpuAtDoneSeconds, dataChannel, loopP99Ms, uploadRates }
       } finally {
         await watch.stop()
         await lab.stop()
