@@ -2,7 +2,7 @@ import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, Invalid
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, libp2pLogger, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, libp2pLogger, noiseCrypto, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -102,7 +102,7 @@ export class SchedulerService {
         announce: this.init.p2p?.announce
       },
       transports: [tcp()],
-      connectionEncrypters: [noise()],
+      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux()],
       // every peer of a pool behind one NAT looks like one host: libp2p's per-host
       // inbound rate limit (5/s) would turn a node pool's restart into refusals

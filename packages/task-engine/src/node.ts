@@ -5,7 +5,7 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { halveYamuxWindowUpdates, libp2pLogger, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
+import { halveYamuxWindowUpdates, libp2pLogger, noiseCrypto, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
 import { preSharedKey } from '@libp2p/pnet'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -82,7 +82,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       dialOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any,
       listenOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any
     })],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     connectionProtector: init.clusterToken != null && init.clusterToken !== '' ? preSharedKey({ psk: clusterPsk(init.clusterToken), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
