@@ -10,6 +10,7 @@ import { originSeeder } from '@damselfly/seed-peer'
 import { DEFAULT_HF_ENDPOINT } from '@damselfly/proxy'
 import { addBackendOptions, backendsInitFrom } from './backend-options.js'
 import { untilSignal } from './signals.js'
+import { libp2pDebugWanted } from './libp2p-debug.js'
 import type { BackendsInit } from '@damselfly/backend'
 
 const LOOPBACK = '127.0.0.1'
@@ -85,7 +86,7 @@ export function daemonInit (c: DaemonConfig, seed: boolean, name: string, withPr
       registryPassword: c.registryPassword,
       insecureRegistry: c.insecureRegistry
     }, env), c.originTimeout, c.originRetries),
-    p2p: { host: c.p2pHost, port: c.p2pPort, dataPort: c.dataPort, dataChannel: c.dataChannel },
+    p2p: { host: c.p2pHost, port: c.p2pPort, dataPort: c.dataPort, dataChannel: c.dataChannel, libp2pDebug: libp2pDebugWanted() },
     // `host` is the old single setting; each listener's own setting wins, and loopback is the default
     api: { host: c.apiHost ?? c.host ?? LOOPBACK, port: c.apiPort, token: c.apiToken, exportRoots: c.exportRoots.map((r) => resolve(r)) },
     metrics: { host: c.metricsHost ?? c.host ?? LOOPBACK, port: c.metricsPort },

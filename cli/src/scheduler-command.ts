@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path'
 import { createLogger } from '@damselfly/utils'
 import { createScheduler, schedulerPeerId } from '@damselfly/scheduler'
 import { untilSignal } from './signals.js'
+import { libp2pDebugWanted } from './libp2p-debug.js'
 import { loadConfig, flagsFrom, parseRate, ConfigError, type SchedulerConfig } from '@damselfly/config'
 
 /** Reads `--config` (or DAMSELFLY_CONFIG), layers env and flags over it; exits 2 on invalid config. */
@@ -51,7 +52,7 @@ export function schedulerCommand (): Command {
       const svc = createScheduler({
         log,
         http: { host: c.host, port: c.port },
-        p2p: { host: c.p2pHost, port: c.p2pPort, announce: c.announce.length > 0 ? c.announce : undefined },
+        p2p: { host: c.p2pHost, port: c.p2pPort, announce: c.announce.length > 0 ? c.announce : undefined, libp2pDebug: libp2pDebugWanted() },
         token: c.token,
         allowPeers: c.allowPeer,
         seedToken: c.seedToken,

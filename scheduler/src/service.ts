@@ -2,7 +2,8 @@ import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, Invalid
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, libp2pLogger, noiseCrypto, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
+import { libp2pLogger, noiseCrypto } from '@damselfly/utils/libp2p'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -24,7 +25,8 @@ export interface SchedulerInit {
   /** HTTP API @default { host: '127.0.0.1', port: 8002 } */
   http?: { host?: string, port?: number }
   /** libp2p listener @default { host: '127.0.0.1', port: 8003 } */
-  p2p?: { host?: string, port?: number, announce?: string[] }
+  /** libp2pDebug: keep libp2p's own `debug` loggers (DEBUG=libp2p*) */
+  p2p?: { host?: string, port?: number, announce?: string[], libp2pDebug?: boolean }
   privateKey?: PrivateKey
   /**
    * where the scheduler's libp2p identity is kept, so its peer id (which peers pin) survives
@@ -95,7 +97,7 @@ export class SchedulerService {
     const token = this.init.token ?? ''
     this.node = await createLibp2p({
       privateKey,
-      logger: libp2pLogger(),
+      logger: libp2pLogger(this.init.p2p?.libp2pDebug === true),
       connectionProtector: token !== '' ? preSharedKey({ psk: clusterPsk(token), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
       addresses: {
         listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],

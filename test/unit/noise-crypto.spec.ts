@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { pureJsCrypto } from '@chainsafe/libp2p-noise'
-import { noiseCrypto } from '@damselfly/utils'
+import { noiseCrypto } from '@damselfly/utils/libp2p'
 
 describe('noise crypto', () => {
   it('should derive the same three keys as libp2p-noise\'s own HKDF (or handshakes with other libp2p nodes fail)', () => {

@@ -63,7 +63,7 @@ export interface PeerEngineInit {
    * libp2p, and the data channel beside it (`dataPort` on the same host; mode `tcp` by default,
    * see DataChannelMode)
    */
-  p2p?: { host?: string, port?: number, announce?: string[], dataPort?: number, dataChannel?: DataChannelMode }
+  p2p?: { host?: string, port?: number, announce?: string[], dataPort?: number, dataChannel?: DataChannelMode, libp2pDebug?: boolean }
   /**
    * BLAKE3 worker threads. One native worker hashes ~3.9 GB/s here, over ten times what a peer
    * receives; a second one cost ~25 MiB of RSS for no measurable speed (swarm bench).

@@ -5,7 +5,8 @@ import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { halveYamuxWindowUpdates, libp2pLogger, noiseCrypto, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
+import { libp2pLogger, noiseCrypto } from '@damselfly/utils/libp2p'
+import { halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
 import { preSharedKey } from '@libp2p/pnet'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
@@ -44,6 +45,8 @@ export interface NodeInit {
    * @default 262144
    */
   initialStreamWindow?: number
+  /** keep libp2p's own `debug` loggers (the CLI sets it when DEBUG is); otherwise one silent logger */
+  libp2pDebug?: boolean
   /** cluster token: when set, libp2p runs as a private network keyed by it (only members connect) */
   clusterToken?: string
 }
@@ -72,7 +75,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
   const privateKey = await loadOrCreateKey(init.keyDir)
   return await createLibp2p({
     privateKey,
-    logger: libp2pLogger(),
+    logger: libp2pLogger(init.libp2pDebug === true),
     addresses: {
       listen: [`/ip4/${init.host ?? '127.0.0.1'}/tcp/${init.port ?? 0}`],
       announce: init.announce

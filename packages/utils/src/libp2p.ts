@@ -1,0 +1,40 @@
+// Pieces of a libp2p node's set-up shared by the peer and the scheduler. Imported by path
+// (`@damselfly/utils/libp2p`), not from the index: loading libp2p-noise instantiates WebAssembly,
+// which a process under an address-space limit that never opens a libp2p node must not pay for.
+import { hkdfSync } from 'node:crypto'
+import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
+import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+
+const NO_INFO = new Uint8Array(0)
+
+/**
+ * Noise's default crypto (OpenSSL for X25519 and large ChaCha20-Poly1305 frames) with HKDF from
+ * OpenSSL too: the default takes it from @noble/hashes, in JavaScript, and a handshake runs it
+ * several times. In a 16-peer swarm's first download the handshakes cost 0.67 CPU s, 0.29 of it in
+ * that HKDF. Same construction (RFC 5869, salt = chaining key, no info, 3 x 32 bytes).
+ */
+export const noiseCrypto: ICryptoInterface = {
+  ...defaultCrypto,
+  getHKDF (ck: Uint8Array, ikm: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] {
+    const okm = new Uint8Array(hkdfSync('sha256', ikm, ck, NO_INFO, 96))
+    return [okm.subarray(0, 32), okm.subarray(32, 64), okm.subarray(64, 96)]
+  }
+}
+
+const silent: Logger = Object.assign(() => {}, {
+  error: () => {},
+  trace: () => {},
+  enabled: false,
+  newScope: (): Logger => silent
+})
+
+/**
+ * libp2p's component logger, unless its own `debug` loggers are wanted (DEBUG=libp2p*, decided by
+ * the CLI): the default builds a `debug` instance for every connection, stream and protocol
+ * negotiation, and each asks whether stderr is a terminal (an ioctl; ~400 per peer per download in
+ * a 16-peer swarm) with nothing enabled. One silent logger serves every component instead.
+ */
+export function libp2pLogger (debug: boolean): ComponentLogger | undefined {
+  return debug ? undefined : { forComponent: () => silent }
+}
