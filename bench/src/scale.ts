@@ -51,7 +51,7 @@ function median (xs: number[]): number {
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-const FIGURES = ['lastSeconds', 'p50Seconds', 'cpuSeconds', 'cpuPerGiB', 'startupCpuSeconds', 'peakRssBytes', 'originBytes'] as const
+const FIGURES = ['lastSeconds', 'p50Seconds', 'cpuSeconds', 'cpuPerGiB', 'startupCpuSeconds', 'shutdownCpuSeconds', 'loopP99Ms', 'peakRssBytes', 'originBytes'] as const
 
 const out: any[] = []
 for (const n of points) {

@@ -26,6 +26,8 @@ describe('the swarm benchmark (quick)', function () {
     // every peer straight from the origin costs the origin a copy each; Damselfly fewer
     // (about one; not asserted exactly, as a starved machine may trigger back-to-source)
     assert.ok(summary.results.direct.originBytes >= 3 * summary.fileBytes)
+    // the daemons' start-up and their stopping are reported apart from the download's CPU
+    for (const k of ['startupCpuSeconds', 'shutdownCpuSeconds']) assert.ok(summary.results.damselfly[k] > 0, `damselfly.${k} is ${String(summary.results.damselfly[k])}`)
     assert.ok(summary.results.damselfly.originBytes < summary.results.direct.originBytes, `origin served ${String(summary.results.damselfly.originBytes)} bytes`)
   })
 })
