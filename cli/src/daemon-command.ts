@@ -2,7 +2,6 @@ import { Command, Option } from 'commander'
 import { resolve } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { homedir } from 'node:os'
-import { setFlagsFromString } from 'node:v8'
 import { createLogger } from '@damselfly/utils'
 import { loadConfig, parseBytes, parseRate, flagsFrom, ConfigError, type DaemonConfig, type Role } from '@damselfly/config'
 import { Daemon, type DaemonInit } from '@damselfly/peer'
@@ -164,19 +163,6 @@ export function roleCommand (role: 'peer' | 'seed'): Command {
   })
 }
 
-/**
- * Peers and seeds run V8's optimising tiers up to Maglev, not TurboFan. Their JavaScript is glue
- * around sockets, disks and the hasher (the bytes move in the kernel and in native code), and
- * TurboFan kept compiling it, and re-compiling it after deopts, through every download: 16 peers
- * x 512 MiB on 2 cores, 19.0-19.2 -> 17.9-18.0 CPU s cold and 13.6-13.7 -> 13.2-13.3 warm. The
- * scheduler keeps TurboFan: its plan computation is real work (3.3x slower without it).
- * Tiering flags are read at each tier-up decision, so setting them here (not on the command line,
- * which every role shares) still holds for all code the daemon runs.
- */
-function peerTiering (): void {
-  if (process.env.DAMSELFLY_TURBOFAN !== '1') setFlagsFromString('--max-opt=2')
-}
-
 /** The flags every peer-like daemon understands; `peer` and `seed-peer` differ only in defaults. */
 function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: any) => Promise<void>): Command {
   const role: Role = d.seed ? 'seed' : 'peer'
@@ -224,7 +210,6 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .option('--json', 'print one JSON line with the endpoints once ready')
     .addHelpText('after', `\nExamples:\n${d.examples}  damselfly ${d.name} --config /etc/damselfly/${role}.yaml\n`)
     .action(async (opts, cmd: Command) => {
-      peerTiering()
       const gc: Record<string, unknown> = {}
       if (cmd.getOptionValueSource('gcQuota') === 'cli') gc.quota = /^\d+$/.test(opts.gcQuota) ? Number(opts.gcQuota) : opts.gcQuota
       if (cmd.getOptionValueSource('gcTtl') === 'cli') gc.ttlSeconds = opts.gcTtl

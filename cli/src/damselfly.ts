@@ -4,7 +4,25 @@
 // of the ~35 MB heap every ~15 MB transferred, which was the largest CPU cost of a peer. Letting the old
 // generation grow 4x before the next full GC, and a 8 MiB (not 16 MiB) semi-space to hold RSS down:
 // swarm of 8 x 1 GiB, same machine, same hour: 111 s / 224 CPU s -> 67 s / 138 CPU s.
+import { setFlagsFromString } from 'node:v8'
 import { baseProgram } from './base-program.js'
+
+// Peers and seeds (not the scheduler, not the CLI's clients) run JavaScript up to V8's Maglev tier,
+// not TurboFan. Their JavaScript is glue around sockets, disks and the hasher (the bytes move in
+// the kernel and in native code), and TurboFan kept compiling it, and again after deopts, through
+// every download: 16 peers x 512 MiB on 2 cores, first download 19.0-19.2 -> 17.9-18.0 CPU s, a
+// warm second one 13.6 -> 12.9. Peers also keep WebAssembly in Liftoff: theirs is small
+// (libp2p-noise's ChaCha20 for small frames, the pnet's XSalsa20, llhttp for one access check per
+// download) and TurboFan compiled it on every peer anyway (~65 ms each); bench swarm at 16 peers,
+// 3 runs each: 19.25-19.75 -> 18.42-18.68 CPU s. The seed keeps TurboFan for WebAssembly (llhttp
+// parses every origin byte it fetches); the scheduler keeps both (its plans are real work: 3.3x
+// slower without TurboFan). Set before any role's code loads; DAMSELFLY_TURBOFAN=1 keeps V8's
+// defaults, for comparison.
+const role = process.argv[2]
+if ((role === 'daemon' || role === 'seed') && process.env.DAMSELFLY_TURBOFAN !== '1') {
+  setFlagsFromString('--max-opt=2')
+  if (role === 'daemon') setFlagsFromString('--liftoff-only')
+}
 
 // `get` runs once per file: load only the client, not every role's implementation (~0.7 s);
 // it initialises BLAKE3 itself when it has to download standalone
