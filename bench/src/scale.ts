@@ -83,7 +83,8 @@ for (const n of points) {
 }
 
 const summary = { scenario: 'scale', runs, date: new Date().toISOString(), points: out }
-const saveTo = values.save ?? (values.quick ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
+// the results folder keeps full comparisons only: a quick or `--only` run saves where `--save` says
+const saveTo = values.save ?? (values.quick === true || values.only != null ? undefined : fileURLToPath(new URL('../results', import.meta.url)))
 if (saveTo != null) {
   await mkdir(saveTo, { recursive: true })
   const base = join(saveTo, `scale-${summary.date.slice(0, 10)}`)
