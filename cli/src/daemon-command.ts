@@ -189,7 +189,7 @@ function daemonCommand (d: DaemonCommandDefaults, run: (daemon: Daemon, opts: an
     .addOption(new Option('--data-port <port>', 'data channel port (pieces over TLS/TCP beside libp2p, on --p2p-host)').default(d.dataPort).argParser(Number).env('DAMSELFLY_DATA_PORT'))
     .addOption(new Option('--data-channel <mode>', 'how pieces travel: tls (encrypted; the default), tcp (plain TCP inside this node pool, BLAKE3-verified; TLS to other pools all the same) or off (libp2p streams only)').choices(['tls', 'tcp', 'off']).default('tls').env('DAMSELFLY_DATA_CHANNEL'))
     .addOption(new Option('--no-direct-io', 'keep pieces in the page cache (buffered I/O) instead of O_DIRECT'))
-    .addOption(new Option('--piece-cache <size>', 'memory for recent pieces, so uploads of a fresh piece skip the disk, e.g. 256MiB (0 = off; default 64MiB)').env('DAMSELFLY_PIECE_CACHE'))
+    .addOption(new Option('--piece-cache <size>', 'memory for recent pieces, so uploads of a fresh piece skip the disk, e.g. 256MiB (0 = off; default 32MiB)').env('DAMSELFLY_PIECE_CACHE'))
     .addOption(new Option('--upload-slots <n>', 'concurrent upload streams').default(32).argParser(Number).env('DAMSELFLY_UPLOAD_SLOTS'))
     .addOption(new Option('--upload-rate <rate>', 'piece bytes/s sent to other peers, all tasks together, e.g. 30MiB (0 = unlimited; change at run time with PUT /api/v1/limits)').env('DAMSELFLY_UPLOAD_RATE'))
     .addOption(new Option('--download-rate <rate>', 'bytes/s received from peers and the origin together (0 = unlimited)').env('DAMSELFLY_DOWNLOAD_RATE'))

@@ -9,7 +9,9 @@ import { NO_DAEMON } from '../helpers/cli.js'
 describe('a swarm of separate processes on loopback', function () {
   this.timeout(240_000)
   const SIZE = 48 * 1024 * 1024 + 4321
-  const f = withLab({ name: 'swarm', files: { 'blob.bin': SIZE }, lab: { peers: 4 } })
+  // piece caches the whole file fits in (the default, 32 MiB, holds 8 pieces of 4 MiB)
+  const cache = ['--piece-cache', '64MiB']
+  const f = withLab({ name: 'swarm', files: { 'blob.bin': SIZE }, lab: { peers: 4, peerArgs: cache, seedArgs: cache } })
 
   it('should fetch from the origin once and give every peer identical bytes', async () => {
     const eps = f.lab.endpoints!

@@ -102,7 +102,7 @@ function daemonSchema (d: { dataDir: string, pool: string, apiPort: number, metr
     /** pieces to and from disk with O_DIRECT, bypassing the page cache (false: buffered) */
     directIo: z.boolean().default(true),
     /** memory for the pieces most recently stored or sent, so a swarm's requests for a fresh piece skip the disk; 0 = off */
-    pieceCache: bytes.default('64MiB'),
+    pieceCache: bytes.default('32MiB'),
     uploadSlots: z.number().int().positive().default(32),
     /** piece bytes/s sent to other peers, all tasks together; 0 = unlimited (changeable at run time: PUT /api/v1/limits) */
     uploadRate: rate.default(0),

@@ -108,10 +108,12 @@ const NO_LIMITS: RateLimits = { uploadRate: 0, downloadRate: 0, backToSourceRate
 const COUNT_LIMITS: Partial<Record<keyof RateLimits, number>> = { backToSourceConcurrency: 0, backToSourceTaskConcurrency: 1 }
 
 /**
- * 16 pieces of 4 MiB: in the 8-peer swarm bench every upload was served from memory at this size
- * (README, "Piece cache"), for ~40 MiB more peak RSS per peer
+ * 8 pieces of 4 MiB. At 64 MiB every upload in the 8-peer swarm bench was served from memory; at 32,
+ * 68% (1,409 of 2,067), with the same time and CPU there and at 16 peers, ~30 MiB less peak RSS per
+ * peer, and at 32 peers x 256 MiB 28.6 CPU s and 16.2 s instead of 33.0 and 19.3 (README, "Piece
+ * cache"). Where the disk is slow to read back what it just wrote, 64MiB restores every hit.
  */
-export const DEFAULT_PIECE_CACHE_BYTES = 64 * 1024 * 1024
+export const DEFAULT_PIECE_CACHE_BYTES = 32 * 1024 * 1024
 
 /** What the seed role gets from the engine it is composed into. */
 export interface SeederComponents {
