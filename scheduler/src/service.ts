@@ -2,15 +2,13 @@ import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, Invalid
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { libp2pLogger, noiseCrypto } from '@damselfly/utils/libp2p'
-import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS, type Logger } from '@damselfly/utils'
+import { libp2pSecurity } from '@damselfly/utils/libp2p'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { preSharedKey } from '@libp2p/pnet'
 import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { signGrant } from '@damselfly/piece-exchange'
@@ -94,17 +92,14 @@ export class SchedulerService {
     const privateKey = this.init.privateKey ?? await loadOrCreateKey(this.init.keyFile)
     // grants: the scheduler's signed word that a member may fetch a task's pieces
     this.swarm.issueGrant = (taskId, peerId) => signGrant(privateKey, this.peerId, taskId, peerId)
-    const token = this.init.token ?? ''
     this.node = await createLibp2p({
       privateKey,
-      logger: libp2pLogger(this.init.p2p?.libp2pDebug === true),
-      connectionProtector: token !== '' ? preSharedKey({ psk: clusterPsk(token), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
+      ...libp2pSecurity({ clusterToken: this.init.token, debug: this.init.p2p?.libp2pDebug }),
       addresses: {
         listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],
         announce: this.init.p2p?.announce
       },
       transports: [tcp()],
-      connectionEncrypters: [noise({ crypto: noiseCrypto })],
       streamMuxers: [yamux()],
       // every peer of a pool behind one NAT looks like one host: libp2p's per-host
       // inbound rate limit (5/s) would turn a node pool's restart into refusals

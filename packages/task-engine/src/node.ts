@@ -2,12 +2,10 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { libp2pLogger, noiseCrypto } from '@damselfly/utils/libp2p'
-import { halveYamuxWindowUpdates, clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from '@damselfly/utils'
-import { preSharedKey } from '@libp2p/pnet'
+import { libp2pSecurity } from '@damselfly/utils/libp2p'
+import { halveYamuxWindowUpdates } from '@damselfly/utils'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
@@ -75,7 +73,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
   const privateKey = await loadOrCreateKey(init.keyDir)
   return await createLibp2p({
     privateKey,
-    logger: libp2pLogger(init.libp2pDebug === true),
+    ...libp2pSecurity({ clusterToken: init.clusterToken, debug: init.libp2pDebug }),
     addresses: {
       listen: [`/ip4/${init.host ?? '127.0.0.1'}/tcp/${init.port ?? 0}`],
       announce: init.announce
@@ -85,8 +83,6 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       dialOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any,
       listenOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any
     })],
-    connectionEncrypters: [noise({ crypto: noiseCrypto })],
-    connectionProtector: init.clusterToken != null && init.clusterToken !== '' ? preSharedKey({ psk: clusterPsk(init.clusterToken), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined,
     streamMuxers: [yamux({
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
       streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: MAX_STREAM_WINDOW, maxReadBufferLength: 256 * 1024 * 1024 }

@@ -2,8 +2,10 @@
 // (`@damselfly/utils/libp2p`), not from the index: loading libp2p-noise instantiates WebAssembly,
 // which a process under an address-space limit that never opens a libp2p node must not pay for.
 import { hkdfSync } from 'node:crypto'
+import { noise, type ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
-import type { ICryptoInterface } from '@chainsafe/libp2p-noise'
+import { preSharedKey } from '@libp2p/pnet'
+import { clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from './cluster-key.js'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 
 const NO_INFO = new Uint8Array(0)
@@ -35,6 +37,20 @@ const silent: Logger = Object.assign(() => {}, {
  * negotiation, and each asks whether stderr is a terminal (an ioctl; ~400 per peer per download in
  * a 16-peer swarm) with nothing enabled. One silent logger serves every component instead.
  */
-export function libp2pLogger (debug: boolean): ComponentLogger | undefined {
+function libp2pLogger (debug: boolean): ComponentLogger | undefined {
   return debug ? undefined : { forComponent: () => silent }
+}
+
+/**
+ * The libp2p options every Damselfly node takes alike, peer or scheduler: Noise with noiseCrypto,
+ * the cluster's private network when a token is set (only members connect), and the logger. Both
+ * ends of a connection must agree on the first two.
+ */
+export function libp2pSecurity (init: { clusterToken?: string, debug?: boolean }) {
+  const token = init.clusterToken ?? ''
+  return {
+    logger: libp2pLogger(init.debug === true),
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
+    connectionProtector: token !== '' ? preSharedKey({ psk: clusterPsk(token), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined
+  }
 }
