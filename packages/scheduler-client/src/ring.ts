@@ -86,11 +86,12 @@ export class SchedulerRing extends EventEmitter<SchedulerClientEvents> implement
     const live = this.clients.filter((c) => c.connected)
     const pool = live.length > 0 ? live : this.clients
     // every piece report asks: the hashes are done once per task and set of live schedulers
-    const key = pool.map((c) => c.url).join('\n')
+    const urls = pool.map((c) => c.url)
+    const key = urls.join('\n')
     if (key !== this.ownersKey) { this.owners.clear(); this.ownersKey = key }
     let owner = this.owners.get(taskId)
     if (owner == null) {
-      const url = ownerOf(pool.map((c) => c.url), taskId)
+      const url = ownerOf(urls, taskId)
       owner = pool.find((c) => c.url === url)!
       if (this.owners.size >= MAX_REMEMBERED_OWNERS) this.owners.clear()
       this.owners.set(taskId, owner)

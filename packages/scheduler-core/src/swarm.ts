@@ -655,6 +655,13 @@ export class Swarm {
     }
   }
 
+  /** registered seeds per pool (seedsByPool), as seeds register, re-register and leave */
+  private countSeed (pool: string, by: number): void {
+    const n = (this.seedsByPool.get(pool) ?? 0) + by
+    if (n > 0) this.seedsByPool.set(pool, n)
+    else this.seedsByPool.delete(pool)
+  }
+
   /**
    * This peer's share of the WAN budget, bytes/s from parents outside its pool (0 = no budget).
    * Each pool's inflow is split evenly over its peers that use parents outside it, and each
@@ -662,12 +669,6 @@ export class Swarm {
    * its shares. The peers pace themselves by it, so a pool's WAN traffic stays within the budget
    * whatever the plans already sent (which the window check in parent choice cannot undo).
    */
-  private countSeed (pool: string, by: number): void {
-    const n = (this.seedsByPool.get(pool) ?? 0) + by
-    if (n > 0) this.seedsByPool.set(pool, n)
-    else this.seedsByPool.delete(pool)
-  }
-
   private crossPoolRate (peer: PeerRecord): number {
     const budget = this.poolBudget.rate
     if (budget <= 0) return 0
