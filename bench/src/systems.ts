@@ -195,6 +195,7 @@ export const damselfly: SwarmSystem = {
         const read = (text: string, name: string, ...labels: string[]): number => { try { return metric(text, name, ...labels) } catch { return 0 } }
         const lags = scraped.map((text) => read(text, 'nodejs_eventloop_lag_p99_seconds') * 1000)
         const loopP99Ms = Math.round(Math.max(...lags) * 10) / 10
+        cfg.log(`damselfly peers' event-loop p99 (ms): ${lags.map((l) => l.toFixed(1)).join(' ')}`)
         // main-thread pause time in garbage collection, summed over the peers (prom-client's default metrics)
         const gcSeconds = (kind: string): number => Math.round(scraped.reduce((a, text) => a + read(text, 'nodejs_gc_duration_seconds_sum', `kind="${kind}"`), 0) * 100) / 100
         const since = (t?: number): string => t == null ? '-' : ((t - t0) / 1000).toFixed(2)

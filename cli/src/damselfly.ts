@@ -5,7 +5,7 @@
 // generation grow 4x before the next full GC, and a 8 MiB (not 16 MiB) semi-space to hold RSS down:
 // swarm of 8 x 1 GiB, same machine, same hour: 111 s / 224 CPU s -> 67 s / 138 CPU s.
 import { setFlagsFromString } from 'node:v8'
-import { baseProgram } from './base-program.js'
+import { useCompileCache } from './compile-cache.js'
 
 // Peers and seeds (not the scheduler, not the CLI's clients) run JavaScript up to V8's Maglev tier,
 // not TurboFan. Their JavaScript is glue around sockets, disks and the hasher (the bytes move in
@@ -23,12 +23,14 @@ if ((role === 'daemon' || role === 'seed') && process.env.DAMSELFLY_TURBOFAN !==
   setFlagsFromString('--max-opt=2')
   if (role === 'daemon') setFlagsFromString('--liftoff-only')
 }
+// after the flags (they are part of the cache's key), before any chunk loads
+useCompileCache()
 
 // `get` runs once per file: load only the client, not every role's implementation (~0.7 s);
 // it initialises BLAKE3 itself when it has to download standalone
 const get = process.argv[2] === 'get'
 if (!get) await (await import('@damselfly/utils')).initBlake3()
 const cli = get
-  ? baseProgram((await import('./get.js')).getCommand())
+  ? (await import('./base-program.js')).baseProgram((await import('./get.js')).getCommand())
   : (await import('./program.js')).program()
 await cli.parseAsync(process.argv)

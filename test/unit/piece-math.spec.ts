@@ -1,23 +1,27 @@
 import assert from 'node:assert/strict'
-import { pieceLengthFor, pieceCount, pieceRange, parseRange, piecesCovering, MIN_PIECE_LENGTH, MAX_PIECE_LENGTH } from '@damselfly/utils'
+import { pieceLengthFor, pieceCount, pieceRange, parseRange, piecesCovering, MIN_PIECE_LENGTH, PREFERRED_MAX_PIECE_LENGTH, MAX_PIECE_LENGTH } from '@damselfly/utils'
 
 describe('piece math', () => {
   it('should clamp small files to the 4 MiB minimum piece length', () => {
     assert.equal(pieceLengthFor(1), MIN_PIECE_LENGTH)
-    assert.equal(pieceLengthFor(256 * 1024 * 1024), MIN_PIECE_LENGTH)
+    assert.equal(pieceLengthFor(128 * 1024 * 1024), MIN_PIECE_LENGTH)
     assert.equal(pieceLengthFor(-1), MIN_PIECE_LENGTH)
   })
 
-  it('should use the next power of two of size/500 between the bounds', () => {
-    // 10 GiB / 500 = 21.47 MB -> 32 MiB
-    assert.equal(pieceLengthFor(10 * 1024 ** 3), 32 * 1024 * 1024)
-    // exactly 500 pieces of 8 MiB
-    assert.equal(pieceLengthFor(500 * 8 * 1024 * 1024), 8 * 1024 * 1024)
+  it('should use the next power of two of size/32 between 4 and 16 MiB', () => {
+    // exactly 32 pieces of 8 MiB
+    assert.equal(pieceLengthFor(32 * 8 * 1024 * 1024), 8 * 1024 * 1024)
     // one byte more needs the next power of two
-    assert.equal(pieceLengthFor(500 * 8 * 1024 * 1024 + 1), 16 * 1024 * 1024)
+    assert.equal(pieceLengthFor(32 * 8 * 1024 * 1024 + 1), 16 * 1024 * 1024)
+    // 1 GiB and 10 GiB: 16 MiB, the preferred maximum
+    assert.equal(pieceLengthFor(1024 ** 3), PREFERRED_MAX_PIECE_LENGTH)
+    assert.equal(pieceLengthFor(10 * 1024 ** 3), PREFERRED_MAX_PIECE_LENGTH)
   })
 
-  it('should clamp huge files to the 64 MiB maximum', () => {
+  it('should grow pieces past 4096 of 16 MiB, up to the 64 MiB maximum', () => {
+    // 64 GiB: 4096 pieces of 16 MiB; one byte more: 32 MiB pieces
+    assert.equal(pieceLengthFor(64 * 1024 ** 3), PREFERRED_MAX_PIECE_LENGTH)
+    assert.equal(pieceLengthFor(64 * 1024 ** 3 + 1), 32 * 1024 * 1024)
     assert.equal(pieceLengthFor(1024 ** 4), MAX_PIECE_LENGTH)
   })
 

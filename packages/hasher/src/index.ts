@@ -82,9 +82,9 @@ export function createHasher (init: HasherInit = {}): Hasher {
 const pool = new Map<number, Buffer[]>()
 let pooledBytes = 0
 /**
- * what the pool may hold, across sizes: as much as a parent's uploads hold at once (the upload
- * budget, 128 MiB), so a busy parent reuses its buffers instead of mapping fresh pages for every
- * piece it reads ahead. A peer that only downloads pools no more than its in-flight window (64 MiB).
+ * what the pool may hold, across sizes: as much as a parent's uploads (the upload budget, 64 MiB)
+ * and a download's in-flight window (64 MiB) hold at once, so a busy parent reuses its buffers
+ * instead of mapping fresh pages for every piece it reads ahead.
  * 32 MiB cost the swarm ~5 CPU s more (seed peer zeroing fresh pages) for the same peak RSS.
  */
 export const PIECE_POOL_MAX_BYTES = 128 * 1024 * 1024
