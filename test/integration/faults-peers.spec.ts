@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { PieceStore } from '@damselfly/storage'
+import { taskIdFor, blake3, initBlake3 } from '@damselfly/utils'
 import { join } from 'node:path'
 import { sha256File } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
@@ -22,7 +25,7 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
   const f = withLab({
     name: 'faults-peers',
     files: { 'blob.bin': SIZE },
-    aliases: Object.fromEntries(['parent', 'seed', 'sched', 'sched-down', 'resume'].map((n) => [`/${n}.bin`, 'blob.bin'])),
+    aliases: Object.fromEntries(['parent', 'seed', 'sched', 'sched-down', 'resume', 'relayout'].map((n) => [`/${n}.bin`, 'blob.bin'])),
     origin: { rateBytesPerSec: 6 * MiB }
   })
 
@@ -143,5 +146,29 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     const fetched = r.bytesFromOrigin + r.bytesFromSeed + r.bytesFromPeers
     assert.ok(fetched <= SIZE - held * PL, `fetched ${fetched} bytes again though ${held} pieces (${held * PL} bytes) were on disk`)
     assert.deepEqual((await readdir(f.dir)).filter((n) => n.endsWith('.tmp')), [])
+  })
+
+  it('should start over a partial task held in another piece length than the swarm\'s (kept across a change of the rule)', async () => {
+    lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, seedArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-relayout') })
+    const url = f.url('relayout.bin')
+    const peer = lab.endpoints!.peers[0]
+    // what an older daemon left: 1 MiB pieces, three of them "verified" (garbage: if they were kept,
+    // the output could not match); the seed cuts this file by today's rule (4 MiB pieces)
+    await initBlake3()
+    const taskId = taskIdFor({ url })
+    const store = new PieceStore({ dataDir: peer.dataDir })
+    await store.start()
+    const old = await store.open(taskId, url)
+    await old.initialise(SIZE, MiB)
+    for (const i of [0, 1, 5]) { const junk = randomBytes(MiB); await old.writePiece(i, junk, blake3(junk)) }
+    await store.stop()
+    // the daemon finds it on disk when it starts
+    const restarted = await lab.restartPeer(peer.pid)
+    assert.equal((await storedPieces(restarted.dataDir)).get(taskId), 3)
+    const r = await getVia(restarted, url, join(f.dir, 'relayout.bin'))
+    assert.equal(r.ok, true, JSON.stringify(r))
+    await assertSame(join(f.dir, 'relayout.bin'))
+    const meta = JSON.parse(await readFile(join(restarted.dataDir, 'tasks', taskId, 'meta.json'), 'utf8'))
+    assert.equal(meta.pieceLength, 4 * MiB)
   })
 })

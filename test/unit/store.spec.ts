@@ -44,6 +44,39 @@ describe('piece store', () => {
     assert.deepEqual(await readFile(join(dir, 'tasks', TASK, 'data')), content)
   })
 
+  it('should start a partial task over in another layout, keep that after a restart, and never re-cut a complete one', async () => {
+    const content = randomBytes(16 * 1024)
+    const store = new PieceStore({ dataDir: dir })
+    await store.start()
+    const ts = await store.open(TASK, 'http://o/x')
+    // held from an older piece length rule: 4 KiB pieces, two of four verified
+    await ts.initialise(content.byteLength, 4096)
+    await ts.writePiece(0, content.subarray(0, 4096), blake3(content.subarray(0, 4096)))
+    await ts.writePiece(3, content.subarray(12288), blake3(content.subarray(12288)))
+    await assert.rejects(ts.initialise(content.byteLength, 8192), { name: 'StorageError' })
+    // the swarm's manifest says 8 KiB pieces
+    await ts.relayout(content.byteLength, 8192)
+    assert.equal(ts.pieceLength, 8192)
+    assert.equal(ts.pieceCount, 2)
+    assert.deepEqual([...ts.bitfield.indexes()], [])
+    assert.equal(ts.digest(0), undefined)
+    await assert.rejects(ts.readPiece(0), { name: 'PieceNotFoundError' })
+    await ts.writePiece(1, content.subarray(8192), blake3(content.subarray(8192)))
+    await store.stop()
+
+    const again = new PieceStore({ dataDir: dir })
+    await again.start()
+    const ts2 = await again.open(TASK, 'http://o/x')
+    assert.equal(ts2.pieceLength, 8192)
+    assert.deepEqual([...ts2.bitfield.indexes()], [1])
+    await ts2.writePiece(0, content.subarray(0, 8192), blake3(content.subarray(0, 8192)))
+    assert.equal(ts2.complete, true)
+    await assert.rejects(ts2.relayout(content.byteLength, 4096), { name: 'StorageError' })
+    assert.equal(ts2.pieceLength, 8192)
+    await again.stop()
+    assert.deepEqual(await readFile(join(dir, 'tasks', TASK, 'data')), content)
+  })
+
   it('should not list a piece whose bookkeeping was never saved (crash before flush)', async () => {
     const store = new PieceStore({ dataDir: dir, flushDelayMs: 60_000 })
     await store.start()

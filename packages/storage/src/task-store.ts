@@ -106,6 +106,25 @@ export class TaskStore {
     this.markDirty()
   }
 
+  /**
+   * Starts an incomplete task over in the swarm's layout: what this store holds was cut into
+   * pieces of another length or for another size (a partial download kept across an upgrade
+   * that changed the piece length rule, while the seed fetched the task again under the new one).
+   * Its pieces cannot be checked against the swarm's manifest, so they are dropped; the bytes on
+   * disk are overwritten as new pieces come. A complete task is never cut again.
+   */
+  async relayout (contentLength: number, pieceLength: number): Promise<void> {
+    if (this.complete) throw new StorageError(`task ${this.taskId} is complete as ${this.contentLength} bytes / ${this.pieceLength} piece length; it is not cut again as ${contentLength} / ${pieceLength}`)
+    this.cache?.deletePrefix(this.cacheKey)
+    this.contentLength = contentLength
+    this.pieceLength = pieceLength
+    this.have = new Bitfield(pieceCount(contentLength, pieceLength))
+    this.digests = []
+    this.done = false
+    await this.file().truncate(contentLength)
+    this.markDirty()
+  }
+
   hasPiece (index: number): boolean { return this.have.get(index) }
 
   digest (index: number): Uint8Array | undefined { return this.digests[index] }

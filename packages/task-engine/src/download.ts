@@ -198,8 +198,14 @@ export class Download extends EventEmitter<DownloadEvents> {
   private async handleUpdate (u: TaskUpdate): Promise<void> {
     const store = this.c.store
     if (u.error !== '' && !u.backToSource) { this.fail(new Error(u.error)); return }
-    if (u.contentLength >= 0 && u.pieceLength > 0 && !store.initialised) {
-      await store.initialise(u.contentLength, u.pieceLength)
+    const sameLayout = store.initialised && store.contentLength === u.contentLength && store.pieceLength === u.pieceLength
+    if (u.contentLength >= 0 && u.pieceLength > 0 && !sameLayout) {
+      if (store.initialised) {
+        this.c.log.warn({ task: this.taskId, held: `${store.contentLength}/${store.pieceLength}`, swarm: `${u.contentLength}/${u.pieceLength}` }, 'partial task was cut differently from the swarm\'s manifest: starting it over')
+        await store.relayout(u.contentLength, u.pieceLength)
+      } else {
+        await store.initialise(u.contentLength, u.pieceLength)
+      }
       this.stats.contentLength = store.contentLength
       this.stats.pieceLength = store.pieceLength
       this.stats.pieceCount = store.pieceCount
