@@ -28,7 +28,7 @@ useCompileCache()
 
 // `get` runs once per file: load only the client, not every role's implementation (~0.7 s);
 // it initialises BLAKE3 itself when it has to download standalone
-const get = process.argv[2] === 'get'
+const get = role === 'get'
 if (!get) await (await import('@damselfly/utils')).initBlake3()
 const cli = get
   ? (await import('./base-program.js')).baseProgram((await import('./get.js')).getCommand())

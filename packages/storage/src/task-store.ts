@@ -99,11 +99,7 @@ export class TaskStore {
       }
       return
     }
-    this.contentLength = contentLength
-    this.pieceLength = pieceLength
-    this.have = new Bitfield(pieceCount(contentLength, pieceLength))
-    await this.file().truncate(contentLength)
-    this.markDirty()
+    await this.cut(contentLength, pieceLength)
   }
 
   /**
@@ -116,11 +112,16 @@ export class TaskStore {
   async relayout (contentLength: number, pieceLength: number): Promise<void> {
     if (this.complete) throw new StorageError(`task ${this.taskId} is complete as ${this.contentLength} bytes / ${this.pieceLength} piece length; it is not cut again as ${contentLength} / ${pieceLength}`)
     this.cache?.deletePrefix(this.cacheKey)
+    this.digests = []
+    this.done = false
+    await this.cut(contentLength, pieceLength)
+  }
+
+  /** The task's geometry, with no piece held, and the data file sized to it. */
+  private async cut (contentLength: number, pieceLength: number): Promise<void> {
     this.contentLength = contentLength
     this.pieceLength = pieceLength
     this.have = new Bitfield(pieceCount(contentLength, pieceLength))
-    this.digests = []
-    this.done = false
     await this.file().truncate(contentLength)
     this.markDirty()
   }
