@@ -2,7 +2,7 @@ import { Command, Option } from 'commander'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { homedir } from 'node:os'
-import { CertificateAuthority, containerdHostsToml, DEFAULT_PROXY_PORT } from '@damselfly/proxy'
+import { containerdHostsToml, DEFAULT_PROXY_PORT } from '@damselfly/proxy'
 
 export interface DfinitOptions {
   registries: string[]
@@ -46,6 +46,7 @@ export function dfinitCommand (): Command {
     .action(async (opts) => {
       if (opts.printCa === true) {
         const files = opts.caCert != null && opts.caKey != null ? { certPath: resolve(opts.caCert), keyPath: resolve(opts.caKey) } : undefined
+        const { CertificateAuthority } = await import('@damselfly/proxy/ca')
         const ca = await CertificateAuthority.load({ dataDir: resolve(opts.dataDir), files })
         process.stdout.write(ca.certPem)
         return

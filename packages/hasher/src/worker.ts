@@ -1,7 +1,8 @@
 // Piscina worker: hash one piece with BLAKE3 and hand the buffer back.
 // Kept tiny and pure; the buffer arrives moved (transferList) and leaves moved.
 import { Piscina } from 'piscina'
-import { blake3, initBlake3 } from '@damselfly/utils'
+// the subpath, not the index: a worker that imports the index evaluates the logger and the rest with it
+import { blake3, initBlake3 } from '@damselfly/utils/blake3'
 
 export interface HashTask { buf: Uint8Array }
 

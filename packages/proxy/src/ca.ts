@@ -6,10 +6,8 @@ import { join } from 'node:path'
 import { createSecureContext, type SecureContext } from 'node:tls'
 import * as x509 from '@peculiar/x509'
 import { InvalidRequestError } from '@damselfly/types'
+import { CA_CERT_FILE, CA_KEY_FILE } from './constants.js'
 
-/** CA files a peer keeps in its data dir when none is given */
-export const CA_CERT_FILE = 'ca.crt'
-export const CA_KEY_FILE = 'ca.key'
 
 const CA_NAME = 'CN=Damselfly peer proxy CA, O=Damselfly'
 const DAY = 24 * 3600 * 1000

@@ -1,6 +1,10 @@
 /** Dragonfly's dfdaemon proxy port, so existing containerd / HF_ENDPOINT configurations keep working. */
 export const DEFAULT_PROXY_PORT = 65001
 
+/** CA files a peer keeps in its data dir when none is given */
+export const CA_CERT_FILE = 'ca.crt'
+export const CA_KEY_FILE = 'ca.key'
+
 export const DEFAULT_MAX_TUNNELS = 256
 export const DEFAULT_IDLE_TIMEOUT_MS = 120_000
 export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000

@@ -1,6 +1,6 @@
 import { TLSSocket } from 'node:tls'
 import { errorInfo } from '@damselfly/types'
-import { CertificateAuthority, type CaFiles } from './ca.js'
+import type { CertificateAuthority, CaFiles } from './ca.js'
 import type { Server } from 'node:http'
 import type { Socket } from 'node:net'
 import type { Logger } from '@damselfly/utils'
@@ -54,6 +54,8 @@ export class HttpsHijack {
 
   /** Loads (or creates) the CA, so a bad CA stops the daemon at start rather than at the first client. */
   async start (): Promise<void> {
+    // loaded here, not at the top: @peculiar/x509 costs ~30 ms of start-up in every daemon, and few intercept
+    const { CertificateAuthority } = await import('./ca.js')
     this.ca = await CertificateAuthority.load({ dataDir: this.init.dataDir, files: this.init.ca })
   }
 

@@ -9,11 +9,12 @@ import type { HijackInit } from './hijack.js'
 
 export { ProxyServer } from './proxy-server.js'
 export { DestinationPolicy, addressClass, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
-export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX, MODELSCOPE_PREFIX } from './constants.js'
+export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX, MODELSCOPE_PREFIX, CA_CERT_FILE, CA_KEY_FILE } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
 export type { TaskDownloader, RegistryInit, HuggingFaceInit, ModelScopeInit, UpstreamInit, HijackInit }
 export { HttpsHijack } from './hijack.js'
-export { CertificateAuthority, CA_CERT_FILE, CA_KEY_FILE, type CaFiles } from './ca.js'
+// the CA itself (and @peculiar/x509 with it) is `@damselfly/proxy/ca`, loaded only where it is used
+export type { CertificateAuthority, CaFiles } from './ca.js'
 
 export interface ProxyComponents {
   /** the peer engine: every P2P answer is one of its tasks */
