@@ -144,8 +144,7 @@ async function getOne (rawUrl: string, opts: GetOptions): Promise<number> {
   const bar = cliProgress != null
     ? new cliProgress.SingleBar({ format: '{bar} {percentage}% | {value}/{total} MiB | {speed} MiB/s', stream: process.stderr }, cliProgress.Presets.shades_classic)
     : undefined
-  const report = (e: ProgressEvent): void => {
-    if (bar == null) return
+  const report = bar == null ? undefined : (e: ProgressEvent): void => {
     if (e.type === 'started' && e.contentLength > 0) bar.start(mib(e.contentLength), 0, { speed: '0' })
     if (e.type === 'progress') {
       if (e.contentLength > 0 && bar.getTotal() !== mib(e.contentLength)) bar.start(mib(e.contentLength), 0, { speed: '0' })
@@ -190,9 +189,10 @@ export async function apiToken (opts: { dataDir?: string }): Promise<string | un
  * process then writes the file from the bytes the daemon streams back (as this user, with the
  * same temporary name, digest check and rename).
  */
-async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
+async function viaDaemon (api: string, req: TaskRequest, output: string, opts: GetOptions, report?: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
   const token = await apiToken(opts)
-  const body = { ...req, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink, rateLimit: opts.limitRate }
+  // no bar, no progress events: a swarm's many gets each woke ten times a second for nothing
+  const body = { ...req, disableBackToSource: opts.disableBackToSource, timeoutMs: opts.timeout, hardLink: opts.hardLink, rateLimit: opts.limitRate, progress: report != null }
   const first = await daemonDownload(api, { ...body, output }, token, report)
   if (first?.type !== 'error' || first.error.code !== 'ERR_EXPORT_FORBIDDEN') return first
   const done = await daemonDownload(api, body, token, report)
@@ -203,7 +203,7 @@ async function viaDaemon (api: string, req: TaskRequest, output: string, opts: G
   return { ...done, output: await exportStream(res, output, { digest: req.digest }) }
 }
 
-async function daemonDownload (api: string, body: Record<string, unknown>, token: string | undefined, report: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
+async function daemonDownload (api: string, body: Record<string, unknown>, token: string | undefined, report?: (e: ProgressEvent) => void): Promise<ProgressEvent | undefined> {
   let res
   try {
     res = await httpRequest(new URL('/api/v1/download', api), 'POST', token, body, DAEMON_HEADERS_TIMEOUT_MS)
@@ -216,7 +216,7 @@ async function daemonDownload (api: string, body: Record<string, unknown>, token
   let last: ProgressEvent | undefined
   for await (const line of lines) {
     const e = JSON.parse(line) as ProgressEvent
-    report(e)
+    report?.(e)
     if (e.type === 'done' || e.type === 'error') last = e
   }
   return last ?? { type: 'error', error: { name: 'Error', code: 'ERR_DAEMON', message: 'daemon closed the stream without a result' } }

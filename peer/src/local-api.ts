@@ -25,6 +25,8 @@ export interface DownloadBody extends TaskRequest {
   hardLink?: boolean
   /** bytes/s (or "10MiB") for the download this request starts (dfget --ratelimit, get --limit-rate); 0 = none */
   rateLimit?: number | string
+  /** false: no `progress` events, only `started` and the result (a client showing no bar) @default true */
+  progress?: boolean
 }
 
 const RATE_KEYS = ['uploadRate', 'downloadRate', 'backToSourceRate', 'backToSourceTaskRate'] as const
@@ -167,6 +169,7 @@ export function buildLocalApi (engine: PeerEngine, info: () => Record<string, un
     try {
       const { store, stats } = await engine.download(request, (d) => {
         write({ type: 'started', taskId, contentLength: d.stats.contentLength, pieceLength: d.stats.pieceLength })
+        if (body.progress === false) return
         // progress at most every 100 ms; the download itself does not wait for slow API clients
         let last = 0
         const onProgress = (): void => {

@@ -229,4 +229,17 @@ describe('damselfly get: per-request options reach the daemon', function () {
     }
     assert.deepEqual((await readdir(f.dir)).filter((n) => /^[cd]\.bin/.test(n)), [])
   })
+
+  it('should stream progress events unless the request asks for none, as a get with no bar does', async () => {
+    const p = f.lab.endpoints!.peers[0]
+    const events = async (extra: Record<string, unknown>): Promise<string[]> => {
+      const res = await request(`${p.api}/api/v1/download`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${p.apiToken}` }, body: JSON.stringify({ url: f.url('blob.bin'), ...extra }) })
+      assert.equal(res.statusCode, 200)
+      return (await res.body.text()).trim().split('\n').map((l) => JSON.parse(l).type)
+    }
+    // distinct tags: two tasks, each fetched piece by piece
+    const withBar = await events({ tag: 'progress-on' })
+    assert.ok(withBar.includes('progress'), withBar.join(','))
+    assert.deepEqual(await events({ tag: 'progress-off', progress: false }), ['started', 'done'])
+  })
 })
