@@ -2,15 +2,12 @@ import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, Invalid
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { libp2pSecurity } from '@damselfly/utils/libp2p'
+import { libp2pSecurity, loadOrCreateKey } from '@damselfly/utils/libp2p'
 import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
-import { dirname } from 'node:path'
 import { signGrant } from '@damselfly/piece-exchange'
 import { Swarm, MAX_PREHEAT_JOBS, PREHEAT_TTL_MS, type SwarmInit } from '@damselfly/scheduler-core'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
@@ -325,23 +322,6 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
 export async function schedulerPeerId (keyFile: string): Promise<string> {
   // an Ed25519 public key's string form is its identity multihash in base58btc: the peer id
   return (await loadOrCreateKey(keyFile)).publicKey.toString()
-}
-
-/** The scheduler's identity from `file`, created there on first start: peers pin its peer id. */
-async function loadOrCreateKey (file?: string): Promise<PrivateKey> {
-  if (file == null) return await generateKeyPair('Ed25519')
-  try {
-    return privateKeyFromProtobuf(await readFile(file))
-  } catch (err: any) {
-    if (err.code !== 'ENOENT') throw err
-  }
-  const key = await generateKeyPair('Ed25519')
-  await mkdir(dirname(file), { recursive: true })
-  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' }).catch(async (err) => {
-    // another process created it first: use theirs
-    if (err.code !== 'EEXIST') throw err
-  })
-  return privateKeyFromProtobuf(await readFile(file))
 }
 
 function timingSafeEqualString (a: string, b: string): boolean {

@@ -1,13 +1,11 @@
-import { readFile, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { libp2pSecurity } from '@damselfly/utils/libp2p'
+import { libp2pSecurity, loadOrCreateKey } from '@damselfly/utils/libp2p'
 import { halveYamuxWindowUpdates } from '@damselfly/utils'
-import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import type { Libp2p, PrivateKey } from '@libp2p/interface'
+import type { Libp2p } from '@libp2p/interface'
 
 /** bytes a socket buffers before send() reports backpressure */
 export const SOCKET_HIGH_WATER_MARK = 4 * 1024 * 1024
@@ -49,28 +47,13 @@ export interface NodeInit {
   clusterToken?: string
 }
 
-/** Loads this daemon's libp2p identity, creating it on first start. */
-export async function loadOrCreateKey (dir?: string): Promise<PrivateKey> {
-  if (dir == null) return await generateKeyPair('Ed25519')
-  const file = join(dir, 'peer.key')
-  try {
-    return privateKeyFromProtobuf(await readFile(file))
-  } catch (err: any) {
-    if (err.code !== 'ENOENT') throw err
-  }
-  const key = await generateKeyPair('Ed25519')
-  await mkdir(dir, { recursive: true })
-  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
-  return key
-}
-
 /**
  * A libp2p node with TCP + Noise + yamux and nothing else: peers and
  * schedulers find each other through the scheduler, not through a DHT.
  */
 export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
   halveYamuxWindowUpdates(YamuxStream)
-  const privateKey = await loadOrCreateKey(init.keyDir)
+  const privateKey = await loadOrCreateKey(init.keyDir != null ? join(init.keyDir, 'peer.key') : undefined)
   return await createLibp2p({
     privateKey,
     ...libp2pSecurity({ clusterToken: init.clusterToken, debug: init.libp2pDebug }),

@@ -2,11 +2,14 @@
 // (`@damselfly/utils/libp2p`), not from the index: loading libp2p-noise instantiates WebAssembly,
 // which a process under an address-space limit that never opens a libp2p node must not pay for.
 import { hkdfSync } from 'node:crypto'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 import { noise, type ICryptoInterface } from '@chainsafe/libp2p-noise'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { preSharedKey } from '@libp2p/pnet'
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { clusterPsk, CLUSTER_PSK_TIMEOUT_MS } from './cluster-key.js'
-import type { ComponentLogger, Logger } from '@libp2p/interface'
+import type { ComponentLogger, Logger, PrivateKey } from '@libp2p/interface'
 
 const NO_INFO = new Uint8Array(0)
 
@@ -53,4 +56,24 @@ export function libp2pSecurity (init: { clusterToken?: string, debug?: boolean }
     connectionEncrypters: [noise({ crypto: noiseCrypto })],
     connectionProtector: token !== '' ? preSharedKey({ psk: clusterPsk(token), timeout: CLUSTER_PSK_TIMEOUT_MS }) : undefined
   }
+}
+
+/**
+ * A node's libp2p identity from `file` (owner-only), created there on first start; a fresh one
+ * each time when no file is given. Its peer id is what others pin, so it must outlive restarts.
+ */
+export async function loadOrCreateKey (file?: string): Promise<PrivateKey> {
+  if (file == null) return await generateKeyPair('Ed25519')
+  try {
+    return privateKeyFromProtobuf(await readFile(file))
+  } catch (err: any) {
+    if (err.code !== 'ENOENT') throw err
+  }
+  const key = await generateKeyPair('Ed25519')
+  await mkdir(dirname(file), { recursive: true })
+  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' }).catch((err) => {
+    // another process created it first: use theirs
+    if (err.code !== 'EEXIST') throw err
+  })
+  return privateKeyFromProtobuf(await readFile(file))
 }
