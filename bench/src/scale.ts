@@ -4,6 +4,9 @@
 // File size and origin rate per N keep the floor (file ÷ origin rate) near 10 s and the
 // machine's disk within bounds: N ≤ 8: 1 GiB at 100 MiB/s; 16: 512 MiB at 50 MiB/s; 32: 256 MiB
 // at 25 MiB/s (every peer's copy is on disk at once: 8 GiB per system at N = 32).
+// Before each run it measures the machine itself: the CPU both ends spend moving 1 GiB over
+// loopback TCP. CPU seconds swing ~20% with the VM from hour to hour; a system's CPU per GiB over
+// that (`cpuPerLoopbackGiB`) compares across runs made at different hours.
 import { execFile } from 'node:child_process'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -45,23 +48,42 @@ async function swarmRun (n: number, fileBytes: number, rate: number): Promise<an
   })
 }
 
+/** CPU seconds (sender and receiver) to move 1 GiB over loopback TCP now: `bench transfer --only raw` */
+async function loopbackCpuPerGiB (): Promise<number> {
+  const bytes = values.quick === true ? 64 * MiB : GiB
+  const args = [fileURLToPath(new URL('./index.js', import.meta.url)), 'transfer', '--json', '--only', 'raw', '--size', String(bytes)]
+  const t: any = await new Promise((resolve, reject) => {
+    execFile(process.execPath, args, { maxBuffer: MiB, timeout: 5 * 60_000 }, (err, stdout, stderr) => {
+      try { resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '')) } catch { reject(new Error(`bench transfer printed no result: ${err?.message ?? ''} ${stderr.slice(-1000)}`)) }
+    })
+  })
+  // busy = CPU seconds per wall second of each side; the transfer lasted bytes / rate
+  const seconds = bytes / (t.rawTcpMBps * 1e6)
+  return (t.busy.raw.sender + t.busy.raw.receiver) * seconds / (bytes / GiB)
+}
+
 const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)
   return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
-const FIGURES = ['lastSeconds', 'p50Seconds', 'cpuSeconds', 'cpuPerGiB', 'startupCpuSeconds', 'shutdownCpuSeconds', 'loopP99Ms', 'peakRssBytes', 'originBytes'] as const
+const FIGURES = ['lastSeconds', 'p50Seconds', 'cpuSeconds', 'cpuPerGiB', 'cpuPerLoopbackGiB', 'startupCpuSeconds', 'shutdownCpuSeconds', 'loopP99Ms', 'peakRssBytes', 'originBytes'] as const
 
 const out: any[] = []
 for (const n of points) {
   const { fileBytes, rate } = sizing(n)
   const delivered = n * fileBytes / GiB
   const samples: Array<Record<string, any>> = []
+  const loopback: number[] = []
   for (let r = 0; r < runs; r++) {
     say(`N=${n}: run ${r + 1} of ${runs} (${fileBytes / MiB} MiB, origin ${rate / MiB} MiB/s) …`)
+    const lb = await loopbackCpuPerGiB()
+    loopback.push(lb)
+    say(`  machine: ${round(lb)} CPU s per GiB over loopback TCP`)
     const s = await swarmRun(n, fileBytes, rate)
-    samples.push(s.results)
+    // each run's CPU is set against the machine's speed measured just before it
+    samples.push(Object.fromEntries(Object.entries<any>(s.results).map(([sys, x]) => [sys, { ...x, loopbackCpuPerGiB: lb }])))
     for (const [sys, x] of Object.entries<any>(s.results)) say(`  ${sys}: ${x.skipped ?? x.error ?? `last ${x.lastSeconds} s, ${x.cpuSeconds} CPU s, verified ${String(x.allVerified)}`}`)
   }
   const results: Record<string, any> = {}
@@ -71,7 +93,7 @@ for (const n of points) {
     if (ok.length === 0) { results[sys] = { skipped: all[0]?.skipped ?? all[0]?.error ?? 'no run' }; continue }
     const r: Record<string, any> = { runs: ok.length, allVerified: ok.every((x) => x.allVerified === true) }
     for (const f of FIGURES) {
-      const xs = ok.map((x) => f === 'cpuPerGiB' ? x.cpuSeconds / delivered : x[f]).filter((v) => typeof v === 'number')
+      const xs = ok.map((x) => f === 'cpuPerGiB' ? x.cpuSeconds / delivered : f === 'cpuPerLoopbackGiB' ? x.cpuSeconds / delivered / x.loopbackCpuPerGiB : x[f]).filter((v) => typeof v === 'number')
       if (xs.length === 0) continue
       r[f] = round(median(xs))
       // the spread of every run: a target counts only when the median meets it with margin
@@ -79,7 +101,8 @@ for (const n of points) {
     }
     results[sys] = r
   }
-  out.push({ peers: n, fileBytes, originRateBytesPerSec: rate, floorSeconds: round(fileBytes / rate), results })
+  const machine = { loopbackCpuPerGiB: round(median(loopback)), ...(runs > 1 ? { loopbackCpuPerGiBSpread: [round(Math.min(...loopback)), round(Math.max(...loopback))] } : {}) }
+  out.push({ peers: n, fileBytes, originRateBytesPerSec: rate, floorSeconds: round(fileBytes / rate), machine, results })
 }
 
 const summary = { scenario: 'scale', runs, date: new Date().toISOString(), points: out }
