@@ -8,7 +8,6 @@ import * as x509 from '@peculiar/x509'
 import { InvalidRequestError } from '@damselfly/types'
 import { CA_CERT_FILE, CA_KEY_FILE } from './constants.js'
 
-
 const CA_NAME = 'CN=Damselfly peer proxy CA, O=Damselfly'
 const DAY = 24 * 3600 * 1000
 /** a CA lives as long as the trust stores it was installed in are kept */
