@@ -151,6 +151,9 @@ export class PieceClient {
     this.streamsPerParent = Math.max(1, init.streamsPerParent ?? DEFAULT_STREAMS_PER_PARENT)
   }
 
+  /** how long a parent may send nothing while it holds our requests */
+  get pieceTimeoutMs (): number { return this.init.pieceTimeoutMs ?? DEFAULT_PIECE_TIMEOUT_MS }
+
   /** Requests piece `index` of `taskId` (exactly `length` bytes) from a parent. */
   async fetch (parent: Parent, taskId: string, index: number, length: number, signal?: AbortSignal, grant?: Uint8Array, via?: { transport?: Transport }): Promise<Uint8Array> {
     const channel = await this.channelFor(parent, signal)

@@ -63,6 +63,8 @@ interface ParentState {
   inflight: number
   failures: number
   lastFailureAt: number
+  /** not asked again before this time (after a failure) */
+  restUntil: number
   blocked: boolean
 }
 
@@ -76,6 +78,8 @@ export interface DownloadEvents {
   piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
 
+/** a parent whose request failed (not by timing out) is not asked again for this long */
+const REST_AFTER_FAILURE_MS = 1000
 /** without a piece for this long (or without a scheduler session), ask the pool members we know directly */
 const ASK_POOL_AFTER_MS = 3000
 /** pool members asked at most, and how long each may take to answer */
@@ -227,7 +231,7 @@ export class Download extends EventEmitter<DownloadEvents> {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, restUntil: 0, blocked: false })
       }
     }
     for (const id of [...this.parents.keys()]) {
@@ -243,9 +247,9 @@ export class Download extends EventEmitter<DownloadEvents> {
     if (this.settled || this.backToSource || !store.initialised) return
     let active = 0
     for (const v of this.inflight.values()) active += v.length
-    // a parent whose connection just failed rests a second (the stall timer pumps again)
+    // a parent that just failed rests (the stall timer pumps again)
     const now = Date.now()
-    const parents = [...this.parents.values()].filter((p) => !p.blocked && (p.failures === 0 || now - p.lastFailureAt > 1000))
+    const parents = [...this.parents.values()].filter((p) => !p.blocked && now >= p.restUntil)
     // least busy parents first, normal peers before seeds so the seed's upload is kept for what only it has
     parents.sort((a, b) => a.inflight - b.inflight || Number(a.seed) - Number(b.seed))
     const limit = Math.min(this.maxInflight, Math.max(2, Math.floor((this.init.maxInflightBytes ?? 64 * 1024 * 1024) / store.pieceLength)))
@@ -341,7 +345,14 @@ export class Download extends EventEmitter<DownloadEvents> {
         // counted once a second, from the first failure of a burst (a parent that refuses connections fails
         // every request in a millisecond: stamping each one kept the count at 1 and the retries spinning)
         const counted = mismatch || notFound || now - parent.lastFailureAt > 1000
-        if (counted) { parent.failures++; parent.lastFailureAt = now }
+        if (counted) {
+          parent.failures++
+          parent.lastFailureAt = now
+          // a parent that held our requests without a byte for the whole piece timeout is stuck, not
+          // unlucky: it rests as long as it kept us waiting, doubled each time (a second's rest gave it
+          // a fresh pipeline of requests to sit on every couple of seconds)
+          parent.restUntil = now + (err.name === 'PieceTimeoutError' ? this.c.pieces.pieceTimeoutMs * 2 ** (parent.failures - 1) : REST_AFTER_FAILURE_MS)
+        }
         // a bad piece is proof of a bad parent; otherwise allow a few transient errors
         if (mismatch || parent.failures >= 3) {
           parent.blocked = true
@@ -417,7 +428,7 @@ export class Download extends EventEmitter<DownloadEvents> {
       const have = new Bitfield(this.c.store.pieceCount, bytes)
       const p = this.parents.get(peerId)
       if (p != null) p.have = have
-      else this.parents.set(peerId, { peerId, addrs, have, seed: false, pool: this.c.pool ?? '', inflight: 0, failures: 0, lastFailureAt: 0, blocked: false })
+      else this.parents.set(peerId, { peerId, addrs, have, seed: false, pool: this.c.pool ?? '', inflight: 0, failures: 0, lastFailureAt: 0, restUntil: 0, blocked: false })
       return 1
     })).then((answers) => {
       const n = answers.reduce<number>((a, b) => a + b, 0)
