@@ -3,6 +3,7 @@ const [scenario = 'help', ...rest] = process.argv.slice(2)
 const scenarios: Record<string, string> = {
   demo: './demo.js',
   transfer: './transfer.js',
+  connect: './connect.js',
   scheduler: './scheduler-bench.js',
   pools: './pools.js',
   swarm: './swarm.js',

@@ -5,16 +5,15 @@
 // process. Besides MB/s it reports how
 // busy each side was (CPU seconds / wall seconds), which tells a CPU-bound
 // path from a latency-bound one.
-import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { parseArgs } from 'node:util'
-import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createNode } from '@damselfly/task-engine'
 import { PieceClient, type DataChannelMode } from '@damselfly/piece-exchange'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
-import { initBlake3, silentLogger, FrameReader, readyLine } from '@damselfly/utils'
+import { initBlake3, silentLogger, FrameReader } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
+import { startSender, type Sender } from './sender.js'
 
 const { values } = parseArgs({
   options: {
@@ -42,21 +41,8 @@ await initBlake3()
 
 interface Run { MBps: number, senderBusy: number, receiverBusy: number }
 
-async function sender (mode: string): Promise<{ info: any, pid: number, stop: () => Promise<void> }> {
-  // e.g. BENCH_SENDER_NODE_ARGS='--cpu-prof' to profile the sending side
-  const nodeArgs = process.env.BENCH_SENDER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []
-  const child = spawn(process.execPath, [...nodeArgs, fileURLToPath(new URL('./transfer-server.js', import.meta.url)), mode, String(size), String(pieceLength), String(initialStreamWindow ?? ''), values['direct-io'] ? 'direct' : 'cached'], { stdio: ['pipe', 'pipe', 'inherit'] })
-  // anything besides the ready line is node's own output (e.g. --trace-gc): pass it on
-  const line = await readyLine(child.stdout!, (l) => { process.stderr.write(`[sender] ${l}\n`) })
-  // wait for the sender to exit so it neither competes with the next run nor loses its --cpu-prof output
-  const stop = async (): Promise<void> => {
-    const exited = new Promise((resolve) => child.once('exit', resolve))
-    child.stdin!.end()
-    const t = setTimeout(() => child.kill(), 5000)
-    await exited
-    clearTimeout(t)
-  }
-  return { info: JSON.parse(line), pid: child.pid!, stop }
+async function sender (mode: string): Promise<Sender> {
+  return await startSender({ mode, size, pieceLength, initialStreamWindow, directIo: values['direct-io'] })
 }
 
 /** Times `transfer` and the CPU both processes spent on it. */
