@@ -80,6 +80,16 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
       for (const [transport, n] of Object.entries(engine.uploadedByTransport)) this.inc({ transport }, n)
     }
   })
+  new Counter({
+    name: 'damselfly_data_channels_opened_total',
+    help: 'Data channels opened to parents, by where the ticket came from (scheduler: straight to the data port; parent: asked over a libp2p connection)',
+    labelNames: ['ticket'],
+    registers: [registry],
+    collect () {
+      this.reset()
+      for (const [ticket, n] of Object.entries(engine.dataChannelsOpened)) this.inc({ ticket }, n)
+    }
+  })
   new Gauge({
     name: 'damselfly_active_tasks',
     help: 'Downloads in progress',

@@ -301,6 +301,8 @@ export interface DataTicket {
   key: Uint8Array<ArrayBuffer>
   tls: boolean
   plainPort: number
+  expires: number
+  host: string
 }
 
 export namespace DataTicket {
@@ -338,6 +340,16 @@ export namespace DataTicket {
           w.uint32(obj.plainPort)
         }
 
+        if ((obj.expires != null && obj.expires !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.expires)
+        }
+
+        if ((obj.host != null && obj.host !== '')) {
+          w.uint32(58)
+          w.string(obj.host)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -347,7 +359,9 @@ export namespace DataTicket {
           id: uint8ArrayAlloc(0),
           key: uint8ArrayAlloc(0),
           tls: false,
-          plainPort: 0
+          plainPort: 0,
+          expires: 0,
+          host: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -374,6 +388,14 @@ export namespace DataTicket {
             }
             case 5: {
               obj.plainPort = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.expires = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.host = reader.string()
               break
             }
             default: {
@@ -426,6 +448,20 @@ export namespace DataTicket {
               }
               break
             }
+            case 6: {
+              yield {
+                field: `${prefix}.expires`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.host`,
+                value: reader.string()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -463,6 +499,16 @@ export namespace DataTicket {
     value: number
   }
 
+  export interface DataTicketExpiresFieldEvent {
+    field: '$.expires'
+    value: number
+  }
+
+  export interface DataTicketHostFieldEvent {
+    field: '$.host'
+    value: string
+  }
+
   export function encode (obj: Partial<DataTicket>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, DataTicket.codec())
   }
@@ -471,7 +517,165 @@ export namespace DataTicket {
     return decodeMessage(buf, DataTicket.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): Generator<DataTicketPortFieldEvent | DataTicketIdFieldEvent | DataTicketKeyFieldEvent | DataTicketTlsFieldEvent | DataTicketPlainPortFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): Generator<DataTicketPortFieldEvent | DataTicketIdFieldEvent | DataTicketKeyFieldEvent | DataTicketTlsFieldEvent | DataTicketPlainPortFieldEvent | DataTicketExpiresFieldEvent | DataTicketHostFieldEvent> {
     return streamMessage(buf, DataTicket.codec(), opts)
+  }
+}
+
+export interface DataHello {
+  id: Uint8Array<ArrayBuffer>
+  expires: number
+  child: string
+  key: Uint8Array<ArrayBuffer>
+}
+
+export namespace DataHello {
+  let _codec: Codec<DataHello>
+
+  export const codec = (): Codec<DataHello> => {
+    if (_codec == null) {
+      _codec = message<DataHello>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.id)
+        }
+
+        if ((obj.expires != null && obj.expires !== 0)) {
+          w.uint32(16)
+          w.uint64Number(obj.expires)
+        }
+
+        if ((obj.child != null && obj.child !== '')) {
+          w.uint32(26)
+          w.string(obj.child)
+        }
+
+        if ((obj.key != null && obj.key.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.key)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          id: uint8ArrayAlloc(0),
+          expires: 0,
+          child: '',
+          key: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.id = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.expires = reader.uint64Number()
+              break
+            }
+            case 3: {
+              obj.child = reader.string()
+              break
+            }
+            case 4: {
+              obj.key = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.expires`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.child`,
+                value: reader.string()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.key`,
+                value: reader.bytes()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface DataHelloIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface DataHelloExpiresFieldEvent {
+    field: '$.expires'
+    value: number
+  }
+
+  export interface DataHelloChildFieldEvent {
+    field: '$.child'
+    value: string
+  }
+
+  export interface DataHelloKeyFieldEvent {
+    field: '$.key'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export function encode (obj: Partial<DataHello>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DataHello.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataHello>): DataHello {
+    return decodeMessage(buf, DataHello.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataHello>): Generator<DataHelloIdFieldEvent | DataHelloExpiresFieldEvent | DataHelloChildFieldEvent | DataHelloKeyFieldEvent> {
+    return streamMessage(buf, DataHello.codec(), opts)
   }
 }

@@ -456,6 +456,11 @@ export interface Register {
   uploadSlots: number
   token: string
   tasks: TaskState[]
+  dataSecret?: Uint8Array<ArrayBuffer>
+  dataHost?: string
+  dataPort?: number
+  dataPlainPort?: number
+  dataTls?: boolean
 }
 
 export namespace Register {
@@ -510,6 +515,31 @@ export namespace Register {
             w.uint32(66)
             TaskState.codec().encode(value, w)
           }
+        }
+
+        if (obj.dataSecret != null) {
+          w.uint32(74)
+          w.bytes(obj.dataSecret)
+        }
+
+        if (obj.dataHost != null) {
+          w.uint32(82)
+          w.string(obj.dataHost)
+        }
+
+        if (obj.dataPort != null) {
+          w.uint32(88)
+          w.uint32(obj.dataPort)
+        }
+
+        if (obj.dataPlainPort != null) {
+          w.uint32(96)
+          w.uint32(obj.dataPlainPort)
+        }
+
+        if (obj.dataTls != null) {
+          w.uint32(104)
+          w.bool(obj.dataTls)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -573,6 +603,26 @@ export namespace Register {
               obj.tasks.push(TaskState.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.tasks$
               }))
+              break
+            }
+            case 9: {
+              obj.dataSecret = reader.bytes()
+              break
+            }
+            case 10: {
+              obj.dataHost = reader.string()
+              break
+            }
+            case 11: {
+              obj.dataPort = reader.uint32()
+              break
+            }
+            case 12: {
+              obj.dataPlainPort = reader.uint32()
+              break
+            }
+            case 13: {
+              obj.dataTls = reader.bool()
               break
             }
             default: {
@@ -670,6 +720,41 @@ export namespace Register {
 
               break
             }
+            case 9: {
+              yield {
+                field: `${prefix}.dataSecret`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 10: {
+              yield {
+                field: `${prefix}.dataHost`,
+                value: reader.string()
+              }
+              break
+            }
+            case 11: {
+              yield {
+                field: `${prefix}.dataPort`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 12: {
+              yield {
+                field: `${prefix}.dataPlainPort`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 13: {
+              yield {
+                field: `${prefix}.dataTls`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -760,6 +845,31 @@ export namespace Register {
     index: number
   }
 
+  export interface RegisterDataSecretFieldEvent {
+    field: '$.dataSecret'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface RegisterDataHostFieldEvent {
+    field: '$.dataHost'
+    value: string
+  }
+
+  export interface RegisterDataPortFieldEvent {
+    field: '$.dataPort'
+    value: number
+  }
+
+  export interface RegisterDataPlainPortFieldEvent {
+    field: '$.dataPlainPort'
+    value: number
+  }
+
+  export interface RegisterDataTlsFieldEvent {
+    field: '$.dataTls'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Register>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Register.codec())
   }
@@ -768,7 +878,7 @@ export namespace Register {
     return decodeMessage(buf, Register.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Register>): Generator<RegisterAddrsFieldEvent | RegisterPoolFieldEvent | RegisterIdcFieldEvent | RegisterHostnameFieldEvent | RegisterSeedFieldEvent | RegisterUploadSlotsFieldEvent | RegisterTokenFieldEvent | RegisterTasksTaskIdFieldEvent | RegisterTasksHaveFieldEvent | RegisterTasksMetaTaskIdFieldEvent | RegisterTasksMetaContentLengthFieldEvent | RegisterTasksMetaPieceLengthFieldEvent | RegisterTasksMetaUrlFieldEvent | RegisterTasksDoneFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Register>): Generator<RegisterAddrsFieldEvent | RegisterPoolFieldEvent | RegisterIdcFieldEvent | RegisterHostnameFieldEvent | RegisterSeedFieldEvent | RegisterUploadSlotsFieldEvent | RegisterTokenFieldEvent | RegisterTasksTaskIdFieldEvent | RegisterTasksHaveFieldEvent | RegisterTasksMetaTaskIdFieldEvent | RegisterTasksMetaContentLengthFieldEvent | RegisterTasksMetaPieceLengthFieldEvent | RegisterTasksMetaUrlFieldEvent | RegisterTasksDoneFieldEvent | RegisterDataSecretFieldEvent | RegisterDataHostFieldEvent | RegisterDataPortFieldEvent | RegisterDataPlainPortFieldEvent | RegisterDataTlsFieldEvent> {
     return streamMessage(buf, Register.codec(), opts)
   }
 }
@@ -2163,6 +2273,31 @@ export namespace PeerMessage {
     index: number
   }
 
+  export interface PeerMessageRegisterDataSecretFieldEvent {
+    field: '$.register.dataSecret'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface PeerMessageRegisterDataHostFieldEvent {
+    field: '$.register.dataHost'
+    value: string
+  }
+
+  export interface PeerMessageRegisterDataPortFieldEvent {
+    field: '$.register.dataPort'
+    value: number
+  }
+
+  export interface PeerMessageRegisterDataPlainPortFieldEvent {
+    field: '$.register.dataPlainPort'
+    value: number
+  }
+
+  export interface PeerMessageRegisterDataTlsFieldEvent {
+    field: '$.register.dataTls'
+    value: boolean
+  }
+
   export interface PeerMessageAnnounceTaskIdFieldEvent {
     field: '$.announce.taskId'
     value: string
@@ -2358,7 +2493,7 @@ export namespace PeerMessage {
     return decodeMessage(buf, PeerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent | PeerMessageMorePiecesTaskIdFieldEvent | PeerMessageMorePiecesIndexesFieldEvent | PeerMessageMorePiecesDigestsIndexFieldEvent | PeerMessageMorePiecesDigestsDigestFieldEvent | PeerMessageMorePiecesParentIdFieldEvent | PeerMessageMorePiecesCostMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageRegisterDataSecretFieldEvent | PeerMessageRegisterDataHostFieldEvent | PeerMessageRegisterDataPortFieldEvent | PeerMessageRegisterDataPlainPortFieldEvent | PeerMessageRegisterDataTlsFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent | PeerMessageMorePiecesTaskIdFieldEvent | PeerMessageMorePiecesIndexesFieldEvent | PeerMessageMorePiecesDigestsIndexFieldEvent | PeerMessageMorePiecesDigestsDigestFieldEvent | PeerMessageMorePiecesParentIdFieldEvent | PeerMessageMorePiecesCostMsFieldEvent> {
     return streamMessage(buf, PeerMessage.codec(), opts)
   }
 }
@@ -2369,6 +2504,7 @@ export interface Parent {
   have: Uint8Array<ArrayBuffer>
   seed: boolean
   pool: string
+  ticket?: ParentTicket
 }
 
 export namespace Parent {
@@ -2406,6 +2542,11 @@ export namespace Parent {
         if ((obj.pool != null && obj.pool !== '')) {
           w.uint32(42)
           w.string(obj.pool)
+        }
+
+        if (obj.ticket != null) {
+          w.uint32(50)
+          ParentTicket.codec().encode(obj.ticket, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2448,6 +2589,12 @@ export namespace Parent {
             }
             case 5: {
               obj.pool = reader.string()
+              break
+            }
+            case 6: {
+              obj.ticket = ParentTicket.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.ticket
+              })
               break
             }
             default: {
@@ -2512,6 +2659,13 @@ export namespace Parent {
               }
               break
             }
+            case 6: {
+              yield * ParentTicket.codec().stream(reader, reader.uint32(), `${prefix}.ticket`, {
+                limits: opts.limits?.ticket
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -2550,6 +2704,41 @@ export namespace Parent {
     value: string
   }
 
+  export interface ParentTicketPortFieldEvent {
+    field: '$.ticket.port'
+    value: number
+  }
+
+  export interface ParentTicketIdFieldEvent {
+    field: '$.ticket.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ParentTicketKeyFieldEvent {
+    field: '$.ticket.key'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ParentTicketTlsFieldEvent {
+    field: '$.ticket.tls'
+    value: boolean
+  }
+
+  export interface ParentTicketPlainPortFieldEvent {
+    field: '$.ticket.plainPort'
+    value: number
+  }
+
+  export interface ParentTicketExpiresFieldEvent {
+    field: '$.ticket.expires'
+    value: number
+  }
+
+  export interface ParentTicketHostFieldEvent {
+    field: '$.ticket.host'
+    value: string
+  }
+
   export function encode (obj: Partial<Parent>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Parent.codec())
   }
@@ -2558,8 +2747,235 @@ export namespace Parent {
     return decodeMessage(buf, Parent.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Parent>): Generator<ParentPeerIdFieldEvent | ParentAddrsFieldEvent | ParentHaveFieldEvent | ParentSeedFieldEvent | ParentPoolFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Parent>): Generator<ParentPeerIdFieldEvent | ParentAddrsFieldEvent | ParentHaveFieldEvent | ParentSeedFieldEvent | ParentPoolFieldEvent | ParentTicketPortFieldEvent | ParentTicketIdFieldEvent | ParentTicketKeyFieldEvent | ParentTicketTlsFieldEvent | ParentTicketPlainPortFieldEvent | ParentTicketExpiresFieldEvent | ParentTicketHostFieldEvent> {
     return streamMessage(buf, Parent.codec(), opts)
+  }
+}
+
+export interface ParentTicket {
+  port: number
+  id: Uint8Array<ArrayBuffer>
+  key: Uint8Array<ArrayBuffer>
+  tls: boolean
+  plainPort: number
+  expires: number
+  host: string
+}
+
+export namespace ParentTicket {
+  let _codec: Codec<ParentTicket>
+
+  export const codec = (): Codec<ParentTicket> => {
+    if (_codec == null) {
+      _codec = message<ParentTicket>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.port != null && obj.port !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.port)
+        }
+
+        if ((obj.id != null && obj.id.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.id)
+        }
+
+        if ((obj.key != null && obj.key.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.key)
+        }
+
+        if ((obj.tls != null && obj.tls !== false)) {
+          w.uint32(32)
+          w.bool(obj.tls)
+        }
+
+        if ((obj.plainPort != null && obj.plainPort !== 0)) {
+          w.uint32(40)
+          w.uint32(obj.plainPort)
+        }
+
+        if ((obj.expires != null && obj.expires !== 0)) {
+          w.uint32(48)
+          w.uint64Number(obj.expires)
+        }
+
+        if ((obj.host != null && obj.host !== '')) {
+          w.uint32(58)
+          w.string(obj.host)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          port: 0,
+          id: uint8ArrayAlloc(0),
+          key: uint8ArrayAlloc(0),
+          tls: false,
+          plainPort: 0,
+          expires: 0,
+          host: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.port = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.id = reader.bytes()
+              break
+            }
+            case 3: {
+              obj.key = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.tls = reader.bool()
+              break
+            }
+            case 5: {
+              obj.plainPort = reader.uint32()
+              break
+            }
+            case 6: {
+              obj.expires = reader.uint64Number()
+              break
+            }
+            case 7: {
+              obj.host = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              yield {
+                field: `${prefix}.port`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 2: {
+              yield {
+                field: `${prefix}.id`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 3: {
+              yield {
+                field: `${prefix}.key`,
+                value: reader.bytes()
+              }
+              break
+            }
+            case 4: {
+              yield {
+                field: `${prefix}.tls`,
+                value: reader.bool()
+              }
+              break
+            }
+            case 5: {
+              yield {
+                field: `${prefix}.plainPort`,
+                value: reader.uint32()
+              }
+              break
+            }
+            case 6: {
+              yield {
+                field: `${prefix}.expires`,
+                value: reader.uint64Number()
+              }
+              break
+            }
+            case 7: {
+              yield {
+                field: `${prefix}.host`,
+                value: reader.string()
+              }
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export interface ParentTicketPortFieldEvent {
+    field: '$.port'
+    value: number
+  }
+
+  export interface ParentTicketIdFieldEvent {
+    field: '$.id'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ParentTicketKeyFieldEvent {
+    field: '$.key'
+    value: Uint8Array<ArrayBuffer>
+  }
+
+  export interface ParentTicketTlsFieldEvent {
+    field: '$.tls'
+    value: boolean
+  }
+
+  export interface ParentTicketPlainPortFieldEvent {
+    field: '$.plainPort'
+    value: number
+  }
+
+  export interface ParentTicketExpiresFieldEvent {
+    field: '$.expires'
+    value: number
+  }
+
+  export interface ParentTicketHostFieldEvent {
+    field: '$.host'
+    value: string
+  }
+
+  export function encode (obj: Partial<ParentTicket>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, ParentTicket.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParentTicket>): ParentTicket {
+    return decodeMessage(buf, ParentTicket.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParentTicket>): Generator<ParentTicketPortFieldEvent | ParentTicketIdFieldEvent | ParentTicketKeyFieldEvent | ParentTicketTlsFieldEvent | ParentTicketPlainPortFieldEvent | ParentTicketExpiresFieldEvent | ParentTicketHostFieldEvent> {
+    return streamMessage(buf, ParentTicket.codec(), opts)
   }
 }
 
@@ -2897,6 +3313,48 @@ export namespace TaskUpdate {
     index: number
   }
 
+  export interface TaskUpdateParentsTicketPortFieldEvent {
+    field: '$.parents[].ticket.port'
+    value: number
+    index: number
+  }
+
+  export interface TaskUpdateParentsTicketIdFieldEvent {
+    field: '$.parents[].ticket.id'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface TaskUpdateParentsTicketKeyFieldEvent {
+    field: '$.parents[].ticket.key'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface TaskUpdateParentsTicketTlsFieldEvent {
+    field: '$.parents[].ticket.tls'
+    value: boolean
+    index: number
+  }
+
+  export interface TaskUpdateParentsTicketPlainPortFieldEvent {
+    field: '$.parents[].ticket.plainPort'
+    value: number
+    index: number
+  }
+
+  export interface TaskUpdateParentsTicketExpiresFieldEvent {
+    field: '$.parents[].ticket.expires'
+    value: number
+    index: number
+  }
+
+  export interface TaskUpdateParentsTicketHostFieldEvent {
+    field: '$.parents[].ticket.host'
+    value: string
+    index: number
+  }
+
   export interface TaskUpdateBackToSourceFieldEvent {
     field: '$.backToSource'
     value: boolean
@@ -2950,7 +3408,7 @@ export namespace TaskUpdate {
     return decodeMessage(buf, TaskUpdate.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent | TaskUpdateGrantTaskIdFieldEvent | TaskUpdateGrantPeerIdFieldEvent | TaskUpdateGrantExpiresFieldEvent | TaskUpdateGrantSchedulerIdFieldEvent | TaskUpdateGrantSignatureFieldEvent | TaskUpdateCrossPoolRateFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<TaskUpdate>): Generator<TaskUpdateTaskIdFieldEvent | TaskUpdateContentLengthFieldEvent | TaskUpdatePieceLengthFieldEvent | TaskUpdateDigestsIndexFieldEvent | TaskUpdateDigestsDigestFieldEvent | TaskUpdateParentsPeerIdFieldEvent | TaskUpdateParentsAddrsFieldEvent | TaskUpdateParentsHaveFieldEvent | TaskUpdateParentsSeedFieldEvent | TaskUpdateParentsPoolFieldEvent | TaskUpdateParentsTicketPortFieldEvent | TaskUpdateParentsTicketIdFieldEvent | TaskUpdateParentsTicketKeyFieldEvent | TaskUpdateParentsTicketTlsFieldEvent | TaskUpdateParentsTicketPlainPortFieldEvent | TaskUpdateParentsTicketExpiresFieldEvent | TaskUpdateParentsTicketHostFieldEvent | TaskUpdateBackToSourceFieldEvent | TaskUpdateErrorFieldEvent | TaskUpdateAvailabilityFieldEvent | TaskUpdateGrantTaskIdFieldEvent | TaskUpdateGrantPeerIdFieldEvent | TaskUpdateGrantExpiresFieldEvent | TaskUpdateGrantSchedulerIdFieldEvent | TaskUpdateGrantSignatureFieldEvent | TaskUpdateCrossPoolRateFieldEvent> {
     return streamMessage(buf, TaskUpdate.codec(), opts)
   }
 }
@@ -3762,6 +4220,48 @@ export namespace SchedulerMessage {
     index: number
   }
 
+  export interface SchedulerMessageUpdateParentsTicketPortFieldEvent {
+    field: '$.update.parents[].ticket.port'
+    value: number
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsTicketIdFieldEvent {
+    field: '$.update.parents[].ticket.id'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsTicketKeyFieldEvent {
+    field: '$.update.parents[].ticket.key'
+    value: Uint8Array<ArrayBuffer>
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsTicketTlsFieldEvent {
+    field: '$.update.parents[].ticket.tls'
+    value: boolean
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsTicketPlainPortFieldEvent {
+    field: '$.update.parents[].ticket.plainPort'
+    value: number
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsTicketExpiresFieldEvent {
+    field: '$.update.parents[].ticket.expires'
+    value: number
+    index: number
+  }
+
+  export interface SchedulerMessageUpdateParentsTicketHostFieldEvent {
+    field: '$.update.parents[].ticket.host'
+    value: string
+    index: number
+  }
+
   export interface SchedulerMessageUpdateBackToSourceFieldEvent {
     field: '$.update.backToSource'
     value: boolean
@@ -3921,7 +4421,7 @@ export namespace SchedulerMessage {
     return decodeMessage(buf, SchedulerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageUpdateCrossPoolRateFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateParentsTicketPortFieldEvent | SchedulerMessageUpdateParentsTicketIdFieldEvent | SchedulerMessageUpdateParentsTicketKeyFieldEvent | SchedulerMessageUpdateParentsTicketTlsFieldEvent | SchedulerMessageUpdateParentsTicketPlainPortFieldEvent | SchedulerMessageUpdateParentsTicketExpiresFieldEvent | SchedulerMessageUpdateParentsTicketHostFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageUpdateCrossPoolRateFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
     return streamMessage(buf, SchedulerMessage.codec(), opts)
   }
 }

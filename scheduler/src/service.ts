@@ -8,7 +8,7 @@ import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { signGrant } from '@damselfly/piece-exchange'
+import { makeTicket, signGrant } from '@damselfly/piece-exchange'
 import { Swarm, MAX_PREHEAT_JOBS, PREHEAT_TTL_MS, type SwarmInit } from '@damselfly/scheduler-core'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
 import { buildSchedulerMetrics } from './metrics.js'
@@ -89,6 +89,8 @@ export class SchedulerService {
     const privateKey = this.init.privateKey ?? await loadOrCreateKey(this.init.keyFile)
     // grants: the scheduler's signed word that a member may fetch a task's pieces
     this.swarm.issueGrant = (taskId, peerId) => signGrant(privateKey, this.peerId, taskId, peerId)
+    // data channel tickets: a child reaches a parent's data port without a libp2p connection to it
+    this.swarm.issueTicket = makeTicket
     this.node = await createLibp2p({
       privateKey,
       ...libp2pSecurity({ clusterToken: this.init.token, debug: this.init.p2p?.libp2pDebug }),

@@ -9,7 +9,7 @@ import { once } from 'node:events'
 import { PieceStore, type TaskStore } from '@damselfly/storage'
 import { createNode, listenAddrs } from '@damselfly/task-engine'
 import { PieceServer, PieceClient, DATA_PROTOCOL, type DataChannelMode, type Transport } from '@damselfly/piece-exchange'
-import { DataTicket, PieceRequest } from '@damselfly/proto'
+import { DataHello, DataTicket, PieceRequest } from '@damselfly/proto'
 import { initBlake3, blake3, silentLogger, FrameReader, lengthPrefixed } from '@damselfly/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Libp2p } from '@libp2p/interface'
@@ -152,7 +152,7 @@ describe('data channels carry pieces beside libp2p', function () {
   }
 
   /** opens a TLS data channel with `ticket` and asks for piece 0: resolves with the bytes received, rejects when refused */
-  async function tlsFetch (ticket: DataTicket, key = ticket.key): Promise<number> {
+  async function tlsFetch (ticket: DataTicket, child: string, key = ticket.key): Promise<number> {
     const socket = tlsConnect({
       host: '127.0.0.1',
       port: ticket.port,
@@ -160,7 +160,7 @@ describe('data channels carry pieces beside libp2p', function () {
       minVersion: 'TLSv1.2',
       maxVersion: 'TLSv1.2',
       checkServerIdentity: () => undefined,
-      pskCallback: () => ({ psk: Buffer.from(key), identity: Buffer.from(ticket.id).toString('hex') })
+      pskCallback: () => ({ psk: Buffer.from(key), identity: `${Buffer.from(ticket.id).toString('hex')}.${ticket.expires}.${child}` })
     })
     try {
       await once(socket, 'secureConnect')
@@ -174,16 +174,21 @@ describe('data channels carry pieces beside libp2p', function () {
     }
   }
 
-  it('should accept a ticket once, and refuse a replayed ticket and a wrong key', async () => {
+  it('should accept a ticket once, only from the child it was made for, and refuse a replayed ticket and a wrong key', async () => {
     const { parent, node } = await pair('tls', 'tls')
+    const me = node.peerId.toString()
     const ticket = await ticketFrom(node, parent)
     assert.equal(ticket.tls, true)
-    assert.ok(await tlsFetch(ticket) > PIECE, 'a fresh ticket gets piece 0')
-    await assert.rejects(tlsFetch(ticket), 'a ticket is single-use')
+    assert.ok(ticket.expires > Date.now())
+    assert.ok(await tlsFetch(ticket, me) > PIECE, 'a fresh ticket gets piece 0')
+    await assert.rejects(tlsFetch(ticket, me), 'a ticket is single-use')
     const other = await ticketFrom(node, parent)
-    await assert.rejects(tlsFetch(other, randomBytes(32)), 'a wrong key fails the handshake')
-    // the wrong try used the ticket up as well
-    await assert.rejects(tlsFetch(other))
+    await assert.rejects(tlsFetch(other, me, randomBytes(32)), 'a wrong key fails the handshake')
+    // someone else presenting the ticket as theirs: the key is bound to the child it was made for
+    await assert.rejects(tlsFetch(other, parent.peerId), 'a ticket made for another child fails')
+    await assert.rejects(tlsFetch({ ...other, expires: other.expires + 1 }, me), 'a ticket claiming another expiry fails')
+    // failed tries do not use a ticket up: only who holds its key can, so nobody can burn another's
+    assert.ok(await tlsFetch(other, me) > PIECE)
   })
 
   it('should close a plain TCP channel opened with a made-up ticket without sending a byte', async () => {
@@ -192,7 +197,8 @@ describe('data channels carry pieces beside libp2p', function () {
     assert.equal(ticket.tls, false)
     const socket = tcpConnect({ host: '127.0.0.1', port: ticket.port })
     await once(socket, 'connect')
-    socket.write(Buffer.concat([Buffer.from(ticket.id), randomBytes(32), lengthPrefixed(PieceRequest.encode({ taskId: TASK, index: 0 })).subarray()]))
+    const hello = DataHello.encode({ id: ticket.id, expires: ticket.expires, child: node.peerId.toString(), key: randomBytes(32) as Uint8Array<ArrayBuffer> })
+    socket.write(Buffer.concat([lengthPrefixed(hello).subarray(), lengthPrefixed(PieceRequest.encode({ taskId: TASK, index: 0 })).subarray()]))
     let got = 0
     socket.on('data', (d: Buffer) => { got += d.byteLength })
     socket.on('error', () => {})

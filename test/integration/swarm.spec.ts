@@ -33,6 +33,11 @@ describe('a swarm of separate processes on loopback', function () {
     assert.ok(sum('tls') >= SIZE * eps.peers.length, `tls bytes ${sum('tls')}`)
     assert.equal(sum('libp2p'), 0)
     assert.equal(sum('tcp'), 0)
+    // every data channel was opened with a ticket from the scheduler's plan: straight to the parent's
+    // data port, without a libp2p connection (and Noise handshake) per pair of peers
+    const opened = await summedBy(eps.peers.map((p) => p.metrics), 'damselfly_data_channels_opened_total', 'ticket')
+    assert.ok(opened('scheduler') >= eps.peers.length, `data channels opened with scheduler tickets: ${opened('scheduler')}`)
+    assert.equal(opened('parent'), 0, 'no peer had to ask a parent for a ticket over libp2p')
 
     // the whole file fits the daemons' piece caches: every upload was served from memory, none read the disk again
     const lookups = await summedBy([...eps.peers, ...eps.seeds].map((p) => p.metrics), 'damselfly_piece_cache_lookups_total', 'result')

@@ -1,9 +1,10 @@
 import { createServer as createTcpServer, connect as tcpConnect, type OnReadOpts, type Server, type Socket } from 'node:net'
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls'
-import { randomBytes, timingSafeEqual } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
-import { DataTicket } from '@damselfly/proto'
+import { DataHello, DataTicket } from '@damselfly/proto'
 import { FrameReader, DirectSocketSource, lengthPrefixed, type Logger } from '@damselfly/utils'
+import { makeTicket, parsePskIdentity, pskIdentity, ticketKey, ticketKeyMatches, TICKET_ID_BYTES, TICKET_KEY_BYTES, TICKET_SECRET_BYTES } from './data-ticket.js'
 import { ProtocolError } from '@damselfly/types'
 import { socketLink, type PieceLink } from './piece-link.js'
 import { MAX_PIECE_BYTES, REQUEST_READER_BYTES } from './constants.js'
@@ -36,15 +37,24 @@ export type DataChannelKind = Exclude<DataChannelMode, 'off'>
  * 1.38 GB/s here against 0.72 GB/s for ECDHE-PSK-CHACHA20-POLY1305.
  */
 const TLS_OPTIONS = { ciphers: 'PSK-AES128-GCM-SHA256', minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2' } as const
-const ID_BYTES = 16
-const KEY_BYTES = 32
+/** how long a ticket the parent hands out itself is valid */
 const TICKET_TTL_MS = 30_000
-const MAX_TICKETS = 4096
-/** live tickets one peer may hold: a peer asking for tickets in a loop only spends its own */
-const MAX_TICKETS_PER_PEER = 64
+/** the longest validity a ticket may claim (scheduler tickets included): bounds the used-id memory */
+export const MAX_TICKET_TTL_MS = 5 * 60_000
+/** ids of redeemed tickets remembered at most (until they expire); past it, new channels are refused */
+const MAX_USED_TICKETS = 65_536
+/** a DataHello is ~120 bytes */
+const MAX_HELLO_BYTES = 512
 const HANDSHAKE_TIMEOUT_MS = 10_000
 
-interface Ticket { key: Buffer, peer: string, expires: number }
+/** where a parent's data channel listens, and what children need to reach it with a ticket */
+export interface DataChannelOffer {
+  secret: Uint8Array
+  host: string
+  port: number
+  plainPort: number
+  tls: boolean
+}
 
 export interface DataChannelServerInit {
   mode: DataChannelKind
@@ -60,11 +70,15 @@ export interface DataChannelServerInit {
 }
 
 /**
- * The parent's side of data channels: hands out tickets over libp2p and
- * accepts sockets that present one.
+ * The parent's side of data channels: hands out tickets over libp2p, lets
+ * the scheduler make them (it holds our ticket secret), and accepts sockets
+ * that present a valid one, once.
  */
 export class DataChannelServer {
-  private readonly tickets = new Map<string, Ticket>()
+  /** what ticket keys derive from: never leaves this process but to the schedulers, over Noise */
+  private readonly secret = randomBytes(TICKET_SECRET_BYTES)
+  /** redeemed ticket ids (hex), until they expire */
+  private readonly used = new Map<string, number>()
   private server?: Server
   /** plain TCP listener beside the TLS one, for clients in this peer's pool (mode `tcp`) */
   private plain?: Server
@@ -80,6 +94,16 @@ export class DataChannelServer {
   get plainPort (): number | undefined {
     const a = this.plain?.address()
     return a != null && typeof a === 'object' ? a.port : undefined
+  }
+
+  /**
+   * What the scheduler needs to make tickets for this data channel; undefined when it listens on
+   * a wildcard address (children could not tell which address reaches it: they ask us over libp2p)
+   */
+  get offer (): DataChannelOffer | undefined {
+    const host = this.init.host ?? '127.0.0.1'
+    if (this.port == null || host === '0.0.0.0' || host === '::' || host === '') return undefined
+    return { secret: this.secret, host, port: this.port, plainPort: this.plainPort ?? 0, tls: this.plain == null }
   }
 
   async start (): Promise<void> {
@@ -109,50 +133,52 @@ export class DataChannelServer {
     const closed = [this.server, this.plain].map(async (server) => { if (server != null) await new Promise((resolve) => server.close(resolve)) })
     for (const s of this.sockets) s.destroy()
     await Promise.all(closed)
-    this.tickets.clear()
+    this.used.clear()
   }
 
+  /** a ticket for the peer at the other end of this Noise-authenticated connection: stateless, so asking in a loop costs us no memory */
   private async issue (stream: Stream, connection: Connection): Promise<void> {
-    const id = randomBytes(ID_BYTES)
-    const key = randomBytes(KEY_BYTES)
-    const now = Date.now()
-    const peer = connection.remotePeer.toString()
-    // only expired tickets are ever evicted: a flood of requests must not push out the live
-    // tickets of other peers; past the limits, new tickets are refused instead
-    let mine = 0
-    for (const [k, t] of this.tickets) {
-      if (t.expires <= now) this.tickets.delete(k)
-      else if (t.peer === peer) mine++
-    }
-    if (mine >= MAX_TICKETS_PER_PEER || this.tickets.size >= MAX_TICKETS) throw new ProtocolError('too many open data tickets')
-    this.tickets.set(id.toString('hex'), { key, peer, expires: now + TICKET_TTL_MS })
-    stream.send(lengthPrefixed(DataTicket.encode({ port: this.port ?? 0, id, key, tls: this.plain == null, plainPort: this.plainPort ?? 0 })))
+    const t = makeTicket(this.secret, connection.remotePeer.toString(), TICKET_TTL_MS)
+    stream.send(lengthPrefixed(DataTicket.encode({ port: this.port ?? 0, id: t.id as Uint8Array<ArrayBuffer>, key: t.key as Uint8Array<ArrayBuffer>, tls: this.plain == null, plainPort: this.plainPort ?? 0, expires: t.expires, host: '' })))
     await stream.close()
   }
 
-  /** single use: a ticket is gone once presented, valid or not */
-  private take (idHex: string): Ticket | undefined {
-    const t = this.tickets.get(idHex)
-    this.tickets.delete(idHex)
-    return t != null && t.expires > Date.now() ? t : undefined
+  /** whether ticket (`id`, `expires`) may still be redeemed: unexpired, not too long-lived, not used */
+  private redeemable (id: Uint8Array, expires: number): boolean {
+    const now = Date.now()
+    return expires > now && expires <= now + MAX_TICKET_TTL_MS && !this.used.has(Buffer.from(id).toString('hex'))
+  }
+
+  /** marks a ticket used; false when it was already, or when too many live ones are remembered */
+  private redeem (id: Uint8Array, expires: number): boolean {
+    const hex = Buffer.from(id).toString('hex')
+    if (this.used.has(hex)) return false
+    if (this.used.size >= MAX_USED_TICKETS) {
+      const now = Date.now()
+      for (const [k, until] of this.used) if (until <= now) this.used.delete(k)
+      if (this.used.size >= MAX_USED_TICKETS) return false
+    }
+    this.used.set(hex, expires)
+    return true
   }
 
   private tlsServer (): Server {
-    const peers = new WeakMap<TLSSocket, string>()
+    const pending = new WeakMap<TLSSocket, { id: Buffer, expires: number, child: string }>()
     const server = createTlsServer({
       ...TLS_OPTIONS,
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // the key is derived from what the child claims: a child that claims a ticket it was not given cannot finish the handshake
       pskCallback: (socket, identity) => {
-        const t = this.take(identity)
-        if (t == null) return null
-        peers.set(socket, t.peer)
-        return t.key
+        const t = parsePskIdentity(identity)
+        if (t == null || !this.redeemable(t.id, t.expires)) return null
+        pending.set(socket, t)
+        return ticketKey(this.secret, t.id, t.expires, t.child)
       }
     })
     server.on('secureConnection', (socket) => {
-      const peer = peers.get(socket)
-      if (peer == null) { socket.destroy(); return }
-      this.accept(socket, peer)
+      const t = pending.get(socket)
+      if (t == null || !this.redeem(t.id, t.expires)) { socket.destroy(); return }
+      this.accept(socket, t.child)
     })
     server.on('tlsClientError', (err) => { this.init.log.debug({ err: err.message }, 'data channel handshake failed') })
     return server
@@ -165,19 +191,21 @@ export class DataChannelServer {
       let head = Buffer.alloc(0)
       const onData = (chunk: Buffer): void => {
         head = Buffer.concat([head, chunk])
-        if (head.byteLength < ID_BYTES + KEY_BYTES) return
+        const frame = readHello(head)
+        if (frame === 'more') return
         socket.off('data', onData)
         socket.pause()
-        const rest = head.subarray(ID_BYTES + KEY_BYTES)
-        if (rest.byteLength > 0) socket.unshift(rest)
-        const t = this.take(head.subarray(0, ID_BYTES).toString('hex'))
-        if (t == null || !timingSafeEqual(t.key, head.subarray(ID_BYTES, ID_BYTES + KEY_BYTES))) {
+        const hello = frame === 'bad' ? undefined : decodeHello(frame.hello)
+        const ok = hello != null && this.redeemable(hello.id, hello.expires) &&
+          ticketKeyMatches(this.secret, hello.id, hello.expires, hello.child, hello.key) && this.redeem(hello.id, hello.expires)
+        if (!ok || frame === 'bad') {
           this.init.log.debug('data channel ticket refused')
           socket.destroy()
           return
         }
+        if (frame.rest.byteLength > 0) socket.unshift(frame.rest)
         socket.setTimeout(0)
-        this.accept(socket, t.peer)
+        this.accept(socket, hello.child)
         socket.resume()
       }
       socket.on('data', onData)
@@ -190,23 +218,53 @@ export class DataChannelServer {
   }
 }
 
+/** a varint-length-prefixed hello at the start of `buf`, 'more' until it is all there, 'bad' past the limit */
+function readHello (buf: Buffer): { hello: Buffer, rest: Buffer } | 'more' | 'bad' {
+  let len = 0
+  let i = 0
+  for (; i < 2; i++) {
+    if (i >= buf.byteLength) return 'more'
+    len |= (buf[i] & 0x7f) << (7 * i)
+    if ((buf[i] & 0x80) === 0) break
+  }
+  if (i === 2 || len > MAX_HELLO_BYTES) return 'bad'
+  const start = i + 1
+  if (buf.byteLength < start + len) return buf.byteLength > start + MAX_HELLO_BYTES ? 'bad' : 'more'
+  return { hello: buf.subarray(start, start + len), rest: buf.subarray(start + len) }
+}
+
+function decodeHello (bytes: Uint8Array): DataHello | undefined {
+  try {
+    const h = DataHello.decode(bytes)
+    return h.id.byteLength === TICKET_ID_BYTES && h.key.byteLength === TICKET_KEY_BYTES && h.child !== '' ? h : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /**
- * Opens a data channel to a parent over the libp2p connection to it: plain
- * TCP only when `plain` (the caller's mode is `tcp` and the parent is in its
- * node pool) and the parent offers it, TLS otherwise. Throws when the parent
- * offers none (`off`) or cannot be reached on its data port; the caller then
- * uses libp2p streams.
+ * Asks a parent for a data channel ticket over a libp2p connection to it. Throws when the parent
+ * offers none (`off`); the caller then uses libp2p streams.
  */
-export async function openDataLink (node: Libp2p, addrs: Multiaddr[], plain: boolean, signal: AbortSignal): Promise<PieceLink> {
+export async function ticketFromParent (node: Libp2p, addrs: Multiaddr[], signal: AbortSignal): Promise<{ ticket: DataTicket, host: string }> {
   const connection = await node.dial(addrs, { signal })
   const stream = await connection.newStream(DATA_PROTOCOL, { signal })
   const frame = await new FrameReader(stream, 1024).readFrame(1024)
   await stream.close().catch(() => {})
   if (frame == null) throw new ProtocolError('parent sent no data ticket')
   const ticket = decodeTicket(frame.subarray())
-  const tls = !plain || ticket.tls || ticket.plainPort === 0
   const host = ipOf(connection.remoteAddr)
   if (host == null) throw new ProtocolError(`no IP address in ${connection.remoteAddr.toString()}`)
+  return { ticket, host }
+}
+
+/**
+ * Opens a data channel with a ticket made for `child` (this peer): plain TCP only when `plain`
+ * (the caller's mode is `tcp` and the parent is in its node pool) and the parent offers it, TLS
+ * otherwise. Throws when the parent cannot be reached on its data port or refuses the ticket.
+ */
+export async function connectDataLink (ticket: DataTicket, host: string, child: string, plain: boolean, signal: AbortSignal): Promise<PieceLink> {
+  const tls = !plain || ticket.tls || ticket.plainPort === 0
   // piece bodies are read straight into their buffers: no copy, no allocation per read
   const direct = new DirectSocketSource()
   const tlsOptions: ConnectionOptions & { onread: OnReadOpts } = {
@@ -214,13 +272,15 @@ export async function openDataLink (node: Libp2p, addrs: Multiaddr[], plain: boo
     onread: direct.onread,
     host,
     port: ticket.port,
-    // the key is the parent's proof of identity: it came over Noise from this peer id
+    // the key is the parent's proof of identity: only it and the schedulers hold its ticket secret
     checkServerIdentity: () => undefined,
-    pskCallback: () => ({ psk: Buffer.from(ticket.key), identity: Buffer.from(ticket.id).toString('hex') })
+    pskCallback: () => ({ psk: Buffer.from(ticket.key), identity: pskIdentity(ticket.id, ticket.expires, child) })
   }
   const socket = tls
     ? tlsConnect(tlsOptions)
     : tcpConnect({ host, port: ticket.plainPort, onread: direct.onread })
+  // until socketLink listens: a refused or reset socket must not throw
+  socket.on('error', () => {})
   try {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS)])
     await once(socket, tls ? 'secureConnect' : 'connect', { signal: timeout })
@@ -228,15 +288,21 @@ export async function openDataLink (node: Libp2p, addrs: Multiaddr[], plain: boo
     socket.destroy()
     throw err
   }
-  if (!tls) socket.write(Buffer.concat([ticket.id, ticket.key]))
+  if (!tls) socket.write(lengthPrefixed(DataHello.encode({ id: ticket.id, expires: ticket.expires, child, key: ticket.key })).subarray())
   socket.setNoDelay(true)
   return socketLink(socket, MAX_PIECE_BYTES, direct)
+}
+
+/** Opens a data channel to a parent with a ticket it hands out over libp2p (see ticketFromParent, connectDataLink). */
+export async function openDataLink (node: Libp2p, addrs: Multiaddr[], plain: boolean, signal: AbortSignal): Promise<PieceLink> {
+  const { ticket, host } = await ticketFromParent(node, addrs, signal)
+  return await connectDataLink(ticket, host, node.peerId.toString(), plain, signal)
 }
 
 /** A parent's ticket, checked: a malformed one is a ProtocolError, never a socket to a made-up port. */
 export function decodeTicket (frame: Uint8Array): DataTicket {
   const ticket = DataTicket.decode(frame)
-  if (ticket.id.byteLength !== ID_BYTES || ticket.key.byteLength !== KEY_BYTES || ticket.port === 0 || ticket.port > 65535 || ticket.plainPort > 65535) {
+  if (ticket.id.byteLength !== TICKET_ID_BYTES || ticket.key.byteLength !== TICKET_KEY_BYTES || ticket.port === 0 || ticket.port > 65535 || ticket.plainPort > 65535 || !(ticket.expires > 0)) {
     throw new ProtocolError('malformed data ticket')
   }
   return ticket

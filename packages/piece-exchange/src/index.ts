@@ -6,7 +6,8 @@ export { UploadBudget } from './upload-budget.js'
 export { maybeQueued } from './send-queue.js'
 export { streamLink, socketLink, type PieceLink, type Transport } from './piece-link.js'
 import type { Transport } from './piece-link.js'
-export { DataChannelServer, openDataLink, decodeTicket, DATA_PROTOCOL, type DataChannelMode, type DataChannelKind } from './data-channel.js'
+export { DataChannelServer, openDataLink, ticketFromParent, connectDataLink, decodeTicket, DATA_PROTOCOL, MAX_TICKET_TTL_MS, type DataChannelMode, type DataChannelKind, type DataChannelOffer } from './data-channel.js'
+export { makeTicket, ticketKey, ticketKeyMatches, TICKET_SECRET_BYTES } from './data-ticket.js'
 export * from './constants.js'
 
 /** Finds the local store of a task, if this daemon holds it. */

@@ -1,11 +1,11 @@
-import { PieceRequest, PieceResponse, PieceStatus } from '@damselfly/proto'
+import { PieceRequest, PieceResponse, PieceStatus, type ParentTicket } from '@damselfly/proto'
 import { lengthPrefixed, FrameReader, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { raceSignal } from 'race-signal'
 import { MAX_PIECE_BYTES, MAX_RESPONSE_HEADER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL, DEFAULT_PIECE_TIMEOUT_MS, DEFAULT_STREAMS_PER_PARENT } from './constants.js'
 import { streamLink, type PieceLink, type Transport } from './piece-link.js'
-import { openDataLink, type DataChannelMode } from './data-channel.js'
+import { connectDataLink, openDataLink, type DataChannelMode } from './data-channel.js'
 import type { Libp2p } from '@libp2p/interface'
 
 export interface PieceClientInit {
@@ -146,6 +146,10 @@ export class PieceClient {
   /** parents that gave us no data channel, until when we stop asking */
   private readonly noData = new Map<string, number>()
   private readonly streamsPerParent: number
+  /** ids of scheduler tickets already presented */
+  private readonly usedTickets = new Set<string>()
+  /** data channels opened, by where their ticket came from */
+  readonly dataVia = { scheduler: 0, parent: 0 }
 
   constructor (private readonly node: Libp2p, private readonly init: PieceClientInit) {
     this.streamsPerParent = Math.max(1, init.streamsPerParent ?? DEFAULT_STREAMS_PER_PARENT)
@@ -189,7 +193,7 @@ export class PieceClient {
     if (mode !== 'off' && (this.noData.get(parent.peerId) ?? 0) < Date.now()) {
       try {
         const plain = mode === 'tcp' && parent.pool != null && parent.pool === (this.init.pool ?? 'default')
-        return await raceSignal(this.channel(`${parent.peerId}/data`, async () => await openDataLink(this.node, addrsOf(parent), plain, openSignal())), signal)
+        return await raceSignal(this.channel(`${parent.peerId}/data`, async () => await this.openData(parent, plain)), signal)
       } catch (err: any) {
         if (signal?.aborted === true) throw err
         this.noData.set(parent.peerId, Date.now() + DATA_RETRY_MS)
@@ -206,6 +210,34 @@ export class PieceClient {
       stream.maxReadBufferLength = MAX_PIECE_BYTES * 2
       return streamLink(stream, connection, MAX_PIECE_BYTES)
     }), signal)
+  }
+
+  /**
+   * A data channel to `parent`: with the ticket the scheduler sent for it, straight to its data
+   * port (no libp2p connection: a swarm's peers would otherwise each pay a Noise handshake to
+   * most of the others); without one, or when it fails, with a ticket the parent hands out over
+   * libp2p.
+   */
+  private async openData (parent: Parent, plain: boolean): Promise<PieceLink> {
+    const t = parent.ticket
+    if (t != null && t.host !== '' && t.expires > Date.now() + 1000) {
+      const id = Buffer.from(t.id).toString('hex')
+      // single use: a channel that closed is reopened with the parent's own ticket
+      if (!this.usedTickets.has(id)) {
+        if (this.usedTickets.size >= 4096) this.usedTickets.clear()
+        this.usedTickets.add(id)
+        try {
+          const link = await connectDataLink(t, t.host, this.node.peerId.toString(), plain, openSignal())
+          this.dataVia.scheduler++
+          return link
+        } catch (err: any) {
+          this.init.log.debug({ parent: parent.peerId, err: err.message }, 'the scheduler\'s ticket opened no data channel: asking the parent')
+        }
+      }
+    }
+    const link = await openDataLink(this.node, addrsOf(parent), plain, openSignal())
+    this.dataVia.parent++
+    return link
   }
 
   /** the open channel under `key`, or a new one over the link `open` makes */
@@ -243,7 +275,13 @@ export class PieceClient {
   }
 }
 
-interface Parent { peerId: string, addrs: string[], pool?: string }
+interface Parent {
+  peerId: string
+  addrs: string[]
+  pool?: string
+  /** a ticket for its data channel from the scheduler's plan (made for this peer) */
+  ticket?: ParentTicket
+}
 
 function addrsOf (parent: Parent): Multiaddr[] {
   const addrs = parent.addrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${parent.peerId}`))

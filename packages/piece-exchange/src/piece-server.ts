@@ -6,7 +6,7 @@ import { MAX_REQUEST_BYTES, REQUEST_READER_BYTES, PIECE_PROTOCOL, HAVE_PROTOCOL,
 import { UploadBudget } from './upload-budget.js'
 import { checkGrant } from './grant.js'
 import { streamLink, type PieceLink } from './piece-link.js'
-import { DataChannelServer, type DataChannelKind } from './data-channel.js'
+import { DataChannelServer, type DataChannelKind, type DataChannelOffer } from './data-channel.js'
 import type { PieceLookup, UploadListener } from './index.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
@@ -70,6 +70,9 @@ export class PieceServer {
 
   /** the data channel's port, when it listens */
   get dataPort (): number | undefined { return this.data?.port }
+
+  /** what a scheduler needs to make data channel tickets for us (see DataChannelServer.offer) */
+  get dataOffer (): DataChannelOffer | undefined { return this.data?.offer }
 
   async start (): Promise<void> {
     const maxInbound = this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS

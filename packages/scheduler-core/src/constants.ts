@@ -52,3 +52,7 @@ export const PREHEAT_TTL_MS = 60 * 60_000
 export const MAX_PREHEAT_JOBS = 1024
 /** pieces of all tasks the scheduler tracks at most (each costs a few bytes per member): 64 Mi */
 export const MAX_TOTAL_PIECES = 1 << 26
+/** parents a member holds a ticket for, remembered at most (see ticketsUntil) */
+export const MAX_TICKETED_PARENTS = 64
+/** how long a data channel ticket the scheduler makes is valid; a fresh one goes out at half-life */
+export const TICKET_TTL_MS = 60_000

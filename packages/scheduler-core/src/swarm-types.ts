@@ -59,6 +59,8 @@ export interface PeerRecord {
   hostname: string
   seed: boolean
   uploadSlots: number
+  /** its data channel, when it gave us a ticket secret for it: never shown, never sent on */
+  data?: { secret: Uint8Array, host: string, port: number, plainPort: number, tls: boolean }
   send: Send
   tasks: Set<string>
   registeredAt: number
@@ -79,6 +81,8 @@ export interface Member {
   peerId: string
   have: Bitfield
   parents: string[]
+  /** parents this member was sent a data channel ticket for, and until when it is valid */
+  ticketsUntil: Map<string, number>
   /** parents this member must not use (bad pieces, repeated failures) */
   blocked: Set<string>
   failuresBy: Map<string, number>

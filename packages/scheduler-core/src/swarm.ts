@@ -1,8 +1,8 @@
 import { Bitfield, pieceCount, taskIdFor } from '@damselfly/utils'
-import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, GRANT_REFRESH_MS } from '@damselfly/proto'
+import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, type ParentTicket, GRANT_REFRESH_MS } from '@damselfly/proto'
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_ORIGIN_PHASE_PLAN_MS, DEFAULT_BLOCK_AFTER_FAILURES,
-  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, DEFAULT_SEED_GRACE_MS, MAX_PIECES,
+  DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, DEFAULT_SEED_GRACE_MS, MAX_PIECES, MAX_TICKETED_PARENTS, TICKET_TTL_MS,
   MAX_TASKS_PER_PEER, MAX_TASKS_PER_SEED, MAX_TASKS, MAX_TOTAL_PIECES, MAX_PENDING_HAVE_BYTES_PER_PEER
 } from './constants.js'
 import { PoolBudget } from './pool-budget.js'
@@ -61,6 +61,11 @@ export class Swarm {
   refusedAnnounces = 0
   /** signs a member's grant for a task (set by the service, which holds the key) */
   issueGrant?: (taskId: string, peerId: string) => Grant | Promise<Grant>
+  /**
+   * makes a data channel ticket for `child` under a parent's ticket secret (set by the service):
+   * a child then opens a data channel to the parent without a libp2p connection to it
+   */
+  issueTicket?: (secret: Uint8Array, child: string, ttlMs: number) => { id: Uint8Array, key: Uint8Array, expires: number }
 
   constructor (init: SwarmInit = {}) {
     this.maxParents = init.maxParents ?? DEFAULT_MAX_PARENTS
@@ -104,6 +109,7 @@ export class Swarm {
       hostname: reg.hostname,
       seed: reg.seed,
       uploadSlots: Math.max(1, reg.uploadSlots),
+      data: dataOffer(reg),
       send,
       tasks: old?.tasks ?? new Set(),
       registeredAt: this.now(),
@@ -284,6 +290,7 @@ export class Swarm {
         peerId,
         have: new Bitfield(task.pieceCount),
         parents: [],
+        ticketsUntil: new Map(),
         blocked: new Set(),
         failuresBy: new Map(),
         manifestCursor: 0,
@@ -572,6 +579,7 @@ export class Swarm {
     const started = performance.now()
     const parents = m.backToSource ? [] : this.chooseParents(task, m, peer)
     this.setParents(task, m, parents.map((p) => p.peerId))
+    for (const p of parents) p.ticket = this.ticketFor(m, p.peerId)
     const digests = task.manifestLog.slice(m.manifestCursor).map((index) => ({ index, digest: task.manifest[index] as Uint8Array<ArrayBuffer> }))
     m.manifestCursor = task.manifestLog.length
     const availability = new Uint8Array(task.pieceCount)
@@ -594,6 +602,22 @@ export class Swarm {
         crossPoolRate
       }
     })
+  }
+
+  /**
+   * A ticket for `m` to open a data channel to `parentId`: when the parent gave us its ticket
+   * secret, and `m` holds none from us for it that lasts a while yet (a ticket is single use: a
+   * member whose channel closed asks the parent itself).
+   */
+  private ticketFor (m: Member, parentId: string): ParentTicket | undefined {
+    const data = this.peers.get(parentId)?.data
+    if (data == null || this.issueTicket == null) return undefined
+    const now = this.now()
+    if ((m.ticketsUntil.get(parentId) ?? 0) > now + TICKET_TTL_MS / 2) return undefined
+    const t = this.issueTicket(data.secret, m.peerId, TICKET_TTL_MS)
+    if (m.ticketsUntil.size >= MAX_TICKETED_PARENTS) m.ticketsUntil.clear()
+    m.ticketsUntil.set(parentId, t.expires)
+    return { id: t.id as Uint8Array<ArrayBuffer>, key: t.key as Uint8Array<ArrayBuffer>, expires: t.expires, host: data.host, port: data.port, plainPort: data.plainPort, tls: data.tls }
   }
 
   /**
@@ -720,3 +744,14 @@ export class Swarm {
 
 }
 
+/** A registration's data channel offer, when it is whole: what tickets for its children are made from. */
+function dataOffer (reg: Register): PeerRecord['data'] {
+  const port = reg.dataPort ?? 0
+  const plainPort = reg.dataPlainPort ?? 0
+  if (reg.dataSecret?.byteLength !== 32 || reg.dataHost == null || reg.dataHost === '' || port < 1 || port > 65535 || plainPort > 65535) return undefined
+  // children are sent there: only to an address the peer also registered for libp2p, so a member
+  // cannot point every child's data channel at some other host
+  const host = reg.dataHost
+  if (!reg.addrs.some((a) => a.startsWith(`/ip4/${host}/`) || a.startsWith(`/ip6/${host}/`))) return undefined
+  return { secret: reg.dataSecret, host: reg.dataHost, port, plainPort, tls: reg.dataTls === true || plainPort === 0 }
+}

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Bitfield, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
-import { FailureKind, Grant as GrantCodec, type TaskUpdate } from '@damselfly/proto'
+import { FailureKind, Grant as GrantCodec, type ParentTicket, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
 import { verifyFileDigest } from './export.js'
@@ -65,6 +65,8 @@ interface ParentState {
   lastFailureAt: number
   /** not asked again before this time (after a failure) */
   restUntil: number
+  /** the scheduler's latest ticket for its data channel */
+  ticket?: ParentTicket
   blocked: boolean
 }
 
@@ -116,6 +118,8 @@ export class Download extends EventEmitter<DownloadEvents> {
   private askingPool = false
   private quietSpell = false
   private askedPoolAt = 0
+  /** the scheduler's latest data channel ticket for each parent it named */
+  private readonly tickets = new Map<string, ParentTicket>()
   /** the scheduler's grant for this peer and task, presented to parents with every request */
   private grant?: Uint8Array
   private readonly report: TaskReporter
@@ -223,6 +227,8 @@ export class Download extends EventEmitter<DownloadEvents> {
     if ((u.availability?.byteLength ?? 0) > 0) this.availability = u.availability
     const seen = new Set<string>()
     for (const p of u.parents) {
+      // tickets come only when a parent is new to us or ours nears expiry: kept across plans that leave the parent out
+      if (p.ticket != null) this.tickets.set(p.peerId, p.ticket)
       seen.add(p.peerId)
       if (this.c.pool != null && p.pool === this.c.pool && !p.seed) this.poolMembers.set(p.peerId, p.addrs)
       const size = store.pieceCount
@@ -230,8 +236,9 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (existing != null) {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
+        if (p.ticket != null) existing.ticket = p.ticket
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, restUntil: 0, blocked: false })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, restUntil: 0, blocked: false, ticket: this.tickets.get(p.peerId) })
       }
     }
     for (const id of [...this.parents.keys()]) {

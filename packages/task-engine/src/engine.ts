@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { PieceStore, PieceCache, type TaskStore } from '@damselfly/storage'
-import { PieceServer, PieceClient, type DataChannelMode, type Transport } from '@damselfly/piece-exchange'
+import { PieceServer, PieceClient, type DataChannelMode, type DataChannelOffer, type Transport } from '@damselfly/piece-exchange'
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
@@ -298,6 +298,8 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   get dataChannel (): DataChannelMode { return this.init.p2p?.dataChannel ?? 'tls' }
   /** the data channel's port, when this peer serves one */
   get dataPort (): number | undefined { return this.server?.dataPort }
+  /** data channels this peer opened to parents, by where their ticket came from (the scheduler's plan, the parent) */
+  get dataChannelsOpened (): { scheduler: number, parent: number } { return this.pieces?.dataVia ?? { scheduler: 0, parent: 0 } }
   get addrs (): string[] { return listenAddrs(this.node) }
 
   async start (): Promise<void> {
@@ -545,9 +547,18 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       seed: this.seeder != null,
       uploadSlots: this.init.uploadSlots ?? 32,
       token: this.init.token ?? '',
-      tasks
+      tasks,
+      // announced addresses mean the listen address is not what others reach (NAT, containers):
+      // children then ask us for tickets over libp2p, which dials what we announce
+      ...dataOfferFields((this.init.p2p?.announce?.length ?? 0) > 0 ? undefined : this.server.dataOffer)
     }
   }
+}
+
+/** Register's data channel fields: the scheduler makes tickets for children with them (nothing: children ask us) */
+function dataOfferFields (offer?: DataChannelOffer): Partial<Register> {
+  if (offer == null) return {}
+  return { dataSecret: offer.secret as Uint8Array<ArrayBuffer>, dataHost: offer.host, dataPort: offer.port, dataPlainPort: offer.plainPort, dataTls: offer.tls }
 }
 
 /** The task request a scheduler's seed / preheat message describes (its task id is recomputed from it). */
