@@ -1,12 +1,13 @@
 // `npm run bench -- connect [--json] [--quick]`: the CPU both ends spend when a peer starts
 // fetching from a parent it has no connection to yet (libp2p dial with TCP + Noise + yamux, the
-// data channel's ticket and socket, the first piece request), against the same request over links
-// that are already open. The parent is its own process, as in a swarm. Why it matters: a peer meets
+// data channel's ticket and socket, the first piece request), or with a ticket from the scheduler's
+// plan (no libp2p connection: the data socket alone), against the same request over links that
+// are already open. The parent is its own process, as in a swarm. Why it matters: a peer meets
 // most of the swarm as parents over one download (16 peers x 512 MiB on loopback: ~130 libp2p
 // connections and ~230 data channels), so this cost grows with the square of the swarm.
 import { parseArgs } from 'node:util'
 import { createNode } from '@damselfly/task-engine'
-import { PieceClient, type DataChannelMode, type Transport } from '@damselfly/piece-exchange'
+import { PieceClient, makeTicket, type DataChannelMode, type Transport } from '@damselfly/piece-exchange'
 import { silentLogger } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
 import { startSender } from './sender.js'
@@ -27,10 +28,14 @@ const PIECE = 64 * 1024
 /** links open at once: fewer than the parent's upload slots */
 const BATCH = 8
 
-interface Link { label: string, serverMode: string, client: DataChannelMode }
+interface Link { label: string, serverMode: string, client: DataChannelMode, schedulerTicket?: boolean }
 // `tcp`: a parent in the child's node pool (plain data channel); `tls`: a parent in another pool;
+// `*-ticket`: the same with a ticket from the scheduler's plan (no libp2p connection to the parent;
+// the bench makes the ticket as the scheduler does, with the secret the parent registers);
 // `libp2p`: data channels off, pieces over a libp2p stream
 const kinds: Link[] = [
+  { label: 'tcp-ticket', serverMode: 'piece', client: 'tcp', schedulerTicket: true },
+  { label: 'tls-ticket', serverMode: 'piece-tls', client: 'tcp', schedulerTicket: true },
   { label: 'tcp', serverMode: 'piece', client: 'tcp' },
   { label: 'tls', serverMode: 'piece-tls', client: 'tcp' },
   { label: 'libp2p', serverMode: 'piece', client: 'off' }
@@ -39,7 +44,7 @@ const kinds: Link[] = [
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const ms = (n: number): number => Math.round(n * 100) / 100
 
-async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuMs: number, setupCpuMs: number, setupSpreadMs: [number, number], fetches: number, transports: string[] }> {
+async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuMs: number, setupCpuMs: number, setupSpreadMs: [number, number], fetches: number, transports: string[], withSchedulerTicket: number }> {
   const s = await startSender({ mode: kind.serverMode, size: PIECE, pieceLength: PIECE })
   const node = await createNode()
   await node.start()
@@ -48,9 +53,13 @@ async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuM
   let fetched = 0
   /** what carried the pieces: the measurement is of the link it claims only if this is one kind */
   const transports = new Set<string>()
-  const fetchOne = async (client: PieceClient): Promise<void> => {
+  /** new links opened with a scheduler ticket (no libp2p connection) */
+  const opened = { scheduler: 0 }
+  const offer = s.info.offer
+  const fetchOne = async (client: PieceClient, child?: string): Promise<void> => {
     const via: { transport?: Transport } = {}
-    const buf = await client.fetch(parent, s.info.taskId, 0, PIECE, undefined, undefined, via)
+    const ticket = kind.schedulerTicket === true && child != null ? { ...makeTicket(Buffer.from(offer.secret, 'hex'), child, 60_000), host: offer.host, port: offer.port, plainPort: offer.plainPort, tls: offer.tls } : undefined
+    const buf = await client.fetch({ ...parent, ticket }, s.info.taskId, 0, PIECE, undefined, undefined, via)
     if (buf.byteLength !== PIECE) throw new Error(`got ${buf.byteLength} bytes, expected ${PIECE}`)
     transports.add(via.transport ?? 'unknown')
     fetched++
@@ -75,7 +84,8 @@ async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuM
       const nodes = await Promise.all(Array.from({ length: Math.min(BATCH, n - done) }, async () => await createNode()))
       await Promise.all(nodes.map(async (c) => { await c.start() }))
       const clients = nodes.map((c) => new PieceClient(c, { log, dataChannel: kind.client, pool: 'default' }))
-      cpu += await cpuOf(async () => { for (const c of clients) await fetchOne(c) })
+      cpu += await cpuOf(async () => { for (const [i, c] of clients.entries()) await fetchOne(c, nodes[i].peerId.toString()) })
+      opened.scheduler += clients.reduce((a, c) => a + c.dataVia.scheduler, 0)
       await Promise.all(clients.map(async (c) => { await c.stop() }))
       await Promise.all(nodes.map(async (c) => { await c.stop() }))
     }
@@ -93,7 +103,7 @@ async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuM
       request.push(await requests(links))
     }
     const setups = fresh.map((f, i) => f - request[i])
-    return { newLinkCpuMs: ms(median(fresh)), requestCpuMs: ms(median(request)), setupCpuMs: ms(median(setups)), setupSpreadMs: [ms(Math.min(...setups)), ms(Math.max(...setups))], fetches: fetched, transports: [...transports] }
+    return { newLinkCpuMs: ms(median(fresh)), requestCpuMs: ms(median(request)), setupCpuMs: ms(median(setups)), setupSpreadMs: [ms(Math.min(...setups)), ms(Math.max(...setups))], fetches: fetched, transports: [...transports], withSchedulerTicket: opened.scheduler }
   } finally {
     await warm.stop()
     await node.stop()

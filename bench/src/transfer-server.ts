@@ -67,7 +67,9 @@ if (mode === 'raw') {
     // as a daemon does: pooled buffers, libp2p streams and a data channel (`piece-tls`: an encrypted one)
     const server = new PieceServer(node, { log: silentLogger(), lookup: async () => ts, alloc: allocPieceBuffer, release: releasePieceBuffer, dataChannel: { mode: mode === 'piece-tls' ? 'tls' : 'tcp' } })
     await server.start()
-    process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests }) + '\n')
+    // what a scheduler would get at registration: `bench connect` makes tickets with it, as the scheduler does
+    const offer = server.dataOffer()
+    process.stdout.write(JSON.stringify({ peerId: node.peerId.toString(), addrs: listenAddrs(node), taskId: ts.taskId, digests, offer: offer != null ? { ...offer, secret: Buffer.from(offer.secret).toString('hex') } : undefined }) + '\n')
   }
 }
 // the parent closes our stdin when it is done: remove the piece store with us

@@ -43,9 +43,12 @@ const TICKET_TTL_MS = 30_000
 export const MAX_TICKET_TTL_MS = 5 * 60_000
 /** ids of redeemed tickets remembered at most (until they expire); past it, new channels are refused */
 const MAX_USED_TICKETS = 65_536
+/** past this many remembered ids, expired ones are dropped */
+const SWEEP_USED_ABOVE = 1024
 /** a DataHello is ~120 bytes */
 const MAX_HELLO_BYTES = 512
 const HANDSHAKE_TIMEOUT_MS = 10_000
+const WILDCARDS = new Set(['0.0.0.0', '::', ''])
 
 /** where a parent's data channel listens, and what children need to reach it with a ticket */
 export interface DataChannelOffer {
@@ -79,6 +82,7 @@ export class DataChannelServer {
   private readonly secret = randomBytes(TICKET_SECRET_BYTES)
   /** redeemed ticket ids (hex), until they expire */
   private readonly used = new Map<string, number>()
+  private sweptAt = 0
   private server?: Server
   /** plain TCP listener beside the TLS one, for clients in this peer's pool (mode `tcp`) */
   private plain?: Server
@@ -97,12 +101,14 @@ export class DataChannelServer {
   }
 
   /**
-   * What the scheduler needs to make tickets for this data channel; undefined when it listens on
-   * a wildcard address (children could not tell which address reaches it: they ask us over libp2p)
+   * What the scheduler needs to make tickets for this data channel: at the address it listens on,
+   * or, listening on every address, at `reachable` (the one address others reach us at); undefined
+   * when there is none (children then ask us for tickets over libp2p, which dials what it knows)
    */
-  get offer (): DataChannelOffer | undefined {
-    const host = this.init.host ?? '127.0.0.1'
-    if (this.port == null || host === '0.0.0.0' || host === '::' || host === '') return undefined
+  offer (reachable?: string): DataChannelOffer | undefined {
+    const listening = this.init.host ?? '127.0.0.1'
+    const host = WILDCARDS.has(listening) ? reachable : listening
+    if (this.port == null || host == null || WILDCARDS.has(host)) return undefined
     return { secret: this.secret, host, port: this.port, plainPort: this.plainPort ?? 0, tls: this.plain == null }
   }
 
@@ -139,7 +145,7 @@ export class DataChannelServer {
   /** a ticket for the peer at the other end of this Noise-authenticated connection: stateless, so asking in a loop costs us no memory */
   private async issue (stream: Stream, connection: Connection): Promise<void> {
     const t = makeTicket(this.secret, connection.remotePeer.toString(), TICKET_TTL_MS)
-    stream.send(lengthPrefixed(DataTicket.encode({ port: this.port ?? 0, id: t.id as Uint8Array<ArrayBuffer>, key: t.key as Uint8Array<ArrayBuffer>, tls: this.plain == null, plainPort: this.plainPort ?? 0, expires: t.expires, host: '' })))
+    stream.send(lengthPrefixed(DataTicket.encode({ port: this.port ?? 0, id: t.id, key: t.key, tls: this.plain == null, plainPort: this.plainPort ?? 0, expires: t.expires, host: '' })))
     await stream.close()
   }
 
@@ -153,11 +159,13 @@ export class DataChannelServer {
   private redeem (id: Uint8Array, expires: number): boolean {
     const hex = Buffer.from(id).toString('hex')
     if (this.used.has(hex)) return false
-    if (this.used.size >= MAX_USED_TICKETS) {
-      const now = Date.now()
+    const now = Date.now()
+    // expired ids can never be presented again: forget them, at most once a second
+    if (this.used.size >= SWEEP_USED_ABOVE && now - this.sweptAt >= 1000) {
+      this.sweptAt = now
       for (const [k, until] of this.used) if (until <= now) this.used.delete(k)
-      if (this.used.size >= MAX_USED_TICKETS) return false
     }
+    if (this.used.size >= MAX_USED_TICKETS) return false
     this.used.set(hex, expires)
     return true
   }
@@ -196,9 +204,8 @@ export class DataChannelServer {
         socket.off('data', onData)
         socket.pause()
         const hello = frame === 'bad' ? undefined : decodeHello(frame.hello)
-        const ok = hello != null && this.redeemable(hello.id, hello.expires) &&
-          ticketKeyMatches(this.secret, hello.id, hello.expires, hello.child, hello.key) && this.redeem(hello.id, hello.expires)
-        if (!ok || frame === 'bad') {
+        if (frame === 'bad' || hello == null || !this.redeemable(hello.id, hello.expires) ||
+          !ticketKeyMatches(this.secret, hello.id, hello.expires, hello.child, hello.key) || !this.redeem(hello.id, hello.expires)) {
           this.init.log.debug('data channel ticket refused')
           socket.destroy()
           return

@@ -11,17 +11,17 @@ export const TICKET_ID_BYTES = 16
 export const TICKET_KEY_BYTES = 32
 const CONTEXT = Buffer.from('damselfly/data-ticket/1\0')
 
-export interface TicketGrant { id: Uint8Array, expires: number, key: Uint8Array }
+export interface TicketGrant { id: Uint8Array<ArrayBuffer>, expires: number, key: Uint8Array<ArrayBuffer> }
 
-export function ticketKey (secret: Uint8Array, id: Uint8Array, expires: number, child: string): Buffer {
+export function ticketKey (secret: Uint8Array, id: Uint8Array, expires: number, child: string): Uint8Array<ArrayBuffer> {
   const when = Buffer.alloc(8)
   when.writeBigUInt64BE(BigInt(Math.max(0, Math.floor(expires))))
-  return createHmac('sha256', secret).update(CONTEXT).update(id).update(when).update(child, 'utf8').digest()
+  return new Uint8Array(createHmac('sha256', secret).update(CONTEXT).update(id).update(when).update(child, 'utf8').digest())
 }
 
 /** A fresh ticket for `child`, valid `ttlMs` from `now`. */
 export function makeTicket (secret: Uint8Array, child: string, ttlMs: number, now = Date.now()): TicketGrant {
-  const id = randomBytes(TICKET_ID_BYTES)
+  const id = new Uint8Array(randomBytes(TICKET_ID_BYTES))
   const expires = now + ttlMs
   return { id, expires, key: ticketKey(secret, id, expires, child) }
 }

@@ -72,7 +72,7 @@ export class PieceServer {
   get dataPort (): number | undefined { return this.data?.port }
 
   /** what a scheduler needs to make data channel tickets for us (see DataChannelServer.offer) */
-  get dataOffer (): DataChannelOffer | undefined { return this.data?.offer }
+  dataOffer (reachable?: string): DataChannelOffer | undefined { return this.data?.offer(reachable) }
 
   async start (): Promise<void> {
     const maxInbound = this.init.maxInboundStreams ?? DEFAULT_MAX_INBOUND_STREAMS

@@ -65,7 +65,7 @@ export class Swarm {
    * makes a data channel ticket for `child` under a parent's ticket secret (set by the service):
    * a child then opens a data channel to the parent without a libp2p connection to it
    */
-  issueTicket?: (secret: Uint8Array, child: string, ttlMs: number) => { id: Uint8Array, key: Uint8Array, expires: number }
+  issueTicket?: (secret: Uint8Array, child: string, ttlMs: number) => { id: Uint8Array<ArrayBuffer>, key: Uint8Array<ArrayBuffer>, expires: number }
 
   constructor (init: SwarmInit = {}) {
     this.maxParents = init.maxParents ?? DEFAULT_MAX_PARENTS
@@ -617,7 +617,7 @@ export class Swarm {
     const t = this.issueTicket(data.secret, m.peerId, TICKET_TTL_MS)
     if (m.ticketsUntil.size >= MAX_TICKETED_PARENTS) m.ticketsUntil.clear()
     m.ticketsUntil.set(parentId, t.expires)
-    return { id: t.id as Uint8Array<ArrayBuffer>, key: t.key as Uint8Array<ArrayBuffer>, expires: t.expires, host: data.host, port: data.port, plainPort: data.plainPort, tls: data.tls }
+    return { id: t.id, key: t.key, expires: t.expires, host: data.host, port: data.port, plainPort: data.plainPort, tls: data.tls }
   }
 
   /**

@@ -550,9 +550,25 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       tasks,
       // announced addresses mean the listen address is not what others reach (NAT, containers):
       // children then ask us for tickets over libp2p, which dials what we announce
-      ...dataOfferFields((this.init.p2p?.announce?.length ?? 0) > 0 ? undefined : this.server.dataOffer)
+      ...dataOfferFields((this.init.p2p?.announce?.length ?? 0) > 0 ? undefined : this.server.dataOffer(soleOutsideAddress(this.addrs)))
     }
   }
+}
+
+/**
+ * The one IP address other hosts reach us at, when listening on every interface (a container, a
+ * pod: one address besides loopback); undefined when there are several or none.
+ */
+function soleOutsideAddress (addrs: string[]): string | undefined {
+  const ips = new Set<string>()
+  for (const a of addrs) {
+    const m = /^\/ip([46])\/([^/]+)\//.exec(a)
+    if (m == null) continue
+    const ip = m[2]
+    if (m[1] === '4' ? ip.startsWith('127.') : (ip === '::1' || ip.toLowerCase().startsWith('fe80:'))) continue
+    ips.add(ip)
+  }
+  return ips.size === 1 ? [...ips][0] : undefined
 }
 
 /** Register's data channel fields: the scheduler makes tickets for children with them (nothing: children ask us) */
