@@ -234,6 +234,17 @@ log "registry served $served blob bytes for 2 pulls of $blob_bytes (ratio $ratio
 node -e 'const r=Number(process.argv[1]); process.exit(r >= 0.99 && r <= 1.25 ? 0 : 1)' "$ratio" \
   || { failed_service=origin; log "each blob should come from the registry about once"; exit 1; }
 
+# --- 5b'. data channels opened with the scheduler's tickets ---------------------
+# peers listen on 0.0.0.0 here: each offers the scheduler its one container address, and children
+# reach its data port with the tickets in their plans, without a libp2p connection per pair
+sched_tickets=0
+for p in peer-a1 peer-a2 peer-b1 peer-b2; do
+  n=$(curl -sf "http://$(ip_of "$p"):65003/metrics" | awk '/^damselfly_data_channels_opened_total\{.*ticket="scheduler"/ { s += $NF } END { print s + 0 }')
+  sched_tickets=$((sched_tickets + n))
+done
+log "data channels opened with scheduler tickets: $sched_tickets"
+[ "$sched_tickets" -gt 0 ] || { failed_service=peer-b1; log "no peer opened a data channel with a scheduler ticket"; exit 1; }
+
 # --- 5c. dashboard and peers ----------------------------------------------------
 failed_service=scheduler
 dashboard=$(curl -sf http://127.0.0.1:8002/dashboard) || dashboard=""
