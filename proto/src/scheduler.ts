@@ -2504,7 +2504,7 @@ export interface Parent {
   have: Uint8Array<ArrayBuffer>
   seed: boolean
   pool: string
-  ticket?: ParentTicket
+  ticket?: DataTicket
 }
 
 export namespace Parent {
@@ -2546,7 +2546,7 @@ export namespace Parent {
 
         if (obj.ticket != null) {
           w.uint32(50)
-          ParentTicket.codec().encode(obj.ticket, w)
+          DataTicket.codec().encode(obj.ticket, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2592,7 +2592,7 @@ export namespace Parent {
               break
             }
             case 6: {
-              obj.ticket = ParentTicket.codec().decode(reader, reader.uint32(), {
+              obj.ticket = DataTicket.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.ticket
               })
               break
@@ -2660,7 +2660,7 @@ export namespace Parent {
               break
             }
             case 6: {
-              yield * ParentTicket.codec().stream(reader, reader.uint32(), `${prefix}.ticket`, {
+              yield * DataTicket.codec().stream(reader, reader.uint32(), `${prefix}.ticket`, {
                 limits: opts.limits?.ticket
               })
 
@@ -2752,7 +2752,7 @@ export namespace Parent {
   }
 }
 
-export interface ParentTicket {
+export interface DataTicket {
   port: number
   id: Uint8Array<ArrayBuffer>
   key: Uint8Array<ArrayBuffer>
@@ -2762,12 +2762,12 @@ export interface ParentTicket {
   host: string
 }
 
-export namespace ParentTicket {
-  let _codec: Codec<ParentTicket>
+export namespace DataTicket {
+  let _codec: Codec<DataTicket>
 
-  export const codec = (): Codec<ParentTicket> => {
+  export const codec = (): Codec<DataTicket> => {
     if (_codec == null) {
-      _codec = message<ParentTicket>((obj, w, opts = {}) => {
+      _codec = message<DataTicket>((obj, w, opts = {}) => {
         if (opts.lengthDelimited !== false) {
           w.fork()
         }
@@ -2931,51 +2931,51 @@ export namespace ParentTicket {
     return _codec
   }
 
-  export interface ParentTicketPortFieldEvent {
+  export interface DataTicketPortFieldEvent {
     field: '$.port'
     value: number
   }
 
-  export interface ParentTicketIdFieldEvent {
+  export interface DataTicketIdFieldEvent {
     field: '$.id'
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface ParentTicketKeyFieldEvent {
+  export interface DataTicketKeyFieldEvent {
     field: '$.key'
     value: Uint8Array<ArrayBuffer>
   }
 
-  export interface ParentTicketTlsFieldEvent {
+  export interface DataTicketTlsFieldEvent {
     field: '$.tls'
     value: boolean
   }
 
-  export interface ParentTicketPlainPortFieldEvent {
+  export interface DataTicketPlainPortFieldEvent {
     field: '$.plainPort'
     value: number
   }
 
-  export interface ParentTicketExpiresFieldEvent {
+  export interface DataTicketExpiresFieldEvent {
     field: '$.expires'
     value: number
   }
 
-  export interface ParentTicketHostFieldEvent {
+  export interface DataTicketHostFieldEvent {
     field: '$.host'
     value: string
   }
 
-  export function encode (obj: Partial<ParentTicket>): Uint8Array<ArrayBuffer> {
-    return encodeMessage(obj, ParentTicket.codec())
+  export function encode (obj: Partial<DataTicket>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, DataTicket.codec())
   }
 
-  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParentTicket>): ParentTicket {
-    return decodeMessage(buf, ParentTicket.codec(), opts)
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): DataTicket {
+    return decodeMessage(buf, DataTicket.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ParentTicket>): Generator<ParentTicketPortFieldEvent | ParentTicketIdFieldEvent | ParentTicketKeyFieldEvent | ParentTicketTlsFieldEvent | ParentTicketPlainPortFieldEvent | ParentTicketExpiresFieldEvent | ParentTicketHostFieldEvent> {
-    return streamMessage(buf, ParentTicket.codec(), opts)
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<DataTicket>): Generator<DataTicketPortFieldEvent | DataTicketIdFieldEvent | DataTicketKeyFieldEvent | DataTicketTlsFieldEvent | DataTicketPlainPortFieldEvent | DataTicketExpiresFieldEvent | DataTicketHostFieldEvent> {
+    return streamMessage(buf, DataTicket.codec(), opts)
   }
 }
 

@@ -1,4 +1,4 @@
-import { PieceRequest, PieceResponse, PieceStatus, type ParentTicket } from '@damselfly/proto'
+import { PieceRequest, PieceResponse, PieceStatus, type DataTicket } from '@damselfly/proto'
 import { lengthPrefixed, FrameReader, type Logger } from '@damselfly/utils'
 import { PieceNotFoundError, PieceTimeoutError, ProtocolError } from '@damselfly/types'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -280,7 +280,7 @@ interface Parent {
   addrs: string[]
   pool?: string
   /** a ticket for its data channel from the scheduler's plan (made for this peer) */
-  ticket?: ParentTicket
+  ticket?: DataTicket
 }
 
 function addrsOf (parent: Parent): Multiaddr[] {

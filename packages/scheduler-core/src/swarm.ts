@@ -1,5 +1,5 @@
 import { Bitfield, pieceCount, taskIdFor } from '@damselfly/utils'
-import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, type ParentTicket, GRANT_REFRESH_MS } from '@damselfly/proto'
+import { FailureKind, type PeerMessage, type SchedulerMessage, type Register, type Announce, type TaskMeta, type PieceReport, type PieceFailure, type TaskFinished, type Parent, type SeedRequest, type TaskState, type Grant, type DataTicket, GRANT_REFRESH_MS } from '@damselfly/proto'
 import {
   DEFAULT_MAX_PARENTS, DEFAULT_CROSS_POOL_FETCHERS, DEFAULT_FLUSH_MS, DEFAULT_MIN_FLUSH_INTERVAL_MS, DEFAULT_ORIGIN_PHASE_PLAN_MS, DEFAULT_BLOCK_AFTER_FAILURES,
   DEFAULT_MAX_BACK_TO_SOURCE, DEFAULT_ORIGIN_FAILURES_BEFORE_FREE_FOR_ALL, DEFAULT_SEED_GRACE_MS, MAX_PIECES, MAX_TICKETED_PARENTS, TICKET_TTL_MS,
@@ -609,7 +609,7 @@ export class Swarm {
    * secret, and `m` holds none from us for it that lasts a while yet (a ticket is single use: a
    * member whose channel closed asks the parent itself).
    */
-  private ticketFor (m: Member, parentId: string): ParentTicket | undefined {
+  private ticketFor (m: Member, parentId: string): DataTicket | undefined {
     const data = this.peers.get(parentId)?.data
     if (data == null || this.issueTicket == null) return undefined
     const now = this.now()
