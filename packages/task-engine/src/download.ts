@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events'
 import { Bitfield, pieceRange, takeAll, type Logger, type RateLimiter } from '@damselfly/utils'
-import { FailureKind, Grant as GrantCodec, type ParentTicket, type TaskUpdate } from '@damselfly/proto'
+import { FailureKind, Grant as GrantCodec, type DataTicket, type TaskUpdate } from '@damselfly/proto'
 import { BackToSourceDisabledError, DigestMismatchError, DownloadTimeoutError, StorageError, errorInfo } from '@damselfly/types'
 import { releasePieceBuffer } from '@damselfly/hasher'
 import { verifyFileDigest } from './export.js'
@@ -65,8 +65,6 @@ interface ParentState {
   lastFailureAt: number
   /** not asked again before this time (after a failure) */
   restUntil: number
-  /** the scheduler's latest ticket for its data channel */
-  ticket?: ParentTicket
   blocked: boolean
 }
 
@@ -119,7 +117,7 @@ export class Download extends EventEmitter<DownloadEvents> {
   private quietSpell = false
   private askedPoolAt = 0
   /** the scheduler's latest data channel ticket for each parent it named */
-  private readonly tickets = new Map<string, ParentTicket>()
+  private readonly tickets = new Map<string, DataTicket>()
   /** the scheduler's grant for this peer and task, presented to parents with every request */
   private grant?: Uint8Array
   private readonly report: TaskReporter
@@ -236,9 +234,8 @@ export class Download extends EventEmitter<DownloadEvents> {
       if (existing != null) {
         existing.have = new Bitfield(size, p.have)
         existing.addrs = p.addrs
-        if (p.ticket != null) existing.ticket = p.ticket
       } else {
-        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, restUntil: 0, blocked: false, ticket: this.tickets.get(p.peerId) })
+        this.parents.set(p.peerId, { peerId: p.peerId, addrs: p.addrs, pool: p.pool, have: new Bitfield(size, p.have), seed: p.seed, inflight: 0, failures: 0, lastFailureAt: 0, restUntil: 0, blocked: false })
       }
     }
     for (const id of [...this.parents.keys()]) {
@@ -305,7 +302,8 @@ export class Download extends EventEmitter<DownloadEvents> {
       .then(async () => {
         // the piece's cost (reported to the scheduler) starts when it is asked for, not while it waits for tokens
         started = Date.now()
-        return await this.c.pieces.fetch(parent, this.taskId, index, length, ctl.signal, this.grant, via)
+        // the scheduler's ticket opens a data channel to the parent if none is open yet
+        return await this.c.pieces.fetch({ ...parent, ticket: this.tickets.get(parent.peerId) }, this.taskId, index, length, ctl.signal, this.grant, via)
       })
       .then(async (buf) => {
         const { digest, buf: back } = await this.c.hasher.hash(buf)
