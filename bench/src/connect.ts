@@ -11,6 +11,7 @@ import { PieceClient, makeTicket, type DataChannelMode, type Transport } from '@
 import { silentLogger } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
 import { startSender } from './sender.js'
+import { round, median } from './stats.js'
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +42,6 @@ const kinds: Link[] = [
   { label: 'libp2p', serverMode: 'piece', client: 'off' }
 ]
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
-const ms = (n: number): number => Math.round(n * 100) / 100
 
 async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuMs: number, setupCpuMs: number, setupSpreadMs: [number, number], fetches: number, transports: string[], withSchedulerTicket: number }> {
   const s = await startSender({ mode: kind.serverMode, size: PIECE, pieceLength: PIECE })
@@ -103,7 +102,7 @@ async function measure (kind: Link): Promise<{ newLinkCpuMs: number, requestCpuM
       request.push(await requests(links))
     }
     const setups = fresh.map((f, i) => f - request[i])
-    return { newLinkCpuMs: ms(median(fresh)), requestCpuMs: ms(median(request)), setupCpuMs: ms(median(setups)), setupSpreadMs: [ms(Math.min(...setups)), ms(Math.max(...setups))], fetches: fetched, transports: [...transports], withSchedulerTicket: opened.scheduler }
+    return { newLinkCpuMs: round(median(fresh)), requestCpuMs: round(median(request)), setupCpuMs: round(median(setups)), setupSpreadMs: [round(Math.min(...setups)), round(Math.max(...setups))], fetches: fetched, transports: [...transports], withSchedulerTicket: opened.scheduler }
   } finally {
     await warm.stop()
     await node.stop()

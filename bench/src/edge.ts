@@ -21,6 +21,7 @@ import { parseRate } from '@damselfly/utils'
 import { bittorrent, type SwarmConfig } from './systems.js'
 import { totalCpuSecondsOf } from './proc.js'
 import { swarmChart } from './chart.js'
+import { round, median } from './stats.js'
 
 const MiB = 1024 * 1024
 
@@ -70,13 +71,6 @@ export interface EdgeSummary {
    * the run and the highest mean over any 5 s (the budget's own window), against the budget
    */
   poolBudget?: { budgetBytesPerSec: number, lastSeconds: number, wanBytesPerPool: Record<string, number>, meanWanRatePerPool: Record<string, number>, max5sWanRatePerPool: Record<string, number>, allVerified: boolean, error?: string }
-}
-
-const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d
-
-function median (xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length === 0 ? 0 : s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
 }
 
 async function exited (child: ChildProcess): Promise<number> {

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { scaleChart } from './chart.js'
+import { round, median } from './stats.js'
 
 const { values } = parseArgs({
   options: {
@@ -70,11 +71,6 @@ async function loopbackCpuPerGiB (): Promise<number> {
   return median(xs)
 }
 
-const round = (x: number, d = 2): number => Math.round(x * 10 ** d) / 10 ** d
-function median (xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b)
-  return s.length % 2 === 1 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2
-}
 
 const FIGURES = ['lastSeconds', 'p50Seconds', 'cpuSeconds', 'cpuPerGiB', 'cpuPerLoopbackGiB', 'startupCpuSeconds', 'shutdownCpuSeconds', 'loopP99Ms', 'peakRssBytes', 'originBytes'] as const
 

@@ -15,6 +15,7 @@ import { parseRate } from '@damselfly/utils'
 import { systems, type SwarmConfig } from './systems.js'
 import { reapedChildrenCpuSeconds } from './proc.js'
 import { swarmChart } from './chart.js'
+import { round } from './stats.js'
 
 const { values } = parseArgs({
   options: {
@@ -59,7 +60,6 @@ export interface SystemResult {
   skipped?: string
 }
 
-const round = (n: number, d = 2): number => Math.round(n * 10 ** d) / 10 ** d
 
 function median (xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b)

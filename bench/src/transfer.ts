@@ -14,6 +14,7 @@ import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/h
 import { initBlake3, silentLogger, FrameReader } from '@damselfly/utils'
 import { cpuSecondsOf } from './proc.js'
 import { startSender, type Sender } from './sender.js'
+import { round } from './stats.js'
 
 const { values } = parseArgs({
   options: {
@@ -54,7 +55,6 @@ async function measure (pid: number, transfer: () => Promise<number>): Promise<R
   const seconds = (performance.now() - t0) / 1000
   const s1 = await cpuSecondsOf(pid)
   const r1 = process.cpuUsage(r0)
-  const round = (n: number): number => Math.round(n * 100) / 100
   return {
     MBps: Math.round(bytes / 1e6 / seconds),
     senderBusy: round((s1 - s0) / seconds),
