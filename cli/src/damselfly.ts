@@ -26,11 +26,17 @@ if ((role === 'daemon' || role === 'seed') && process.env.DAMSELFLY_TURBOFAN !==
 // after the flags (they are part of the cache's key), before any chunk loads
 useCompileCache()
 
-// `get` runs once per file: load only the client, not every role's implementation (~0.7 s);
-// it initialises BLAKE3 itself when it has to download standalone
-const get = role === 'get'
-if (!get) await (await import('@damselfly/utils')).initBlake3()
-const cli = get
-  ? (await import('./base-program.js')).baseProgram((await import('./get.js')).getCommand())
-  : (await import('./program.js')).program()
+// One role per process: load only that role's command, not every role's implementation. `get`
+// runs once per file (~0.7 s less); a daemon does not evaluate the scheduler's, the lab's or the
+// client's modules and the libraries only they use. Anything else (help, lab, config …) loads all.
+const { baseProgram } = await import('./base-program.js')
+const cli = role === 'get'
+  ? baseProgram((await import('./get.js')).getCommand())
+  : role === 'daemon' || role === 'seed'
+    ? baseProgram((await import('./daemon-command.js')).roleCommand(role === 'seed' ? 'seed' : 'peer'))
+    : role === 'scheduler'
+      ? baseProgram((await import('./scheduler-command.js')).schedulerCommand())
+      : (await import('./program.js')).program()
+// every role but the client hashes at once; the client initialises BLAKE3 itself when it downloads standalone
+if (role !== 'get') await (await import('@damselfly/utils')).initBlake3()
 await cli.parseAsync(process.argv)
