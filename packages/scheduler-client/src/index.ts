@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { request } from 'undici'
+import type { IncomingMessage } from 'node:http'
 import { multiaddr } from '@multiformats/multiaddr'
 import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, TaskState as TaskStateCodec, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
@@ -238,18 +238,46 @@ export function parseSchedulerUrl (raw: string): { url: string, peerId?: string 
   return { url: m[1], peerId: m[2] }
 }
 
+/** the info answer is two short fields: anything longer is not a scheduler */
+const MAX_INFO_BYTES = 64 * 1024
+
+/**
+ * The scheduler's peer id and libp2p addresses from its `/api/v1/info`. Over node's own HTTP
+ * client (loaded anyway by the daemon's API), not undici: a peer that never fetches from an
+ * origin then never loads undici at all.
+ */
 export async function fetchSchedulerInfo (url: string): Promise<SchedulerInfo> {
-  let res
+  const target = new URL('/api/v1/info', url)
+  const { get } = process.getBuiltinModule(target.protocol === 'https:' ? 'node:https' : 'node:http') as typeof import('node:http')
+  let body: string
   try {
-    res = await request(new URL('/api/v1/info', url), { signal: AbortSignal.timeout(5000) })
+    body = await new Promise<string>((resolve, reject) => {
+      get(target, { signal: AbortSignal.timeout(5000) }, (res: IncomingMessage) => {
+        if (res.statusCode !== 200) {
+          res.resume()
+          reject(new SchedulerUnavailableError(`scheduler ${url} answered ${res.statusCode ?? '?'}`))
+          return
+        }
+        let text = ''
+        res.setEncoding('utf8')
+        res.on('data', (chunk: string) => {
+          text += chunk
+          if (text.length > MAX_INFO_BYTES) res.destroy(new Error(`info answer over ${MAX_INFO_BYTES} bytes`))
+        })
+        res.on('end', () => { resolve(text) })
+        res.on('error', reject)
+      }).on('error', reject)
+    })
   } catch (err: any) {
+    if (err instanceof SchedulerUnavailableError) throw err
     throw new SchedulerUnavailableError(`scheduler ${url} unreachable: ${err.code ?? err.message}`)
   }
-  if (res.statusCode !== 200) {
-    await res.body.dump()
-    throw new SchedulerUnavailableError(`scheduler ${url} answered ${res.statusCode}`)
+  let info: Partial<SchedulerInfo>
+  try { info = JSON.parse(body) } catch { info = {} }
+  if (typeof info.peerId !== 'string' || !Array.isArray(info.addrs) || !info.addrs.every((a) => typeof a === 'string')) {
+    throw new SchedulerUnavailableError(`scheduler ${url} answered no peer id and addresses on /api/v1/info`)
   }
-  return await res.body.json() as SchedulerInfo
+  return { peerId: info.peerId, addrs: info.addrs }
 }
 
 export { SchedulerRing, ownerOf, type SchedulerRingInit } from './ring.js'
