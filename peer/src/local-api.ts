@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { isAbsolute } from 'node:path'
 import { httpError, TaskNotFoundError, errorInfo, InvalidRequestError, UnauthorizedError, type ProgressEvent, type TaskRequest, type TaskStats } from '@damselfly/types'
-import { bearerMatches, redactUrl, taskIdFor, parseRate } from '@damselfly/utils'
+import { bearerMatches, redactUrl, taskIdFor, parseRate, NO_SCHEMA_COMPILERS } from '@damselfly/utils'
 import { exportTarget, exportTo, type PeerEngine, type RateLimits } from '@damselfly/task-engine'
 import type { TaskStore } from '@damselfly/storage'
 
@@ -71,7 +71,7 @@ function shown (s: TaskStats): TaskStats {
  * workload on the host can reach a loopback port.
  */
 export function buildLocalApi (engine: PeerEngine, info: () => Record<string, unknown>, init: LocalApiInit): FastifyInstance {
-  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 })
+  const app = Fastify({ logger: false, bodyLimit: 1024 * 1024, schemaController: NO_SCHEMA_COMPILERS })
   const roots = init.exportRoots ?? []
 
   app.addHook('onRequest', async (req, reply) => {

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { Registry, Gauge, Counter, Histogram, collectDefaultMetrics } from 'prom-client'
+import { NO_SCHEMA_COMPILERS } from '@damselfly/utils'
 import type { PeerEngine } from '@damselfly/task-engine'
 import type { CacheGc } from '@damselfly/storage'
 
@@ -261,7 +262,7 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
   // zero series exist from the start, so rate() works before the first request
   for (const result of ['p2p', 'direct', 'error']) proxy.inc({ result, method: 'GET' }, 0)
 
-  const app = Fastify({ logger: false })
+  const app = Fastify({ logger: false, schemaController: NO_SCHEMA_COMPILERS })
   app.get('/metrics', async (_req, reply) => {
     return await reply.type(registry.contentType).send(await registry.metrics())
   })

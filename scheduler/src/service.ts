@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
 import { libp2pSecurity, loadOrCreateKey } from '@damselfly/utils/libp2p'
-import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, type Logger } from '@damselfly/utils'
+import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, NO_SCHEMA_COMPILERS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -232,7 +232,7 @@ async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Ar
 }
 
 export function buildHttpApi (svc: SchedulerService): FastifyInstance {
-  const app = Fastify({ logger: false })
+  const app = Fastify({ logger: false, schemaController: NO_SCHEMA_COMPILERS })
   app.setErrorHandler(async (err, _req, reply) => {
     const { status, body } = httpError(err)
     return await reply.code(status).send(body)
