@@ -10,7 +10,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 import { makeTicket, signGrant } from '@damselfly/piece-exchange'
 import { Swarm, MAX_PREHEAT_JOBS, PREHEAT_TTL_MS, type SwarmInit } from '@damselfly/scheduler-core'
-import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
+import type { Backends, BackendsInit } from '@damselfly/backend'
 import { buildSchedulerMetrics } from './metrics.js'
 import { DASHBOARD_HTML } from './dashboard.js'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
@@ -72,8 +72,11 @@ export const DECODE_LIMITS = {
  */
 export class SchedulerService {
   readonly swarm: Swarm
-  /** origins, only to list what a preheat URL names (images, repositories) */
-  readonly backends: Backends
+  /**
+   * origins, only to list what a preheat URL names (images, repositories): made on the first
+   * such preheat, so a scheduler that never sees one never loads the backends or undici
+   */
+  private backendsMade?: Promise<Backends>
   node!: Libp2p
   app!: FastifyInstance
   private readonly streams = new Set<Stream>()
@@ -81,7 +84,11 @@ export class SchedulerService {
 
   constructor (private readonly init: SchedulerInit) {
     this.swarm = new Swarm(init.swarm)
-    this.backends = createBackends(init.backends)
+  }
+
+  async backends (): Promise<Backends> {
+    this.backendsMade ??= import('@damselfly/backend').then(({ createBackends }) => createBackends(this.init.backends))
+    return await this.backendsMade
   }
 
   async start (): Promise<void> {
@@ -122,7 +129,7 @@ export class SchedulerService {
     for (const s of this.streams) s.abort(new Error('scheduler stopping'))
     await this.app?.close()
     await this.node?.stop()
-    await this.backends.close()
+    if (this.backendsMade != null) await (await this.backendsMade).close()
   }
 
   get peerId (): string { return this.node.peerId.toString() }
@@ -221,7 +228,7 @@ interface PreheatJob {
 async function expandPreheat (svc: SchedulerService, b: PreheatBody): Promise<Array<{ url: string, digest?: string, path: string }>> {
   const scheme = b.url.split(':')[0]
   if ((scheme === 'oci' || scheme === 'hf') && b.digest == null) {
-    const backend = svc.backends.forUrl(b.url)
+    const backend = (await svc.backends()).forUrl(b.url)
     if (backend.list != null) {
       const entries = await backend.list(b.url, b.headers ?? {}, { recursive: true })
       if (entries.length === 0) throw Object.assign(new Error(`${redactUrl(b.url)} names no objects`), { status: 404, code: 'ERR_NOT_FOUND' })

@@ -1,9 +1,8 @@
 import { rootCertificates as tlsRootCertificates } from 'node:tls'
-import type { Dispatcher } from 'undici'
+import { Agent, interceptors, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
 import { redactUrl } from '@damselfly/utils'
 import type { Backend, GetOptions, GetResult, ObjectStat } from '@damselfly/types'
-import { LazyDispatcher } from './lazy-dispatcher.js'
 
 export interface HttpBackendInit {
   /**
@@ -31,11 +30,11 @@ const KEEP_HEADERS = ['content-type', 'etag', 'last-modified', 'x-linked-etag', 
 
 export class HttpBackend implements Backend {
   readonly schemes = ['http', 'https']
-  private readonly dispatcher: LazyDispatcher
+  private readonly dispatcher: Dispatcher
 
   constructor (init: HttpBackendInit = {}) {
     const idle = init.idleTimeoutMs ?? 30_000
-    this.dispatcher = new LazyDispatcher(({ Agent, interceptors }) => new Agent({
+    this.dispatcher = new Agent({
       connections: init.connections ?? 16,
       headersTimeout: idle,
       bodyTimeout: idle,
@@ -52,7 +51,7 @@ export class HttpBackend implements Backend {
         statusCodes: [500, 502, 503, 504, 429],
         errorCodes: ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT']
       })
-    ))
+    )
   }
 
   async stat (url: string, headers: Record<string, string>, signal?: AbortSignal): Promise<ObjectStat> {
@@ -72,7 +71,7 @@ export class HttpBackend implements Backend {
    */
   async send (url: string, opts: SendOptions = {}): Promise<Dispatcher.ResponseData> {
     try {
-      return await (await this.dispatcher.get()).request({
+      return await this.dispatcher.request({
         origin: new URL(url).origin,
         path: pathOf(url),
         method: opts.method ?? 'GET',

@@ -7,7 +7,6 @@ import { ModelScopeBackend, type ModelScopeBackendInit } from './modelscope-back
 import type { Backend } from '@damselfly/types'
 
 export { HttpBackend, type HttpBackendInit, type SendOptions } from './http-backend.js'
-export { LazyDispatcher } from './lazy-dispatcher.js'
 export { OciBackend, parseOciUrl, parseOciImageRef, parseChallenge, type OciBackendInit, type OciRef, type OciImageRef } from './oci-backend.js'
 export { S3Backend, parseS3Url, type S3BackendInit } from './s3-backend.js'
 export { HfBackend, parseHfUrl, formatHfUrl, type HfBackendInit, type HfRef, type HfRepoType } from './hf-backend.js'

@@ -1,8 +1,7 @@
 import { pipeline } from 'node:stream/promises'
 import { rootCertificates } from 'node:tls'
-import type { Dispatcher } from 'undici'
+import { Agent, type Dispatcher } from 'undici'
 import { OriginError, OriginTimeoutError } from '@damselfly/types'
-import { LazyDispatcher } from '@damselfly/backend'
 import { redactUrl, throttle, type RateLimiter } from '@damselfly/utils'
 import { downstreamHeaders } from './http-headers.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -34,13 +33,13 @@ export interface RelayOptions {
  * follow (with its own credentials policy).
  */
 export class Upstream {
-  private readonly dispatcher: LazyDispatcher
+  private readonly dispatcher: Dispatcher
 
   /** @param limiters what relayed answer bodies draw from (the daemon's download and back-to-source limits) */
   constructor (init: UpstreamInit = {}, private readonly policy?: DestinationPolicy, private readonly limiters: RateLimiter[] = []) {
     const idle = init.idleTimeoutMs ?? 60_000
     // names resolve only to addresses the policy allows, and connections go to those (no rebinding)
-    this.dispatcher = new LazyDispatcher(({ Agent }) => new Agent({
+    this.dispatcher = new Agent({
       connections: init.connections ?? 64,
       headersTimeout: idle,
       bodyTimeout: idle,
@@ -48,7 +47,7 @@ export class Upstream {
         ...(policy != null ? { lookup: policy.lookup } : {}),
         ...(init.ca != null ? { ca: [...rootCertificates, init.ca] } : {})
       }
-    }))
+    })
   }
 
   /** Relays the client's request to `target` and the answer back, streaming both bodies. */
@@ -80,7 +79,7 @@ export class Upstream {
   private async request (target: URL, method: string, headers: Record<string, string>, body?: IncomingMessage): Promise<Dispatcher.ResponseData> {
     await this.policy?.check(target.hostname, defaultPort(target))
     try {
-      return await (await this.dispatcher.get()).request({ origin: target.origin, path: target.pathname + target.search, method, headers, body })
+      return await this.dispatcher.request({ origin: target.origin, path: target.pathname + target.search, method, headers, body })
     } catch (err: any) {
       if (err?.code === 'UND_ERR_HEADERS_TIMEOUT' || err?.code === 'UND_ERR_BODY_TIMEOUT') {
         throw new OriginTimeoutError(`upstream ${target.host} timed out`, { cause: err })

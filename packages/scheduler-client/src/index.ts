@@ -242,9 +242,9 @@ export function parseSchedulerUrl (raw: string): { url: string, peerId?: string 
 const MAX_INFO_BYTES = 64 * 1024
 
 /**
- * The scheduler's peer id and libp2p addresses from its `/api/v1/info`. Over node's own HTTP
- * client (loaded anyway by the daemon's API), not undici: a peer that never fetches from an
- * origin then never loads undici at all.
+ * The scheduler's peer id and libp2p addresses from its `/api/v1/info`, read with a bound (the
+ * answer is two short fields; whoever answers this plain-HTTP URL must not make a starting peer
+ * buffer without end) and checked for shape before use.
  */
 export async function fetchSchedulerInfo (url: string): Promise<SchedulerInfo> {
   const target = new URL('/api/v1/info', url)
