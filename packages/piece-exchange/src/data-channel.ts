@@ -195,49 +195,33 @@ export class DataChannelServer {
   private tcpServer (): Server {
     return createTcpServer((socket) => {
       socket.setTimeout(HANDSHAKE_TIMEOUT_MS, () => socket.destroy())
-      socket.on('error', () => {})
-      let head = Buffer.alloc(0)
-      const onData = (chunk: Buffer): void => {
-        head = Buffer.concat([head, chunk])
-        const frame = readHello(head)
-        if (frame === 'more') return
-        socket.off('data', onData)
-        socket.pause()
-        const hello = frame === 'bad' ? undefined : decodeHello(frame.hello)
-        if (frame === 'bad' || hello == null || !this.redeemable(hello.id, hello.expires) ||
-          !ticketKeyMatches(this.secret, hello.id, hello.expires, hello.child, hello.key) || !this.redeem(hello.id, hello.expires)) {
+      // the hello is the first frame on the link the child's requests then come over
+      const link = socketLink(socket, REQUEST_READER_BYTES)
+      this.helloChild(link).then((child) => {
+        if (child == null) {
           this.init.log.debug('data channel ticket refused')
           socket.destroy()
           return
         }
-        if (frame.rest.byteLength > 0) socket.unshift(frame.rest)
         socket.setTimeout(0)
-        this.accept(socket, hello.child)
-        socket.resume()
-      }
-      socket.on('data', onData)
+        this.accept(socket, child, link)
+      }, () => { socket.destroy() })
     })
   }
 
-  private accept (socket: Socket, peer: string): void {
-    socket.setNoDelay(true)
-    this.init.onLink(socketLink(socket, REQUEST_READER_BYTES), peer)
+  /** the child a plain channel's hello names, when its ticket is ours, for it, unexpired and now redeemed */
+  private async helloChild (link: PieceLink): Promise<string | undefined> {
+    const frame = await link.reader.readFrame(MAX_HELLO_BYTES)
+    const hello = frame == null ? undefined : decodeHello(frame.subarray())
+    if (hello == null || !this.redeemable(hello.id, hello.expires) ||
+      !ticketKeyMatches(this.secret, hello.id, hello.expires, hello.child, hello.key) || !this.redeem(hello.id, hello.expires)) return undefined
+    return hello.child
   }
-}
 
-/** a varint-length-prefixed hello at the start of `buf`, 'more' until it is all there, 'bad' past the limit */
-function readHello (buf: Buffer): { hello: Buffer, rest: Buffer } | 'more' | 'bad' {
-  let len = 0
-  let i = 0
-  for (; i < 2; i++) {
-    if (i >= buf.byteLength) return 'more'
-    len |= (buf[i] & 0x7f) << (7 * i)
-    if ((buf[i] & 0x80) === 0) break
+  private accept (socket: Socket, peer: string, link = socketLink(socket, REQUEST_READER_BYTES)): void {
+    socket.setNoDelay(true)
+    this.init.onLink(link, peer)
   }
-  if (i === 2 || len > MAX_HELLO_BYTES) return 'bad'
-  const start = i + 1
-  if (buf.byteLength < start + len) return buf.byteLength > start + MAX_HELLO_BYTES ? 'bad' : 'more'
-  return { hello: buf.subarray(start, start + len), rest: buf.subarray(start + len) }
 }
 
 function decodeHello (bytes: Uint8Array): DataHello | undefined {
