@@ -2,34 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns'
 import { BlockList, isIP, type LookupFunction } from 'node:net'
 import { networkInterfaces } from 'node:os'
 import { DestinationForbiddenError } from '@damselfly/types'
-
-/**
- * Address ranges a proxy reachable by other workloads must not lead into: the node itself,
- * cloud metadata (169.254.169.254), the cluster's private networks. Node's BlockList also
- * matches IPv4-mapped IPv6 forms (::ffff:127.0.0.1) against the IPv4 ranges.
- */
-const RANGES: Array<[kind: string, subnets: Array<[string, number, 'ipv4' | 'ipv6']>]> = [
-  ['loopback', [['127.0.0.0', 8, 'ipv4'], ['::1', 128, 'ipv6']]],
-  ['unspecified', [['0.0.0.0', 8, 'ipv4'], ['::', 128, 'ipv6']]],
-  ['link-local', [['169.254.0.0', 16, 'ipv4'], ['fe80::', 10, 'ipv6']]],
-  ['private', [['10.0.0.0', 8, 'ipv4'], ['172.16.0.0', 12, 'ipv4'], ['192.168.0.0', 16, 'ipv4'], ['100.64.0.0', 10, 'ipv4'], ['fc00::', 7, 'ipv6']]],
-  ['multicast or reserved', [['224.0.0.0', 3, 'ipv4'], ['ff00::', 8, 'ipv6']]]
-]
-
-const CLASSES = RANGES.map(([kind, subnets]) => {
-  const list = new BlockList()
-  for (const [net, prefix, type] of subnets) list.addSubnet(net, prefix, type)
-  return { kind, list }
-})
-
-function family (address: string): 'ipv4' | 'ipv6' {
-  return isIP(address) === 6 ? 'ipv6' : 'ipv4'
-}
-
-/** Which forbidden class an address falls in, or undefined for a public address. */
-export function addressClass (address: string): string | undefined {
-  return CLASSES.find((c) => c.list.check(address, family(address)))?.kind
-}
+import { addressClass, ipFamily } from '@damselfly/utils'
 
 interface AllowEntry {
   /** a host name (lower case; `*.` prefix for a suffix) or undefined for an address entry */
@@ -52,7 +25,7 @@ export function parseAllowEntry (entry: string): AllowEntry {
   const ip = cidr?.[1] ?? host
   if (isIP(ip) !== 0) {
     const list = new BlockList()
-    if (cidr != null) list.addSubnet(ip, Number(cidr[2]), family(ip)); else list.addAddress(ip, family(ip))
+    if (cidr != null) list.addSubnet(ip, Number(cidr[2]), ipFamily(ip)); else list.addAddress(ip, ipFamily(ip))
     return { addresses: list, port }
   }
   if (cidr != null || host === '' || /[^a-z0-9.*_-]/.test(host)) throw new Error(`proxy allow entry ${JSON.stringify(entry)}: expected host[:port], [v6][:port], a CIDR or *.suffix`)
@@ -89,10 +62,10 @@ export class DestinationPolicy {
   refusal (host: string, address: string, port?: number): string | undefined {
     const name = host.toLowerCase().replace(/^\[|\]$/g, '')
     const matches = (e: AllowEntry): boolean => (e.port == null || port == null || e.port === port) &&
-      (e.name != null ? (e.name.startsWith('*.') ? name.endsWith(e.name.slice(1)) : name === e.name) : e.addresses!.check(address, family(address)))
+      (e.name != null ? (e.name.startsWith('*.') ? name.endsWith(e.name.slice(1)) : name === e.name) : e.addresses!.check(address, ipFamily(address)))
     const exact = this.allow.some((e) => e.port != null && matches(e))
     const kind = addressClass(address)
-    const local = kind === 'loopback' || kind === 'unspecified' || this.local.check(address, family(address))
+    const local = kind === 'loopback' || kind === 'unspecified' || this.local.check(address, ipFamily(address))
     if (local && port != null && this.ownPorts.has(port) && !exact) return `${address}:${port} is this daemon's own listener`
     if (kind == null || this.allow.some(matches)) return undefined
     return `${address} is a ${kind} address`

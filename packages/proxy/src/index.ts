@@ -8,7 +8,8 @@ import type { UpstreamInit } from './upstream.js'
 import type { HijackInit } from './hijack.js'
 
 export { ProxyServer } from './proxy-server.js'
-export { DestinationPolicy, addressClass, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
+export { DestinationPolicy, parseAllowEntry, type DestinationPolicyInit } from './destination.js'
+export { addressClass } from '@damselfly/utils'
 export { DEFAULT_PROXY_PORT, DEFAULT_RULES, DEFAULT_HF_ENDPOINT, HF_PREFIX, MODELSCOPE_PREFIX, CA_CERT_FILE, CA_KEY_FILE } from './constants.js'
 export { containerdHostsToml, type HostsTomlInit } from './hosts-toml.js'
 export type { TaskDownloader, RegistryInit, HuggingFaceInit, ModelScopeInit, UpstreamInit, HijackInit }

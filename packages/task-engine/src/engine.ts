@@ -4,7 +4,7 @@ import { PieceServer, PieceClient, type DataChannelMode, type DataChannelOffer, 
 import { SchedulerRing } from '@damselfly/scheduler-client'
 import { createHasher, allocPieceBuffer, releasePieceBuffer } from '@damselfly/hasher'
 import { createBackends, type Backends, type BackendsInit } from '@damselfly/backend'
-import { taskIdFor, withTimeout, redactUrl, RateLimiter, type Logger } from '@damselfly/utils'
+import { taskIdFor, withTimeout, redactUrl, RateLimiter, addressClass, type Logger } from '@damselfly/utils'
 import PQueue from 'p-queue'
 import { fetchFromSource } from './source-fetcher.js'
 import { errorInfo, DownloadTimeoutError, InvalidRequestError } from '@damselfly/types'
@@ -562,10 +562,11 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
 function soleOutsideAddress (addrs: string[]): string | undefined {
   const ips = new Set<string>()
   for (const a of addrs) {
-    const m = /^\/ip([46])\/([^/]+)\//.exec(a)
-    if (m == null) continue
-    const ip = m[2]
-    if (m[1] === '4' ? ip.startsWith('127.') : (ip === '::1' || ip.toLowerCase().startsWith('fe80:'))) continue
+    const ip = /^\/ip[46]\/([^/]+)\//.exec(a)?.[1]
+    if (ip == null) continue
+    // private addresses are what a pod or container is reached at; only this host's own are skipped
+    const kind = addressClass(ip)
+    if (kind === 'loopback' || kind === 'link-local' || kind === 'unspecified') continue
     ips.add(ip)
   }
   return ips.size === 1 ? [...ips][0] : undefined
