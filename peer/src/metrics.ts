@@ -1,6 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
-import { Registry, Gauge, Counter, Histogram, collectDefaultMetrics } from 'prom-client'
+import { Registry, Gauge, Counter, Histogram } from 'prom-client'
 import { NO_SCHEMA_COMPILERS } from '@damselfly/utils'
+import { collectProcessMetrics } from '@damselfly/utils/process-metrics'
 import type { PeerEngine } from '@damselfly/task-engine'
 import type { CacheGc } from '@damselfly/storage'
 
@@ -37,7 +38,8 @@ export const PIECE_LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 
 export function buildMetrics (engine: PeerEngine, role: string, init: MetricsInit = {}): DaemonMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ role })
-  collectDefaultMetrics({ register: registry })
+  const processMetrics = collectProcessMetrics(registry)
+  engine.on('work', processMetrics.busy)
   new Counter({
     name: 'damselfly_download_bytes_total',
     help: 'Bytes received by this daemon since start, by source (origin, seed, peer)',
@@ -275,6 +277,6 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     registry,
     app,
     countProxyRequest: (result, method = 'GET') => { proxy.inc({ result, method }) },
-    close: () => { clearInterval(sampler) }
+    close: () => { clearInterval(sampler); processMetrics.close(); engine.off('work', processMetrics.busy) }
   }
 }

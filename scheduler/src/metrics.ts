@@ -1,11 +1,18 @@
-import { Registry, Gauge, Counter, collectDefaultMetrics } from 'prom-client'
+import { Registry, Gauge, Counter } from 'prom-client'
+import { collectProcessMetrics, type ProcessMetrics } from '@damselfly/utils/process-metrics'
 import type { Swarm } from '@damselfly/scheduler-core'
 
+export interface SchedulerMetrics {
+  registry: Registry
+  /** the process's metrics: `busy()` on each peer message, so event-loop delay is sampled while peers talk */
+  process: ProcessMetrics
+}
+
 /** The scheduler's Prometheus metrics, read from the swarm at scrape time (the swarm stays free of I/O). */
-export function buildSchedulerMetrics (swarm: Swarm): Registry {
+export function buildSchedulerMetrics (swarm: Swarm): SchedulerMetrics {
   const registry = new Registry()
   registry.setDefaultLabels({ role: 'scheduler' })
-  collectDefaultMetrics({ register: registry })
+  const process = collectProcessMetrics(registry)
   new Counter({
     name: 'damselfly_scheduler_decisions_total',
     help: 'Parent plans computed since start (one per member update)',
@@ -75,5 +82,5 @@ export function buildSchedulerMetrics (swarm: Swarm): Registry {
     registers: [registry],
     collect () { this.set(swarm.poolBudget.rate) }
   })
-  return registry
+  return { registry, process }
 }

@@ -11,7 +11,7 @@ import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
 import { makeTicket, signGrant } from '@damselfly/piece-exchange'
 import { Swarm, MAX_PREHEAT_JOBS, PREHEAT_TTL_MS, type SwarmInit } from '@damselfly/scheduler-core'
 import type { Backends, BackendsInit } from '@damselfly/backend'
-import { buildSchedulerMetrics } from './metrics.js'
+import { buildSchedulerMetrics, type SchedulerMetrics } from './metrics.js'
 import { DASHBOARD_HTML } from './dashboard.js'
 import type { Libp2p, PrivateKey, Stream, Connection } from '@libp2p/interface'
 
@@ -80,10 +80,12 @@ export class SchedulerService {
   node!: Libp2p
   app!: FastifyInstance
   private readonly streams = new Set<Stream>()
+  readonly metrics: SchedulerMetrics
   httpUrl = ''
 
   constructor (private readonly init: SchedulerInit) {
     this.swarm = new Swarm(init.swarm)
+    this.metrics = buildSchedulerMetrics(this.swarm)
   }
 
   async backends (): Promise<Backends> {
@@ -127,6 +129,7 @@ export class SchedulerService {
 
   async stop (): Promise<void> {
     for (const s of this.streams) s.abort(new Error('scheduler stopping'))
+    this.metrics.process.close()
     await this.app?.close()
     await this.node?.stop()
     if (this.backendsMade != null) await (await this.backendsMade).close()
@@ -147,6 +150,8 @@ export class SchedulerService {
     stream.maxReadBufferLength = MAX_FIRST_MESSAGE_BYTES * 2
     const first = await reader.readFrame(MAX_FIRST_MESSAGE_BYTES)
     if (first == null) return
+    const busy = this.metrics.process.busy
+    busy()
     stream.maxReadBufferLength = MAX_MESSAGE_BYTES * 2
     const hello = PeerMessage.decode(first, DECODE_LIMITS)
     const reply = (msg: Partial<SchedulerMessage>): void => {
@@ -168,6 +173,7 @@ export class SchedulerService {
       while (true) {
         const frame = await reader.readFrame(MAX_MESSAGE_BYTES)
         if (frame == null) break
+        busy()
         const msg = PeerMessage.decode(frame, DECODE_LIMITS)
         // holdings that did not fit in the (small) registration
         if (msg.register != null) this.swarm.addHoldings(peerId, msg.register.tasks)
@@ -302,7 +308,7 @@ export function buildHttpApi (svc: SchedulerService): FastifyInstance {
     return { id: job.id, taskId: job.tasks[0].taskId, state, tasks, peers }
   })
 
-  const registry = buildSchedulerMetrics(svc.swarm)
+  const registry = svc.metrics.registry
   app.get('/metrics', async (_req, reply) => await reply.type(registry.contentType).send(await registry.metrics()))
   app.get('/', async (_req, reply) => await reply.redirect('/dashboard'))
   app.get('/dashboard', async (_req, reply) => await reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(DASHBOARD_HTML))

@@ -100,6 +100,8 @@ describe('operations: dfget, metrics, health and config against a live lab', fun
     assert.equal(metric(body, 'damselfly_cache_bytes') - metric(before, 'damselfly_cache_bytes'), SIZE)
     assert.equal(metric(body, 'damselfly_cache_tasks') - metric(before, 'damselfly_cache_tasks'), 1)
     assert.match(body, /damselfly_proxy_requests_total\{result="p2p",method="GET",role="peer"\} 0/)
+    // the event loop is sampled while the daemon works (and idles unsampled): the download was work
+    assert.ok(metric(body, 'nodejs_eventloop_lag_p99_seconds') > 0, 'no event-loop delay sampled during the download')
 
     const seedMetrics = await text(eps.seeds[0].metrics)
     assert.ok(metric(seedMetrics.body, 'damselfly_download_bytes_total', 'source="origin"') >= SIZE)

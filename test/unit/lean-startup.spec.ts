@@ -32,9 +32,11 @@ function chunkDefining (marker: string): string {
 }
 
 describe('lean start-up', () => {
-  it('should not load undici, the daemon or the client with the scheduler, nor the scheduler with a daemon', () => {
+  it('should not load undici, the daemon or the client with the scheduler, nor the scheduler with a daemon, nor prom-client with the client', () => {
     // a daemon loads undici at start on purpose: every download first asks the origin for access
     assert.ok(!staticClosure(chunkDefining('function schedulerCommand(')).has(chunkDefining('node_modules/undici/index.js')), 'the scheduler loads undici')
+    // a client serves no metrics
+    assert.ok(!staticClosure(chunkDefining('function getCommand(')).has(chunkDefining('node_modules/prom-client/index.js')), 'get loads prom-client')
     // no role loads another's implementation
     const roles = ['function roleCommand(', 'function schedulerCommand(', 'function getCommand(']
     for (const a of roles) {

@@ -156,6 +156,11 @@ export interface DownloadOptions {
 }
 
 export interface EngineEvents {
+  /**
+   * The engine is working: a download, import or seed request came, or bytes moved (every chunk,
+   * every piece served). What the event-loop delay sampler keys on, so an idle daemon never wakes.
+   */
+  work: []
   upload: [taskId: string, peerId: string, bytes: number]
   piece: [source: 'seed' | 'peer', bytes: number, ms: number]
 }
@@ -325,6 +330,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         this.uploadedByTransport[transport] += bytes
         const d = this.downloads.get(taskId)
         if (d != null) d.stats.bytesUploaded += bytes
+        this.emit('work')
         this.emit('upload', taskId, peer, bytes)
       }
     })
@@ -346,7 +352,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       backends: this.backends,
       scheduler: this.scheduler,
       log: this.log,
-      onOriginBytes: (n) => { this.received.origin += n },
+      onOriginBytes: (n) => { this.received.origin += n; this.emit('work') },
       fetchSource: async (init) => await this.fetchSource(init),
       anonymousBackends: this.anonymousBackends,
       policy: this.policy
@@ -355,7 +361,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       this.scheduler.on('connected', () => { for (const store of this.imported.values()) this.publishImport(store) })
       const seeder = this.seeder
       if (seeder != null) {
-        this.scheduler.on('seed', (req) => { seeder.seed(req) })
+        this.scheduler.on('seed', (req) => { this.emit('work'); seeder.seed(req) })
         this.scheduler.on('connected', () => { seeder.republish().catch((err) => this.log.warn({ err: err.message }, 'republish failed')) })
       }
       await this.scheduler.start()
@@ -377,6 +383,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   /** Downloads a task (joining one already running); resolves with its store when complete. */
   async download (req: TaskRequest, onStarted?: (d: Download) => void, opts: DownloadOptions = {}): Promise<{ store: TaskStore, stats: TaskStats }> {
     const taskId = taskIdFor(req)
+    this.emit('work')
     // a content-addressed swarm must never widen access: whoever asks proves, with their own
     // credentials, that the canonical origin lets them read this URL, whatever this peer holds
     if (this.init.checkAccess !== false) await this.authorize(req)
@@ -408,6 +415,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
       const release = this.store.pin(taskId)
       d.finished.finally(() => { release(); perRequest?.done() }).catch(() => {})
       d.on('bytes', (source, n, crossPool) => {
+        this.emit('work')
         this.received[source] += n
         if (crossPool === true) this.receivedCrossPool += n
       })
@@ -465,6 +473,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
   async importFile (path: string, req: TaskRequest): Promise<TaskStore> {
     const taskId = taskIdFor(req)
     if (this.isDownloading(taskId)) throw new InvalidRequestError(`task ${taskId} is being downloaded or imported`)
+    this.emit('work')
     this.importing.add(taskId)
     const log = this.log.child({ task: taskId })
     const report = new TaskReporter(this.scheduler, taskId)
@@ -484,7 +493,7 @@ export class PeerEngine extends EventEmitter<EngineEvents> {
         log,
         pieceLength: req.pieceLength,
         onMeta: () => { report.meta(store, req.url) },
-        onPiece: (index, digest) => { report.piece(index, digest) }
+        onPiece: (index, digest) => { this.emit('work'); report.piece(index, digest) }
       })
       this.imported.set(taskId, store)
       this.publishImport(store)
