@@ -2,7 +2,7 @@ import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, Invalid
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { libp2pSecurity, loadOrCreateKey } from '@damselfly/utils/libp2p'
+import { libp2pSecurity, loadOrCreateKey, SCHEDULER_PING_INTERVAL_MS, SESSION_SILENCE_MS } from '@damselfly/utils/libp2p'
 import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, NO_SCHEMA_COMPILERS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -107,7 +107,9 @@ export class SchedulerService {
         listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],
         announce: this.init.p2p?.announce
       },
-      transports: [tcp()],
+      // peers ping their session every 10 s: one silent for 30 s is closed (see SESSION_SILENCE_MS)
+      transports: [tcp({ inboundSocketInactivityTimeout: SESSION_SILENCE_MS })],
+      connectionMonitor: { pingInterval: SCHEDULER_PING_INTERVAL_MS },
       streamMuxers: [yamux()],
       // every peer of a pool behind one NAT looks like one host: libp2p's per-host
       // inbound rate limit (5/s) would turn a node pool's restart into refusals

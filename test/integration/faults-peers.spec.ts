@@ -114,6 +114,26 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     assert.ok(f.origin.bytesServed - before <= 2 * SIZE, `origin served ${f.origin.bytesServed - before} bytes after the restart`)
   })
 
+  it('should drop a peer whose session goes silent (a frozen host) and take it back once it answers again', async function () {
+    this.timeout(180_000)
+    lab = await startLab({ peers: 2, dataDir: join(f.dir, 'lab-silent') })
+    const eps = lab.endpoints!
+    const [frozen, alive] = eps.peers
+    const listed = async (): Promise<string[]> => (await fetchJson<Array<{ id: string }>>(`${eps.scheduler.url}/api/v1/peers`)).map((p) => p.id)
+    await waitFor('every daemon to register', async () => (await listed()).length === 3, 20_000)
+    // no FIN, no RST: the process stops answering, as when its host hangs or its link is cut.
+    // Peers ping their session every 10 s; the scheduler closes one silent for 30 s
+    process.kill(frozen.pid, 'SIGSTOP')
+    try {
+      await waitFor('the scheduler to drop the silent peer', async () => !(await listed()).includes(frozen.id), 90_000, 250)
+      assert.ok((await listed()).includes(alive.id), 'a peer that kept pinging was dropped too')
+    } finally {
+      process.kill(frozen.pid, 'SIGCONT')
+    }
+    // its session was closed under it: it notices, connects again and registers
+    await waitFor('the peer to register again', async () => (await listed()).includes(frozen.id), 60_000, 250)
+  })
+
   it('should still complete a get from the origin while the scheduler is down', async () => {
     lab = await startLab({ peers: 1, peerArgs: PEER_ARGS, dataDir: join(f.dir, 'lab-down') })
     const eps = lab.endpoints!

@@ -3,7 +3,7 @@ import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { libp2pSecurity, loadOrCreateKey } from '@damselfly/utils/libp2p'
+import { libp2pSecurity, loadOrCreateKey, PEER_PING_INTERVAL_MS } from '@damselfly/utils/libp2p'
 import { halveYamuxWindowUpdates } from '@damselfly/utils'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -71,6 +71,7 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: MAX_STREAM_WINDOW, maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: CONNECTION_MANAGER,
+    connectionMonitor: { pingInterval: PEER_PING_INTERVAL_MS },
     start: false
   })
 }
