@@ -9,7 +9,8 @@ const scenarios: Record<string, string> = {
   swarm: './swarm.js',
   scale: './scale.js',
   hash: './hash.js',
-  edge: './edge.js'
+  edge: './edge.js',
+  idle: './idle.js'
 }
 if (scenarios[scenario] == null) {
   console.error(`usage: npm run bench -- <${Object.keys(scenarios).join('|')}> [--json] [--quick]`)

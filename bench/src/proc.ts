@@ -34,6 +34,16 @@ export async function peakRssOf (pid: number): Promise<number> {
   }
 }
 
+/** Resident set (VmRSS) of a process in bytes now; 0 when it is gone. */
+export async function rssOf (pid: number): Promise<number> {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))
+    return m == null ? 0 : Number(m[1]) * 1024
+  } catch {
+    return 0
+  }
+}
+
 /** Every descendant of `pid` (children, grandchildren, …), from /proc/<pid>/task/<tid>/children. */
 export async function descendantsOf (pid: number): Promise<number[]> {
   const out: number[] = []
@@ -95,6 +105,11 @@ export async function whenQuiet (read: () => Promise<number>, everyMs: number, q
     last = now
   }
   return last
+}
+
+/** Total CPU seconds of `pids` once they have used under 5% of a core each (on average) for 300 ms, or after 10 s. */
+export async function settled (pids: number[]): Promise<number> {
+  return await whenQuiet(async () => await totalCpuSecondsOf(pids), 100, 0.005 * pids.length, 10_000)
 }
 
 /**

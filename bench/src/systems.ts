@@ -10,7 +10,7 @@ import { promisify } from 'node:util'
 import { startOrigin, metric, type Origin } from '@damselfly/testkit'
 import { startLab } from '@damselfly/cli'
 import { CLI } from '@damselfly/cli'
-import { peakRssOf, totalCpuSecondsOf, quietDisks, whenQuiet, reapedChildrenCpuSeconds } from './proc.js'
+import { peakRssOf, totalCpuSecondsOf, quietDisks, settled, reapedChildrenCpuSeconds } from './proc.js'
 
 const run = promisify(execFile)
 
@@ -133,7 +133,7 @@ async function withOrigin<T> (cfg: SwarmConfig, f: (origin: Origin, url: string)
 }
 
 /** Runs `damselfly get` as its own process; resolves with seconds since `t0` when it exits. */
-function getProcess (args: string[], t0: number, pids: number[], apiToken?: string): Promise<number> {
+export function getProcess (args: string[], t0: number, pids: number[], apiToken?: string): Promise<number> {
   const env = apiToken != null ? { ...process.env, DAMSELFLY_API_TOKEN: apiToken } : process.env
   const child = spawn(process.execPath, [CLI, 'get', ...args, '--json', '--no-progress'], { stdio: ['ignore', 'pipe', 'pipe'], env })
   pids.push(child.pid!)
@@ -220,11 +220,6 @@ export const damselfly: SwarmSystem = {
       }
     })
   }
-}
-
-/** Total CPU seconds of `pids` once they have used under 5% of a core each (on average) for 300 ms, or after 10 s. */
-async function settled (pids: number[]): Promise<number> {
-  return await whenQuiet(async () => await totalCpuSecondsOf(pids), 100, 0.005 * pids.length, 10_000)
 }
 
 async function which (cmd: string): Promise<boolean> {

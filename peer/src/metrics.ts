@@ -136,9 +136,20 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     samples.push({ t: Date.now(), down: r.origin + r.seed + r.peer, up: engine.uploaded })
     while (samples.length > 2 && samples[0].t < Date.now() - windowMs) samples.shift()
   }
+  // a sample a second while the daemon works; none at rest, where each wake-up is what idle costs
+  let sampler: NodeJS.Timeout | undefined
+  const stopSampling = (): void => { clearInterval(sampler); sampler = undefined }
+  const startSampling = (): void => {
+    if (sampler != null) return
+    sample()
+    sampler = setInterval(() => {
+      sample()
+      if (!processMetrics.sampling) stopSampling()
+    }, 1000)
+    sampler.unref()
+  }
   sample()
-  const sampler = setInterval(sample, 1000)
-  sampler.unref()
+  engine.on('work', startSampling)
   const rate = (key: 'down' | 'up'): number => {
     sample()
     const first = samples[0]
@@ -277,6 +288,6 @@ export function buildMetrics (engine: PeerEngine, role: string, init: MetricsIni
     registry,
     app,
     countProxyRequest: (result, method = 'GET') => { proxy.inc({ result, method }) },
-    close: () => { clearInterval(sampler); processMetrics.close(); engine.off('work', processMetrics.busy) }
+    close: () => { stopSampling(); processMetrics.close(); engine.off('work', processMetrics.busy); engine.off('work', startSampling) }
   }
 }
