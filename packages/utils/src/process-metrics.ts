@@ -47,20 +47,18 @@ export function collectProcessMetrics (registry: Registry, init: ProcessMetricsI
 
   const histogram: IntervalHistogram = monitorEventLoopDelay({ resolution: init.resolutionMs ?? 10 })
   const idleAfterMs = init.idleAfterMs ?? 5000
-  let sampling = false
   let worked = false
+  /** runs while the sampler does: sampling ⇔ check is set */
   let check: NodeJS.Timeout | undefined
   const stop = (): void => {
-    if (!sampling) return
+    if (check == null) return
     histogram.disable()
     clearInterval(check)
     check = undefined
-    sampling = false
   }
   const busy = (): void => {
     worked = true
-    if (sampling) return
-    sampling = true
+    if (check != null) return
     histogram.enable()
     check = setInterval(() => {
       if (!worked) stop()
@@ -95,7 +93,7 @@ export function collectProcessMetrics (registry: Registry, init: ProcessMetricsI
 
   return {
     busy,
-    get sampling () { return sampling },
+    get sampling () { return check != null },
     close: stop
   }
 }
