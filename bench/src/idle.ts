@@ -12,8 +12,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { startLab } from '@damselfly/cli'
-import { writeRandomFile, sha256File, allMatch, metric, startOrigin } from '@damselfly/testkit'
+import { startLab, type Lab } from '@damselfly/cli'
+import { writeRandomFile, sha256File, allMatch, metric, startOrigin, type Origin } from '@damselfly/testkit'
 import { parseBytes } from '@damselfly/utils'
 import { cpuSecondsOf, rssOf, settled } from './proc.js'
 import { getProcess } from './systems.js'
@@ -89,40 +89,37 @@ async function measure (procs: Proc[], label: string): Promise<Phase> {
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'damselfly-idle-'))
+// everything started here stops in the one `finally`, whichever start failed
+const gauge = spawn(process.execPath, ['-e', GAUGE_SCRIPT], { stdio: 'ignore' })
+let origin: Origin | undefined
+let lab: Lab | undefined
 try {
   const file = join(dir, 'artifact.bin')
   await writeRandomFile(file, fileBytes)
   const sha256 = await sha256File(file)
-  const origin = await startOrigin({ files: { '/artifact.bin': file } })
+  origin = await startOrigin({ files: { '/artifact.bin': file } })
   const url = `${origin.url}/artifact.bin`
-  const summary = await (async () => {
-    const gauge = spawn(process.execPath, ['-e', GAUGE_SCRIPT], { stdio: 'ignore' })
-    const lab = await startLab({ peers, dataDir: join(dir, 'lab'), exportRoots: [dir], logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', 'tcp'], peerArgs: ['--data-channel', 'tcp'] })
-    try {
-      const eps = lab.endpoints!
-      const procs: Proc[] = [
-        { name: 'scheduler', role: 'scheduler', pid: eps.scheduler.pid },
-        ...eps.seeds.map((s, i) => ({ name: eps.seeds.length > 1 ? `seed${i}` : 'seed', role: 'seed' as const, pid: s.pid, metrics: s.metrics })),
-        ...eps.peers.map((p, i) => ({ name: `peer${i}`, role: 'peer' as const, pid: p.pid, metrics: p.metrics })),
-        { name: 'bareNode', role: 'gauge', pid: gauge.pid! }
-      ]
-      const fresh = await measure(procs, 'fresh')
-      const outputs = eps.peers.map((_, i) => join(dir, `out-${i}.bin`))
-      const t0 = performance.now()
-      const pids: number[] = []
-      await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, pids, p.apiToken)))
-      const allVerified = await allMatch(outputs, sha256)
-      say(`every peer downloaded ${fileBytes} bytes in ${((performance.now() - t0) / 1000).toFixed(2)} s; verified: ${String(allVerified)}`)
-      const afterDownload = await measure(procs, 'after a download')
-      return { scenario: 'idle', peers, fileBytes, seconds, windows, allVerified, fresh, afterDownload }
-    } finally {
-      await lab.stop()
-      await origin.stop()
-      gauge.kill()
-    }
-  })()
+  lab = await startLab({ peers, dataDir: join(dir, 'lab'), exportRoots: [dir], logLevel: 'warn', seedArgs: ['--pool', 'default', '--data-channel', 'tcp'], peerArgs: ['--data-channel', 'tcp'] })
+  const eps = lab.endpoints!
+  const procs: Proc[] = [
+    { name: 'scheduler', role: 'scheduler', pid: eps.scheduler.pid },
+    ...eps.seeds.map((s, i) => ({ name: eps.seeds.length > 1 ? `seed${i}` : 'seed', role: 'seed' as const, pid: s.pid, metrics: s.metrics })),
+    ...eps.peers.map((p, i) => ({ name: `peer${i}`, role: 'peer' as const, pid: p.pid, metrics: p.metrics })),
+    { name: 'bareNode', role: 'gauge', pid: gauge.pid! }
+  ]
+  const fresh = await measure(procs, 'fresh')
+  const outputs = eps.peers.map((_, i) => join(dir, `out-${i}.bin`))
+  const t0 = performance.now()
+  await Promise.all(eps.peers.map(async (p, i) => await getProcess([url, '-O', outputs[i], '--api', p.api], t0, [], p.apiToken)))
+  const allVerified = await allMatch(outputs, sha256)
+  say(`every peer downloaded ${fileBytes} bytes in ${((performance.now() - t0) / 1000).toFixed(2)} s; verified: ${String(allVerified)}`)
+  const afterDownload = await measure(procs, 'after a download')
+  const summary = { scenario: 'idle', peers, fileBytes, seconds, windows, allVerified, fresh, afterDownload }
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n')
-  else process.stdout.write(`daemons at rest (worst daemon, median of ${windows} × ${seconds} s): fresh ${summary.fresh.worstDaemonPercent}%, after a download ${summary.afterDownload.worstDaemonPercent}% of a core (target ≤ 1%); a bare node process with a 1 s timer: ${summary.fresh.bareNodePercent}%, ${summary.afterDownload.bareNodePercent}%\n`)
+  else process.stdout.write(`daemons at rest (worst daemon, median of ${windows} × ${seconds} s): fresh ${fresh.worstDaemonPercent}%, after a download ${afterDownload.worstDaemonPercent}% of a core (target ≤ 1%); a bare node process with a 1 s timer: ${fresh.bareNodePercent}%, ${afterDownload.bareNodePercent}%\n`)
 } finally {
+  await lab?.stop()
+  await origin?.stop()
+  gauge.kill()
   await rm(dir, { recursive: true, force: true })
 }
