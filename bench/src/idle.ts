@@ -15,7 +15,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startLab, type Lab } from '@damselfly/cli'
 import { writeRandomFile, sha256File, allMatch, metric, startOrigin, type Origin } from '@damselfly/testkit'
 import { parseBytes } from '@damselfly/utils'
-import { cpuSecondsOf, rssOf, settled } from './proc.js'
+import { cpuSecondsOf, rssOf, settled, wakeupsOf } from './proc.js'
 import { getProcess } from './systems.js'
 import { round, median } from './stats.js'
 
@@ -52,12 +52,17 @@ interface Phase {
   cpuPercent: Record<string, number>
   /** per process, every window */
   windows: Record<string, number[]>
+  /**
+   * per process, its main thread's wake-ups a minute (the median of its windows): independent of
+   * what one costs this hour, unlike cpuPercent; the bare node process's timer alone makes 60
+   */
+  wakeupsPerMinute: Record<string, number>
   /** the busiest daemon (seed or peer): what the ≤ 1% target is about */
   worstDaemonPercent: number
   /** the bare node process with a 1 s timer (GAUGE_SCRIPT), same windows */
   bareNodePercent: number
   rssBytes: Record<string, number>
-  /** libp2p connections each daemon holds (its metrics' damselfly_connected_peers): each is pinged every 10 s */
+  /** libp2p connections each daemon holds (its metrics' damselfly_connected_peers): one between peers closes after 2 min idle */
   connections: Record<string, number>
 }
 
@@ -65,16 +70,22 @@ async function measure (procs: Proc[], label: string): Promise<Phase> {
   await settled(procs.map((p) => p.pid))
   if (QUIET_MS > 0) await sleep(QUIET_MS)
   const perWindow: Record<string, number[]> = Object.fromEntries(procs.map((p) => [p.name, []]))
+  const wakeups: Record<string, number[]> = Object.fromEntries(procs.map((p) => [p.name, []]))
+  const read = async (): Promise<Array<[number, number]>> => await Promise.all(procs.map(async (p) => [await cpuSecondsOf(p.pid), await wakeupsOf(p.pid)]))
   for (let w = 0; w < windows; w++) {
-    const before = await Promise.all(procs.map(async (p) => await cpuSecondsOf(p.pid)))
+    const before = await read()
     const t0 = performance.now()
     await sleep(seconds * 1000)
-    const after = await Promise.all(procs.map(async (p) => await cpuSecondsOf(p.pid)))
+    const after = await read()
     const elapsed = (performance.now() - t0) / 1000
-    procs.forEach((p, i) => perWindow[p.name].push(round((after[i] - before[i]) / elapsed * 100)))
+    procs.forEach((p, i) => {
+      perWindow[p.name].push(round((after[i][0] - before[i][0]) / elapsed * 100))
+      wakeups[p.name].push(Math.round((after[i][1] - before[i][1]) / elapsed * 60))
+    })
     say(`${label}, window ${w + 1} of ${seconds} s: ${procs.map((p) => `${p.name} ${perWindow[p.name][w].toFixed(2)}%`).join('  ')}`)
   }
   const cpuPercent = Object.fromEntries(procs.map((p) => [p.name, round(median(perWindow[p.name]))]))
+  const wakeupsPerMinute = Object.fromEntries(procs.map((p) => [p.name, Math.round(median(wakeups[p.name]))]))
   const rssBytes = Object.fromEntries(await Promise.all(procs.map(async (p) => [p.name, await rssOf(p.pid)] as const)))
   const connections: Record<string, number> = {}
   for (const p of procs) {
@@ -84,8 +95,8 @@ async function measure (procs: Proc[], label: string): Promise<Phase> {
   }
   const worstDaemonPercent = Math.max(...procs.filter((p) => p.role === 'seed' || p.role === 'peer').map((p) => cpuPercent[p.name]))
   const bareNodePercent = cpuPercent.bareNode
-  say(`${label}: median ${procs.map((p) => `${p.name} ${cpuPercent[p.name].toFixed(2)}%`).join('  ')}; RSS ${procs.map((p) => `${p.name} ${(rssBytes[p.name] / 2 ** 20).toFixed(0)}`).join(' ')} MiB; connections ${JSON.stringify(connections)}`)
-  return { cpuPercent, windows: perWindow, worstDaemonPercent, bareNodePercent, rssBytes, connections }
+  say(`${label}: median ${procs.map((p) => `${p.name} ${cpuPercent[p.name].toFixed(2)}%`).join('  ')}; wake-ups a minute ${procs.map((p) => `${p.name} ${wakeupsPerMinute[p.name]}`).join(' ')}; RSS ${procs.map((p) => `${p.name} ${(rssBytes[p.name] / 2 ** 20).toFixed(0)}`).join(' ')} MiB; connections ${JSON.stringify(connections)}`)
+  return { cpuPercent, windows: perWindow, wakeupsPerMinute, worstDaemonPercent, bareNodePercent, rssBytes, connections }
 }
 
 const dir = await mkdtemp(join(tmpdir(), 'damselfly-idle-'))

@@ -44,6 +44,20 @@ export async function rssOf (pid: number): Promise<number> {
   }
 }
 
+/**
+ * Times the process's main thread has gone to sleep and been woken (voluntary context switches of
+ * /proc/<pid>/task/<pid>/status); 0 when it is gone. What an idle daemon costs is mostly these, at a
+ * price per wake-up the machine sets.
+ */
+export async function wakeupsOf (pid: number): Promise<number> {
+  try {
+    const m = /\nvoluntary_ctxt_switches:\s+(\d+)/.exec(await readFile(`/proc/${pid}/task/${pid}/status`, 'utf8'))
+    return m == null ? 0 : Number(m[1])
+  } catch {
+    return 0
+  }
+}
+
 /** Every descendant of `pid` (children, grandchildren, …), from /proc/<pid>/task/<tid>/children. */
 export async function descendantsOf (pid: number): Promise<number[]> {
   const out: number[] = []

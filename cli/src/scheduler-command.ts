@@ -38,6 +38,7 @@ export function schedulerCommand (): Command {
     .addOption(new Option('--admin-token <token>', 'bearer token for preheat (default: the cluster token; with neither, preheat is refused)').env('DAMSELFLY_ADMIN_TOKEN'))
     .addOption(new Option('--key-file <path>', 'where the scheduler\'s libp2p identity is kept (peers pin its peer id: --scheduler http://host:8002/p2p/<peerId>)').env('DAMSELFLY_SCHEDULER_KEY_FILE'))
     .addOption(new Option('--dev', 'development / lab mode: without a seed token, any peer may claim to be a seed').env('DAMSELFLY_DEV'))
+    .addOption(new Option('--heartbeat-seconds <s>', 'how often each peer session gets a heartbeat: a peer silent for three is dropped, a peer that hears none for three reconnects').default(10).argParser(Number).env('DAMSELFLY_SCHEDULER_HEARTBEAT_SECONDS'))
     .option('--allow-import', 'let peers publish tasks made from local files (damselfly cache import) that no one else has a manifest for; the importer becomes that task\'s seed')
     .addOption(new Option('--log-level <level>', 'trace, debug, info, warn, error').env('DAMSELFLY_LOG_LEVEL'))
     .option('--json', 'print one JSON line with the endpoints once ready')
@@ -60,6 +61,7 @@ export function schedulerCommand (): Command {
         adminToken: c.adminToken,
         dev: c.dev,
         keyFile,
+        heartbeatMs: c.heartbeatSeconds * 1000,
         swarm: { allowImport: c.allowImport, poolWanBudget: parseRate(c.poolWanBudget) }
       })
       await svc.start()

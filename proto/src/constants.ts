@@ -1,5 +1,9 @@
 /** the libp2p protocol a peer keeps its scheduler session on (one per scheduler) */
 export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
+/** how often a scheduler sends each session a Heartbeat (scheduler.proto), unless configured otherwise */
+export const DEFAULT_HEARTBEAT_MS = 10_000
+/** either end of a session closes it after hearing nothing for this many heartbeat intervals */
+export const SILENT_HEARTBEATS = 3
 /** largest scheduler message either side accepts */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 /** a peer's first message (its registration) may be this big at most: nothing more is buffered before it is authorised */

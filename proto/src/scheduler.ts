@@ -1,3 +1,5 @@
+/* eslint-disable require-yield */
+
 import { decodeMessage, encodeMessage, enumeration, MaxLengthError, message, streamMessage } from 'protons-runtime'
 import { alloc as uint8ArrayAlloc } from 'uint8arrays/alloc'
 import type { Codec, DecodeOptions } from 'protons-runtime'
@@ -461,6 +463,7 @@ export interface Register {
   dataPort?: number
   dataPlainPort?: number
   dataTls?: boolean
+  heartbeats?: boolean
 }
 
 export namespace Register {
@@ -540,6 +543,11 @@ export namespace Register {
         if (obj.dataTls != null) {
           w.uint32(104)
           w.bool(obj.dataTls)
+        }
+
+        if (obj.heartbeats != null) {
+          w.uint32(112)
+          w.bool(obj.heartbeats)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -623,6 +631,10 @@ export namespace Register {
             }
             case 13: {
               obj.dataTls = reader.bool()
+              break
+            }
+            case 14: {
+              obj.heartbeats = reader.bool()
               break
             }
             default: {
@@ -755,6 +767,13 @@ export namespace Register {
               }
               break
             }
+            case 14: {
+              yield {
+                field: `${prefix}.heartbeats`,
+                value: reader.bool()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -870,6 +889,11 @@ export namespace Register {
     value: boolean
   }
 
+  export interface RegisterHeartbeatsFieldEvent {
+    field: '$.heartbeats'
+    value: boolean
+  }
+
   export function encode (obj: Partial<Register>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Register.codec())
   }
@@ -878,7 +902,7 @@ export namespace Register {
     return decodeMessage(buf, Register.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Register>): Generator<RegisterAddrsFieldEvent | RegisterPoolFieldEvent | RegisterIdcFieldEvent | RegisterHostnameFieldEvent | RegisterSeedFieldEvent | RegisterUploadSlotsFieldEvent | RegisterTokenFieldEvent | RegisterTasksTaskIdFieldEvent | RegisterTasksHaveFieldEvent | RegisterTasksMetaTaskIdFieldEvent | RegisterTasksMetaContentLengthFieldEvent | RegisterTasksMetaPieceLengthFieldEvent | RegisterTasksMetaUrlFieldEvent | RegisterTasksDoneFieldEvent | RegisterDataSecretFieldEvent | RegisterDataHostFieldEvent | RegisterDataPortFieldEvent | RegisterDataPlainPortFieldEvent | RegisterDataTlsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Register>): Generator<RegisterAddrsFieldEvent | RegisterPoolFieldEvent | RegisterIdcFieldEvent | RegisterHostnameFieldEvent | RegisterSeedFieldEvent | RegisterUploadSlotsFieldEvent | RegisterTokenFieldEvent | RegisterTasksTaskIdFieldEvent | RegisterTasksHaveFieldEvent | RegisterTasksMetaTaskIdFieldEvent | RegisterTasksMetaContentLengthFieldEvent | RegisterTasksMetaPieceLengthFieldEvent | RegisterTasksMetaUrlFieldEvent | RegisterTasksDoneFieldEvent | RegisterDataSecretFieldEvent | RegisterDataHostFieldEvent | RegisterDataPortFieldEvent | RegisterDataPlainPortFieldEvent | RegisterDataTlsFieldEvent | RegisterHeartbeatsFieldEvent> {
     return streamMessage(buf, Register.codec(), opts)
   }
 }
@@ -1977,6 +2001,7 @@ export interface PeerMessage {
   finished?: TaskFinished
   leave?: TaskLeave
   morePieces: PieceReport[]
+  heartbeat?: Heartbeat
 }
 
 export namespace PeerMessage {
@@ -2029,6 +2054,11 @@ export namespace PeerMessage {
             w.uint32(66)
             PieceReport.codec().encode(value, w)
           }
+        }
+
+        if (obj.heartbeat != null) {
+          w.uint32(74)
+          Heartbeat.codec().encode(obj.heartbeat, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -2095,6 +2125,12 @@ export namespace PeerMessage {
               obj.morePieces.push(PieceReport.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.morePieces$
               }))
+              break
+            }
+            case 9: {
+              obj.heartbeat = Heartbeat.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.heartbeat
+              })
               break
             }
             default: {
@@ -2180,6 +2216,13 @@ export namespace PeerMessage {
               }
 
               obj.morePieces++
+
+              break
+            }
+            case 9: {
+              yield * Heartbeat.codec().stream(reader, reader.uint32(), `${prefix}.heartbeat`, {
+                limits: opts.limits?.heartbeat
+              })
 
               break
             }
@@ -2295,6 +2338,11 @@ export namespace PeerMessage {
 
   export interface PeerMessageRegisterDataTlsFieldEvent {
     field: '$.register.dataTls'
+    value: boolean
+  }
+
+  export interface PeerMessageRegisterHeartbeatsFieldEvent {
+    field: '$.register.heartbeats'
     value: boolean
   }
 
@@ -2493,7 +2541,7 @@ export namespace PeerMessage {
     return decodeMessage(buf, PeerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageRegisterDataSecretFieldEvent | PeerMessageRegisterDataHostFieldEvent | PeerMessageRegisterDataPortFieldEvent | PeerMessageRegisterDataPlainPortFieldEvent | PeerMessageRegisterDataTlsFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent | PeerMessageMorePiecesTaskIdFieldEvent | PeerMessageMorePiecesIndexesFieldEvent | PeerMessageMorePiecesDigestsIndexFieldEvent | PeerMessageMorePiecesDigestsDigestFieldEvent | PeerMessageMorePiecesParentIdFieldEvent | PeerMessageMorePiecesCostMsFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<PeerMessage>): Generator<PeerMessageRegisterAddrsFieldEvent | PeerMessageRegisterPoolFieldEvent | PeerMessageRegisterIdcFieldEvent | PeerMessageRegisterHostnameFieldEvent | PeerMessageRegisterSeedFieldEvent | PeerMessageRegisterUploadSlotsFieldEvent | PeerMessageRegisterTokenFieldEvent | PeerMessageRegisterTasksTaskIdFieldEvent | PeerMessageRegisterTasksHaveFieldEvent | PeerMessageRegisterTasksMetaTaskIdFieldEvent | PeerMessageRegisterTasksMetaContentLengthFieldEvent | PeerMessageRegisterTasksMetaPieceLengthFieldEvent | PeerMessageRegisterTasksMetaUrlFieldEvent | PeerMessageRegisterTasksDoneFieldEvent | PeerMessageRegisterDataSecretFieldEvent | PeerMessageRegisterDataHostFieldEvent | PeerMessageRegisterDataPortFieldEvent | PeerMessageRegisterDataPlainPortFieldEvent | PeerMessageRegisterDataTlsFieldEvent | PeerMessageRegisterHeartbeatsFieldEvent | PeerMessageAnnounceTaskIdFieldEvent | PeerMessageAnnounceUrlFieldEvent | PeerMessageAnnounceHeadersNameFieldEvent | PeerMessageAnnounceHeadersValueFieldEvent | PeerMessageAnnouncePieceLengthFieldEvent | PeerMessageAnnounceDigestFieldEvent | PeerMessageAnnounceTagFieldEvent | PeerMessageAnnounceApplicationFieldEvent | PeerMessageAnnounceFilteredQueryParamsFieldEvent | PeerMessageAnnounceRangeFieldEvent | PeerMessageMetaTaskIdFieldEvent | PeerMessageMetaContentLengthFieldEvent | PeerMessageMetaPieceLengthFieldEvent | PeerMessageMetaUrlFieldEvent | PeerMessagePiecesTaskIdFieldEvent | PeerMessagePiecesIndexesFieldEvent | PeerMessagePiecesDigestsIndexFieldEvent | PeerMessagePiecesDigestsDigestFieldEvent | PeerMessagePiecesParentIdFieldEvent | PeerMessagePiecesCostMsFieldEvent | PeerMessageFailureTaskIdFieldEvent | PeerMessageFailureParentIdFieldEvent | PeerMessageFailureIndexFieldEvent | PeerMessageFailureKindFieldEvent | PeerMessageFailureMessageFieldEvent | PeerMessageFinishedTaskIdFieldEvent | PeerMessageFinishedSuccessFieldEvent | PeerMessageFinishedErrorFieldEvent | PeerMessageLeaveTaskIdFieldEvent | PeerMessageMorePiecesTaskIdFieldEvent | PeerMessageMorePiecesIndexesFieldEvent | PeerMessageMorePiecesDigestsIndexFieldEvent | PeerMessageMorePiecesDigestsDigestFieldEvent | PeerMessageMorePiecesParentIdFieldEvent | PeerMessageMorePiecesCostMsFieldEvent> {
     return streamMessage(buf, PeerMessage.codec(), opts)
   }
 }
@@ -3916,6 +3964,7 @@ export namespace SeedRequest {
 export interface Registered {
   schedulerId: string
   error: string
+  heartbeatMs?: number
 }
 
 export namespace Registered {
@@ -3936,6 +3985,11 @@ export namespace Registered {
         if ((obj.error != null && obj.error !== '')) {
           w.uint32(18)
           w.string(obj.error)
+        }
+
+        if (obj.heartbeatMs != null) {
+          w.uint32(24)
+          w.uint32(obj.heartbeatMs)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -3959,6 +4013,10 @@ export namespace Registered {
             }
             case 2: {
               obj.error = reader.string()
+              break
+            }
+            case 3: {
+              obj.heartbeatMs = reader.uint32()
               break
             }
             default: {
@@ -3990,6 +4048,13 @@ export namespace Registered {
               }
               break
             }
+            case 3: {
+              yield {
+                field: `${prefix}.heartbeatMs`,
+                value: reader.uint32()
+              }
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4012,6 +4077,11 @@ export namespace Registered {
     value: string
   }
 
+  export interface RegisteredHeartbeatMsFieldEvent {
+    field: '$.heartbeatMs'
+    value: number
+  }
+
   export function encode (obj: Partial<Registered>): Uint8Array<ArrayBuffer> {
     return encodeMessage(obj, Registered.codec())
   }
@@ -4020,8 +4090,72 @@ export namespace Registered {
     return decodeMessage(buf, Registered.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Registered>): Generator<RegisteredSchedulerIdFieldEvent | RegisteredErrorFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Registered>): Generator<RegisteredSchedulerIdFieldEvent | RegisteredErrorFieldEvent | RegisteredHeartbeatMsFieldEvent> {
     return streamMessage(buf, Registered.codec(), opts)
+  }
+}
+
+export interface Heartbeat {}
+
+export namespace Heartbeat {
+  let _codec: Codec<Heartbeat>
+
+  export const codec = (): Codec<Heartbeat> => {
+    if (_codec == null) {
+      _codec = message<Heartbeat>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      }, function * (reader, length, prefix, opts = {}) {
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+      })
+    }
+
+    return _codec
+  }
+
+  export function encode (obj: Partial<Heartbeat>): Uint8Array<ArrayBuffer> {
+    return encodeMessage(obj, Heartbeat.codec())
+  }
+
+  export function decode (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Heartbeat {
+    return decodeMessage(buf, Heartbeat.codec(), opts)
+  }
+
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Heartbeat>): Generator<{}> {
+    return streamMessage(buf, Heartbeat.codec(), opts)
   }
 }
 
@@ -4030,6 +4164,7 @@ export interface SchedulerMessage {
   update?: TaskUpdate
   seed?: SeedRequest
   preheat?: SeedRequest
+  heartbeat?: Heartbeat
 }
 
 export namespace SchedulerMessage {
@@ -4060,6 +4195,11 @@ export namespace SchedulerMessage {
         if (obj.preheat != null) {
           w.uint32(34)
           SeedRequest.codec().encode(obj.preheat, w)
+        }
+
+        if (obj.heartbeat != null) {
+          w.uint32(42)
+          Heartbeat.codec().encode(obj.heartbeat, w)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -4095,6 +4235,12 @@ export namespace SchedulerMessage {
             case 4: {
               obj.preheat = SeedRequest.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.preheat
+              })
+              break
+            }
+            case 5: {
+              obj.heartbeat = Heartbeat.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.heartbeat
               })
               break
             }
@@ -4141,6 +4287,13 @@ export namespace SchedulerMessage {
 
               break
             }
+            case 5: {
+              yield * Heartbeat.codec().stream(reader, reader.uint32(), `${prefix}.heartbeat`, {
+                limits: opts.limits?.heartbeat
+              })
+
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -4161,6 +4314,11 @@ export namespace SchedulerMessage {
   export interface SchedulerMessageRegisteredErrorFieldEvent {
     field: '$.registered.error'
     value: string
+  }
+
+  export interface SchedulerMessageRegisteredHeartbeatMsFieldEvent {
+    field: '$.registered.heartbeatMs'
+    value: number
   }
 
   export interface SchedulerMessageUpdateTaskIdFieldEvent {
@@ -4421,7 +4579,7 @@ export namespace SchedulerMessage {
     return decodeMessage(buf, SchedulerMessage.codec(), opts)
   }
 
-  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateParentsTicketPortFieldEvent | SchedulerMessageUpdateParentsTicketIdFieldEvent | SchedulerMessageUpdateParentsTicketKeyFieldEvent | SchedulerMessageUpdateParentsTicketTlsFieldEvent | SchedulerMessageUpdateParentsTicketPlainPortFieldEvent | SchedulerMessageUpdateParentsTicketExpiresFieldEvent | SchedulerMessageUpdateParentsTicketHostFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageUpdateCrossPoolRateFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
+  export function stream (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SchedulerMessage>): Generator<SchedulerMessageRegisteredSchedulerIdFieldEvent | SchedulerMessageRegisteredErrorFieldEvent | SchedulerMessageRegisteredHeartbeatMsFieldEvent | SchedulerMessageUpdateTaskIdFieldEvent | SchedulerMessageUpdateContentLengthFieldEvent | SchedulerMessageUpdatePieceLengthFieldEvent | SchedulerMessageUpdateDigestsIndexFieldEvent | SchedulerMessageUpdateDigestsDigestFieldEvent | SchedulerMessageUpdateParentsPeerIdFieldEvent | SchedulerMessageUpdateParentsAddrsFieldEvent | SchedulerMessageUpdateParentsHaveFieldEvent | SchedulerMessageUpdateParentsSeedFieldEvent | SchedulerMessageUpdateParentsPoolFieldEvent | SchedulerMessageUpdateParentsTicketPortFieldEvent | SchedulerMessageUpdateParentsTicketIdFieldEvent | SchedulerMessageUpdateParentsTicketKeyFieldEvent | SchedulerMessageUpdateParentsTicketTlsFieldEvent | SchedulerMessageUpdateParentsTicketPlainPortFieldEvent | SchedulerMessageUpdateParentsTicketExpiresFieldEvent | SchedulerMessageUpdateParentsTicketHostFieldEvent | SchedulerMessageUpdateBackToSourceFieldEvent | SchedulerMessageUpdateErrorFieldEvent | SchedulerMessageUpdateAvailabilityFieldEvent | SchedulerMessageUpdateGrantTaskIdFieldEvent | SchedulerMessageUpdateGrantPeerIdFieldEvent | SchedulerMessageUpdateGrantExpiresFieldEvent | SchedulerMessageUpdateGrantSchedulerIdFieldEvent | SchedulerMessageUpdateGrantSignatureFieldEvent | SchedulerMessageUpdateCrossPoolRateFieldEvent | SchedulerMessageSeedTaskIdFieldEvent | SchedulerMessageSeedUrlFieldEvent | SchedulerMessageSeedHeadersNameFieldEvent | SchedulerMessageSeedHeadersValueFieldEvent | SchedulerMessageSeedPieceLengthFieldEvent | SchedulerMessageSeedDigestFieldEvent | SchedulerMessageSeedTagFieldEvent | SchedulerMessageSeedApplicationFieldEvent | SchedulerMessageSeedFilteredQueryParamsFieldEvent | SchedulerMessageSeedRangeFieldEvent | SchedulerMessagePreheatTaskIdFieldEvent | SchedulerMessagePreheatUrlFieldEvent | SchedulerMessagePreheatHeadersNameFieldEvent | SchedulerMessagePreheatHeadersValueFieldEvent | SchedulerMessagePreheatPieceLengthFieldEvent | SchedulerMessagePreheatDigestFieldEvent | SchedulerMessagePreheatTagFieldEvent | SchedulerMessagePreheatApplicationFieldEvent | SchedulerMessagePreheatFilteredQueryParamsFieldEvent | SchedulerMessagePreheatRangeFieldEvent> {
     return streamMessage(buf, SchedulerMessage.codec(), opts)
   }
 }

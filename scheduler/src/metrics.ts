@@ -6,6 +6,8 @@ export interface SchedulerMetrics {
   registry: Registry
   /** the process's metrics: `busy()` on each peer message, so event-loop delay is sampled while peers talk */
   process: ProcessMetrics
+  /** sessions the scheduler closed because the peer answered no heartbeat */
+  silentSessions: Counter
 }
 
 /** The scheduler's Prometheus metrics, read from the swarm at scrape time (the swarm stays free of I/O). */
@@ -53,7 +55,6 @@ export function buildSchedulerMetrics (swarm: Swarm): SchedulerMetrics {
     registers: [registry],
     collect () {
       this.reset()
-      this.reset()
       for (const t of swarm.tasks.values()) {
         for (const [edge, bytes] of t.bytesByEdge) {
           const [from, to] = edge.split('>')
@@ -82,5 +83,10 @@ export function buildSchedulerMetrics (swarm: Swarm): SchedulerMetrics {
     registers: [registry],
     collect () { this.set(swarm.poolBudget.rate) }
   })
-  return { registry, process }
+  const silentSessions = new Counter({
+    name: 'damselfly_scheduler_silent_sessions_total',
+    help: 'Peer sessions closed because the peer answered no heartbeat for three intervals (its host hung or its link was cut, with no FIN or RST)',
+    registers: [registry]
+  })
+  return { registry, process, silentSessions }
 }

@@ -1,8 +1,8 @@
 import { DamselflyError, OriginError, ForbiddenError, UnauthorizedError, InvalidRequestError, NoSeedError, PreheatNotFoundError, TaskNotFoundError, httpError, errorInfo } from '@damselfly/types'
 import { timingSafeEqual } from 'node:crypto'
 import Fastify, { type FastifyInstance } from 'fastify'
-import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES } from '@damselfly/proto'
-import { libp2pSecurity, loadOrCreateKey, SCHEDULER_PING_INTERVAL_MS, SESSION_SILENCE_MS } from '@damselfly/utils/libp2p'
+import { PeerMessage, SchedulerMessage, MAX_MESSAGE_BYTES, SCHEDULER_PROTOCOL, MAX_FIRST_MESSAGE_BYTES, DEFAULT_HEARTBEAT_MS, SILENT_HEARTBEATS } from '@damselfly/proto'
+import { libp2pSecurity, loadOrCreateKey, YAMUX_KEEPALIVE } from '@damselfly/utils/libp2p'
 import { bearerMatches, FrameReader, lengthPrefixed, redactUrl, taskIdFor, halveYamuxWindowUpdates, NO_SCHEMA_COMPILERS, type Logger } from '@damselfly/utils'
 import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
@@ -49,6 +49,11 @@ export interface SchedulerInit {
    * reach the port); default: the cluster `token`; with neither, those routes are refused
    */
   adminToken?: string
+  /**
+   * how often each session gets a Heartbeat (scheduler.proto); a peer that answers none for
+   * SILENT_HEARTBEATS of them is dropped @default DEFAULT_HEARTBEAT_MS
+   */
+  heartbeatMs?: number
   swarm?: SwarmInit
   /** origin options for listing preheat targets (registry credentials, hub URL …) */
   backends?: BackendsInit
@@ -79,7 +84,9 @@ export class SchedulerService {
   private backendsMade?: Promise<Backends>
   node!: Libp2p
   app!: FastifyInstance
-  private readonly streams = new Set<Stream>()
+  private readonly sessions = new Map<Stream, Session>()
+  private heartbeatTimer?: NodeJS.Timeout
+  private lastSweep = 0
   readonly metrics: SchedulerMetrics
   httpUrl = ''
 
@@ -87,6 +94,8 @@ export class SchedulerService {
     this.swarm = new Swarm(init.swarm)
     this.metrics = buildSchedulerMetrics(this.swarm)
   }
+
+  private get heartbeatMs (): number { return this.init.heartbeatMs ?? DEFAULT_HEARTBEAT_MS }
 
   async backends (): Promise<Backends> {
     this.backendsMade ??= import('@damselfly/backend').then(({ createBackends }) => createBackends(this.init.backends))
@@ -107,10 +116,12 @@ export class SchedulerService {
         listen: [`/ip4/${this.init.p2p?.host ?? '127.0.0.1'}/tcp/${this.init.p2p?.port ?? 8003}`],
         announce: this.init.p2p?.announce
       },
-      // peers ping their session every 10 s: one silent for 30 s is closed (see SESSION_SILENCE_MS)
-      transports: [tcp({ inboundSocketInactivityTimeout: SESSION_SILENCE_MS })],
-      connectionMonitor: { pingInterval: SCHEDULER_PING_INTERVAL_MS },
-      streamMuxers: [yamux()],
+      // sessions prove liveness with heartbeats (sweep()), not libp2p pings. A socket silent as long
+      // is closed too: a connection that never opened a session, or a peer too old to answer
+      // heartbeats (it still pings, which keeps its socket busy)
+      transports: [tcp({ inboundSocketInactivityTimeout: SILENT_HEARTBEATS * this.heartbeatMs })],
+      connectionMonitor: { enabled: false },
+      streamMuxers: [yamux(YAMUX_KEEPALIVE)],
       // every peer of a pool behind one NAT looks like one host: libp2p's per-host
       // inbound rate limit (5/s) would turn a node pool's restart into refusals
       connectionManager: { maxConnections: 100_000, inboundConnectionThreshold: 100_000, maxIncomingPendingConnections: 1024, inboundUpgradeTimeout: 30_000 }
@@ -123,6 +134,8 @@ export class SchedulerService {
     }, { maxInboundStreams: 4 })
     if (this.openSeeds) this.init.log.warn('dev mode, no seed token or seed allow-list: any peer that registers may act as a seed peer')
     else if ((this.init.seedToken ?? '') === '' && (this.init.allowSeeds?.length ?? 0) === 0) this.init.log.warn('no seed token or seed allow-list: every seed claim is refused (--seed-token, or --dev for a lab)')
+    this.lastSweep = Date.now()
+    this.heartbeatTimer = setInterval(() => { this.sweep() }, this.heartbeatMs).unref()
     this.app = buildHttpApi(this)
     const address = await this.app.listen({ host: this.init.http?.host ?? '127.0.0.1', port: this.init.http?.port ?? 8002 })
     this.httpUrl = address
@@ -130,7 +143,8 @@ export class SchedulerService {
   }
 
   async stop (): Promise<void> {
-    for (const s of this.streams) s.abort(new Error('scheduler stopping'))
+    clearInterval(this.heartbeatTimer)
+    for (const s of this.sessions.keys()) s.abort(new Error('scheduler stopping'))
     this.metrics.process.close()
     await this.app?.close()
     await this.node?.stop()
@@ -167,26 +181,56 @@ export class SchedulerService {
       await stream.close().catch(() => {})
       return
     }
-    reply({ registered: { schedulerId: this.peerId, error: '' } })
+    const heartbeats = hello.register!.heartbeats === true
+    reply({ registered: { schedulerId: this.peerId, error: '', heartbeatMs: heartbeats ? this.heartbeatMs : 0 } })
     this.swarm.register(peerId, hello.register!, reply)
-    this.streams.add(stream)
+    const session: Session = { peerId, conn, reply, heartbeats, lastHeard: Date.now() }
+    this.sessions.set(stream, session)
     this.init.log.info({ peer: peerId, pool: hello.register!.pool, seed: hello.register!.seed }, 'peer registered')
     try {
       while (true) {
         const frame = await reader.readFrame(MAX_MESSAGE_BYTES)
         if (frame == null) break
-        busy()
+        session.lastHeard = Date.now()
         const msg = PeerMessage.decode(frame, DECODE_LIMITS)
+        // an answer to a heartbeat is not work: it must not wake the event-loop sampler every interval
+        if (msg.heartbeat != null) continue
+        busy()
         // holdings that did not fit in the (small) registration
         if (msg.register != null) this.swarm.addHoldings(peerId, msg.register.tasks)
         this.swarm.handle(peerId, msg)
       }
     } finally {
-      this.streams.delete(stream)
+      this.sessions.delete(stream)
       this.swarm.disconnect(peerId, reply)
       this.init.log.info({ peer: peerId }, 'peer left')
     }
     await stream.close().catch(() => {})
+  }
+
+  /**
+   * Every heartbeat interval, one pass over the sessions: a peer that has answered nothing for
+   * SILENT_HEARTBEATS intervals is gone (its host hung or its link was cut, with no FIN or RST) and
+   * its connection is closed, so the swarm stops planning with it; every other session gets the
+   * next heartbeat. One timer for all sessions, not one per session.
+   */
+  private sweep (): void {
+    const now = Date.now()
+    const silence = SILENT_HEARTBEATS * this.heartbeatMs
+    // a pass this late means the scheduler itself stood still (a paused VM, a stopped process):
+    // answers may be waiting unread, so no one is judged this time
+    const judge = now - this.lastSweep < 2 * this.heartbeatMs
+    this.lastSweep = now
+    for (const s of this.sessions.values()) {
+      if (!s.heartbeats) continue
+      if (judge && now - s.lastHeard > silence) {
+        this.init.log.warn({ peer: s.peerId, silentMs: now - s.lastHeard }, 'peer answered no heartbeat: session closed')
+        this.metrics.silentSessions.inc()
+        s.conn.abort(new Error(`peer silent for ${now - s.lastHeard} ms`))
+        continue
+      }
+      s.reply({ heartbeat: {} })
+    }
   }
 
   /** Neither a seed token nor a seed allow-list, in dev mode: a development cluster that trusts seed claims. */
@@ -207,6 +251,16 @@ export class SchedulerService {
     if (reg.seed && !this.openSeeds && !presentsSeedToken && !(this.init.allowSeeds ?? []).includes(peerId)) return 'peer is not authorised as a seed peer'
     return undefined
   }
+}
+
+interface Session {
+  peerId: string
+  conn: Connection
+  reply: (msg: Partial<SchedulerMessage>) => void
+  /** the peer answers heartbeats (Register.heartbeats); an older one only pings */
+  heartbeats: boolean
+  /** when its last message arrived */
+  lastHeard: number
 }
 
 interface PreheatBody {

@@ -16,6 +16,7 @@ describe('the idle benchmark (quick)', function () {
       for (const n of names) {
         assert.equal(phase.windows[n].length, s.windows, n)
         for (const w of phase.windows[n]) assert.ok(Number.isFinite(w) && w >= 0, `${n}: ${String(w)}`)
+        assert.ok(Number.isInteger(phase.wakeupsPerMinute[n]) && phase.wakeupsPerMinute[n] >= 0, `${n} wake-ups ${String(phase.wakeupsPerMinute[n])}`)
         // the process was still there to be read: a gone one reads 0
         assert.ok(phase.rssBytes[n] > 8 * 2 ** 20, `${n} RSS ${String(phase.rssBytes[n])}`)
       }

@@ -8,7 +8,7 @@ import { sha256File } from '@damselfly/testkit'
 import { startLab, type Lab } from '@damselfly/cli'
 import { withLab } from '../helpers/fixtures.js'
 import { getVia } from '@damselfly/cli'
-import { fetchJson } from '@damselfly/testkit'
+import { fetchJson, metric } from '@damselfly/testkit'
 import { waitFor, waitForProgress, storedPieces, keepLogsOnFailure } from '../helpers/faults.js'
 
 const MiB = 1024 * 1024
@@ -114,24 +114,45 @@ describe('faults: peers, seeds, scheduler and daemons dying mid-download', funct
     assert.ok(f.origin.bytesServed - before <= 2 * SIZE, `origin served ${f.origin.bytesServed - before} bytes after the restart`)
   })
 
-  it('should drop a peer whose session goes silent (a frozen host) and take it back once it answers again', async function () {
-    this.timeout(180_000)
-    lab = await startLab({ peers: 2, dataDir: join(f.dir, 'lab-silent') })
+  // heartbeats every second here (10 s by default): either end gives up on a session after 3 silent ones
+  const HEARTBEAT_ARGS = ['--heartbeat-seconds', '1']
+
+  it('should drop a peer whose session goes silent (a frozen host) and take it back once it answers again', async () => {
+    lab = await startLab({ peers: 2, dataDir: join(f.dir, 'lab-silent'), schedulerArgs: HEARTBEAT_ARGS })
     const eps = lab.endpoints!
     const [frozen, alive] = eps.peers
     const listed = async (): Promise<string[]> => (await fetchJson<Array<{ id: string }>>(`${eps.scheduler.url}/api/v1/peers`)).map((p) => p.id)
+    const silentSessions = async (): Promise<number> => metric(await (await fetch(`${eps.scheduler.url}/metrics`)).text(), 'damselfly_scheduler_silent_sessions_total')
     await waitFor('every daemon to register', async () => (await listed()).length === 3, 20_000)
-    // no FIN, no RST: the process stops answering, as when its host hangs or its link is cut.
-    // Peers ping their session every 10 s; the scheduler closes one silent for 30 s
+    assert.equal(await silentSessions(), 0)
+    // no FIN, no RST: the process stops answering, as when its host hangs or its link is cut
     process.kill(frozen.pid, 'SIGSTOP')
     try {
-      await waitFor('the scheduler to drop the silent peer', async () => !(await listed()).includes(frozen.id), 90_000, 250)
-      assert.ok((await listed()).includes(alive.id), 'a peer that kept pinging was dropped too')
+      await waitFor('the scheduler to drop the silent peer', async () => !(await listed()).includes(frozen.id), 30_000, 100)
+      assert.ok((await listed()).includes(alive.id), 'a peer that kept answering heartbeats was dropped too')
+      assert.equal(await silentSessions(), 1)
     } finally {
       process.kill(frozen.pid, 'SIGCONT')
     }
     // its session was closed under it: it notices, connects again and registers
-    await waitFor('the peer to register again', async () => (await listed()).includes(frozen.id), 60_000, 250)
+    await waitFor('the peer to register again', async () => (await listed()).includes(frozen.id), 30_000, 100)
+  })
+
+  it('should leave a scheduler that goes silent (a frozen host) and register again once it answers', async () => {
+    lab = await startLab({ peers: 1, dataDir: join(f.dir, 'lab-silent-scheduler'), schedulerArgs: HEARTBEAT_ARGS })
+    const eps = lab.endpoints!
+    const ready = async (): Promise<number> => (await fetch(`${eps.peers[0].api}/readyz`)).status
+    await waitFor('the peer to register', async () => await ready() === 200, 20_000, 100)
+    // the connection stays up (no FIN, no RST): only the missing heartbeats tell the peer
+    process.kill(eps.scheduler.pid, 'SIGSTOP')
+    try {
+      await waitFor('the peer to give up on the silent scheduler', async () => await ready() === 503, 30_000, 100)
+    } finally {
+      process.kill(eps.scheduler.pid, 'SIGCONT')
+    }
+    await waitFor('the peer to register again', async () => await ready() === 200, 30_000, 100)
+    const peers = await fetchJson<Array<{ id: string }>>(`${eps.scheduler.url}/api/v1/peers`)
+    assert.ok(peers.some((p) => p.id === eps.peers[0].id), 'the peer is not registered again')
   })
 
   it('should still complete a get from the origin while the scheduler is down', async () => {

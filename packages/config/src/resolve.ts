@@ -31,6 +31,7 @@ export const ENV_VARS: Record<Role, Record<string, EnvVar>> = {
     DAMSELFLY_SEED_TOKEN: { path: ['seedToken'], kind: 'string' },
     DAMSELFLY_POOL_WAN_BUDGET: { path: ['poolWanBudget'], kind: 'string' },
     DAMSELFLY_ALLOW_IMPORT: { path: ['allowImport'], kind: 'boolean' },
+    DAMSELFLY_SCHEDULER_HEARTBEAT_SECONDS: { path: ['heartbeatSeconds'], kind: 'number' },
     DAMSELFLY_SCHEDULER_KEY_FILE: { path: ['keyFile'], kind: 'string' },
     DAMSELFLY_LOG_LEVEL: LOG_LEVEL
   },

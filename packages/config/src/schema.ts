@@ -34,6 +34,11 @@ export const schedulerConfigSchema = z.object({
   allowSeed: z.array(z.string()).default([]),
   /** bytes/s each node pool may take in and send out across pools (the WAN); 0 = unlimited */
   poolWanBudget: rate.default(0),
+  /**
+   * how often the scheduler sends each peer session a heartbeat; a peer that answers none for three
+   * of them is dropped, and a peer that hears none for three reconnects (fails over)
+   */
+  heartbeatSeconds: z.number().positive().default(10),
   /** cache import: a peer may publish the manifest of a task nobody else has one for (and becomes that task's seed) */
   allowImport: z.boolean().default(false),
   /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */

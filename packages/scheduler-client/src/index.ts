@@ -1,10 +1,10 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, TaskState as TaskStateCodec, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
+import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, SILENT_HEARTBEATS, TaskState as TaskStateCodec, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
 import { SchedulerUnavailableError, UnauthorizedError } from '@damselfly/types'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 
 /** bitfields and digests of big tasks make updates large; anything past this is garbage */
 export const MAX_SCHEDULER_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -63,6 +63,9 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
   private connecting?: Promise<void>
   private backoff: number
   private retryTimer?: NodeJS.Timeout
+  /** when the session last brought a message (heartbeats included) */
+  private lastHeard = 0
+  private silenceTimer?: NodeJS.Timeout
   schedulerId?: string
   /** the first connection attempt has ended (connected or failed) */
   attempted = false
@@ -98,6 +101,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
   async stop (): Promise<void> {
     this.stopped = true
     clearTimeout(this.retryTimer)
+    clearTimeout(this.silenceTimer)
     const s = this.stream
     this.stream = undefined
     await s?.close().catch(() => s.abort(new Error('stopping')))
@@ -136,12 +140,14 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
         const id = this.pinnedId ?? info.peerId
         // dialled as the expected identity: Noise fails unless the far end holds that key
         const addrs = info.addrs.map((a) => multiaddr(`${a.replace(/\/p2p\/[^/]+$/, '')}/p2p/${id}`))
-        const stream = await this.node.dialProtocol(addrs, SCHEDULER_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+        const signal = AbortSignal.timeout(10_000)
+        const conn = await this.node.dial(addrs, { signal })
+        const stream = await conn.newStream(SCHEDULER_PROTOCOL, { signal })
         stream.maxReadBufferLength = MAX_SCHEDULER_MESSAGE_BYTES * 2
         const reader = new FrameReader(stream, MAX_SCHEDULER_MESSAGE_BYTES)
         // the scheduler reads at most 64 KiB before it has authorised us: holdings beyond what
         // fits follow the registration in further messages
-        const reg = this.init.register()
+        const reg = { ...this.init.register(), heartbeats: true }
         const [head, ...rest] = splitHoldings(reg)
         stream.send(lengthPrefixed(PeerMessage.encode({ register: head })))
         const first = await reader.readFrame(MAX_SCHEDULER_MESSAGE_BYTES)
@@ -158,6 +164,7 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
         this.stream = stream
         this.backoff = this.init.minBackoffMs ?? 500
         stream.addEventListener('close', () => { this.onDisconnect(stream) })
+        this.watchSilence(conn, stream, reply.registered.heartbeatMs ?? 0)
         this.readLoop(stream, reader).catch((err) => {
           this.init.log.warn({ err: err.message }, 'scheduler stream failed')
           stream.abort(err)
@@ -180,7 +187,9 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
     while (true) {
       const frame = await reader.readFrame(MAX_SCHEDULER_MESSAGE_BYTES)
       if (frame == null) break
+      this.lastHeard = Date.now()
       const msg = SchedulerMessage.decode(frame, { limits: { update: { parents: 1024, digests: 1 << 20 } } as any })
+      if (msg.heartbeat != null) this.send({ heartbeat: {} })
       if (msg.update != null) this.emit('update', msg.update)
       if (msg.seed != null) this.emit('seed', msg.seed)
       if (msg.preheat != null) this.emit('preheat', msg.preheat)
@@ -188,8 +197,42 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
     await stream.close().catch(() => {})
   }
 
+  /**
+   * A scheduler that sends heartbeats every `heartbeatMs` and has sent nothing for
+   * SILENT_HEARTBEATS of them is gone (its host hung or the link was cut: no FIN, no RST): the
+   * connection is closed, so the session ends and the peer connects again, to this scheduler or,
+   * with several, fails over. One timer, re-armed for the time left rather than ticking every
+   * interval. An older scheduler announces no heartbeats (0): only a closed connection ends the
+   * session then.
+   */
+  private watchSilence (conn: Connection, stream: Stream, heartbeatMs: number): void {
+    clearTimeout(this.silenceTimer)
+    if (heartbeatMs === 0) return
+    const silence = SILENT_HEARTBEATS * heartbeatMs
+    this.lastHeard = Date.now()
+    let due = this.lastHeard + silence
+    const check = (): void => {
+      if (this.stream !== stream) return
+      const now = Date.now()
+      const quiet = now - this.lastHeard
+      // fired this late: this process stood still (a paused VM, a stopped process) and heartbeats
+      // may be waiting unread; look again one interval on
+      const stalled = now - due > heartbeatMs
+      if (quiet < silence || stalled) {
+        const wait = stalled ? heartbeatMs : silence - quiet
+        due = now + wait
+        this.silenceTimer = setTimeout(check, wait).unref()
+        return
+      }
+      this.init.log.warn({ scheduler: this.baseUrl, silentMs: quiet }, 'scheduler sent no heartbeat: session closed, connecting again')
+      conn.abort(new SchedulerUnavailableError(`scheduler silent for ${quiet} ms`))
+    }
+    this.silenceTimer = setTimeout(check, silence).unref()
+  }
+
   private onDisconnect (stream: Stream): void {
     if (this.stream !== stream) return
+    clearTimeout(this.silenceTimer)
     this.stream = undefined
     this.schedulerId = undefined
     this.emit('disconnected', undefined)

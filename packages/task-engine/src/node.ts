@@ -3,7 +3,7 @@ import { createLibp2p } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
-import { libp2pSecurity, loadOrCreateKey, PEER_PING_INTERVAL_MS } from '@damselfly/utils/libp2p'
+import { libp2pSecurity, loadOrCreateKey, YAMUX_KEEPALIVE } from '@damselfly/utils/libp2p'
 import { halveYamuxWindowUpdates } from '@damselfly/utils'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -67,11 +67,16 @@ export async function createNode (init: NodeInit = {}): Promise<Libp2p> {
       listenOpts: { highWaterMark: SOCKET_HIGH_WATER_MARK } as any
     })],
     streamMuxers: [yamux({
+      ...YAMUX_KEEPALIVE,
       // pieces are MiBs: let a stream's window grow far enough to keep the pipe full
       streamOptions: { initialStreamWindowSize: init.initialStreamWindow ?? 256 * 1024, maxStreamWindowSize: MAX_STREAM_WINDOW, maxReadBufferLength: 256 * 1024 * 1024 }
     } as any)],
     connectionManager: CONNECTION_MANAGER,
-    connectionMonitor: { pingInterval: PEER_PING_INTERVAL_MS },
+    // no libp2p pings: the scheduler session has its own heartbeat (scheduler.proto), a piece
+    // request its own timeout, and an idle connection between peers closes after the socket's
+    // inactivity timeout (2 min). Pings were most of what an idle daemon did: a stream opened and a
+    // protocol negotiated per connection every 10 s, and a 5 s timer each
+    connectionMonitor: { enabled: false },
     start: false
   })
 }

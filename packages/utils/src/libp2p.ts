@@ -45,21 +45,13 @@ function libp2pLogger (debug: boolean): ComponentLogger | undefined {
 }
 
 /**
- * How often a peer pings each of its libp2p connections (libp2p's connection monitor; its
- * default, named here because the scheduler's liveness rule counts on it): a scheduler session
- * that stops answering is aborted, and the peer fails over to another scheduler.
+ * yamux's keep-alive, as every Damselfly node runs it: one ping when a connection opens, for the
+ * round-trip time a stream's window growth needs (without it a bulk stream never grows past its
+ * first window), then none to speak of. By default yamux pinged every connection every 30 s from
+ * both ends; nothing else read the answers, and it kept idle connections between peers from ever
+ * closing. Scheduler sessions have heartbeats of their own (scheduler.proto).
  */
-export const PEER_PING_INTERVAL_MS = 10_000
-
-/**
- * The scheduler's side of session liveness. Peers ping it every PEER_PING_INTERVAL_MS, so a
- * session silent for three of those is dead (the peer's host or link is gone) and its socket is
- * closed. The scheduler itself pings only every SCHEDULER_PING_INTERVAL_MS: enough for a session
- * it keeps writing plans to (writes reset the silence timer), while most of what idle sessions
- * cost it was its own pings (5 idle sessions: ~1% of a core, half of it pings it sent).
- */
-export const SESSION_SILENCE_MS = 3 * PEER_PING_INTERVAL_MS
-export const SCHEDULER_PING_INTERVAL_MS = 60_000
+export const YAMUX_KEEPALIVE = { enableKeepAlive: true, keepAliveInterval: 24 * 60 * 60_000 }
 
 /**
  * The libp2p options every Damselfly node takes alike, peer or scheduler: Noise with noiseCrypto,
