@@ -4,6 +4,8 @@ export const SCHEDULER_PROTOCOL = '/damselfly/scheduler/1.0.0'
 export const DEFAULT_HEARTBEAT_MS = 10_000
 /** either end of a session closes it after hearing nothing for this many heartbeat intervals */
 export const SILENT_HEARTBEATS = 3
+/** the longest heartbeat interval a peer takes from a scheduler (a longer one is read as this) */
+export const MAX_HEARTBEAT_MS = 3_600_000
 /** largest scheduler message either side accepts */
 export const MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 /** a peer's first message (its registration) may be this big at most: nothing more is buffered before it is authorised */

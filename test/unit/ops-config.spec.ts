@@ -12,6 +12,8 @@ describe('configuration', () => {
     const sched = resolveConfig<SchedulerConfig>('scheduler', {}).config
     assert.equal(sched.port, 8002)
     assert.equal(sched.p2pPort, 8003)
+    assert.equal(sched.heartbeatSeconds, 10)
+    assert.equal(resolveConfig<SchedulerConfig>('scheduler', { env: { DAMSELFLY_SCHEDULER_HEARTBEAT_SECONDS: '2.5' } }).config.heartbeatSeconds, 2.5)
   })
 
   it('should take flags over env over file over defaults', () => {
@@ -43,6 +45,9 @@ describe('configuration', () => {
     assert.throws(() => resolveConfig('scheduler', { file: { prot: 1 }, filePath: 's.yaml' }), /prot/)
     assert.throws(() => resolveConfig('peer', { file: { scheduler: ['not a url'] } }), /scheduler/)
     assert.throws(() => resolveConfig('peer', { file: { gc: { highWatermark: 0.5, lowWatermark: 0.8 } } }), /lowWatermark/)
+    // a heartbeat every millisecond would be a busy loop on every peer; a day would be no liveness at all
+    assert.throws(() => resolveConfig('scheduler', { file: { heartbeatSeconds: 0.001 } }), /heartbeatSeconds/)
+    assert.throws(() => resolveConfig('scheduler', { file: { heartbeatSeconds: 86_400 } }), /heartbeatSeconds/)
     assert.throws(() => parseConfigText('- a\n- b\n', 'x.yaml'), /mapping/)
     assert.throws(() => parseConfigText('a: [1,', 'x.yaml'), /not valid YAML/)
   })

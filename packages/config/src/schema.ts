@@ -38,7 +38,7 @@ export const schedulerConfigSchema = z.object({
    * how often the scheduler sends each peer session a heartbeat; a peer that answers none for three
    * of them is dropped, and a peer that hears none for three reconnects (fails over)
    */
-  heartbeatSeconds: z.number().positive().default(10),
+  heartbeatSeconds: z.number().min(0.25).max(3600).default(10),
   /** cache import: a peer may publish the manifest of a task nobody else has one for (and becomes that task's seed) */
   allowImport: z.boolean().default(false),
   /** bearer token for the admin routes (preheat); without it and without `token` preheat is refused */

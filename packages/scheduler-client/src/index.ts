@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
 import type { IncomingMessage } from 'node:http'
 import { multiaddr } from '@multiformats/multiaddr'
-import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, SILENT_HEARTBEATS, TaskState as TaskStateCodec, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
+import { PeerMessage, SchedulerMessage, SCHEDULER_PROTOCOL, SILENT_HEARTBEATS, MAX_HEARTBEAT_MS, TaskState as TaskStateCodec, type Register, type TaskUpdate, type SeedRequest } from '@damselfly/proto'
 import { FrameReader, lengthPrefixed, type Logger } from '@damselfly/utils'
 import { SchedulerUnavailableError, UnauthorizedError } from '@damselfly/types'
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
@@ -208,6 +208,8 @@ export class SchedulerClient extends EventEmitter<SchedulerClientEvents> impleme
   private watchSilence (conn: Connection, stream: Stream, heartbeatMs: number): void {
     clearTimeout(this.silenceTimer)
     if (heartbeatMs === 0) return
+    // past ~24.8 days a timer fires at once: no interval off the wire may get near that
+    heartbeatMs = Math.min(heartbeatMs, MAX_HEARTBEAT_MS)
     const silence = SILENT_HEARTBEATS * heartbeatMs
     this.lastHeard = Date.now()
     let due = this.lastHeard + silence
