@@ -23,25 +23,25 @@ export async function totalCpuSecondsOf (pids: number[]): Promise<number> {
   return (await Promise.all(pids.map(cpuSecondsOf))).reduce((a, b) => a + b, 0)
 }
 
-/** Peak resident set (VmHWM) of a process in bytes; 0 when it is gone. */
-export async function peakRssOf (pid: number): Promise<number> {
+/** A number field of a /proc status file (`VmRSS:  1234 kB` → 1234); 0 when the process is gone. */
+async function statusField (file: string, field: string): Promise<number> {
   try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8')
-    const m = /VmHWM:\s+(\d+) kB/.exec(status)
-    return m == null ? 0 : Number(m[1]) * 1024
+    // at a line start: `voluntary_ctxt_switches` must not match inside `nonvoluntary_ctxt_switches`
+    const m = new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(await readFile(file, 'utf8'))
+    return m == null ? 0 : Number(m[1])
   } catch {
     return 0
   }
 }
 
+/** Peak resident set (VmHWM) of a process in bytes; 0 when it is gone. */
+export async function peakRssOf (pid: number): Promise<number> {
+  return await statusField(`/proc/${pid}/status`, 'VmHWM') * 1024
+}
+
 /** Resident set (VmRSS) of a process in bytes now; 0 when it is gone. */
 export async function rssOf (pid: number): Promise<number> {
-  try {
-    const m = /VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${pid}/status`, 'utf8'))
-    return m == null ? 0 : Number(m[1]) * 1024
-  } catch {
-    return 0
-  }
+  return await statusField(`/proc/${pid}/status`, 'VmRSS') * 1024
 }
 
 /**
@@ -50,12 +50,7 @@ export async function rssOf (pid: number): Promise<number> {
  * price per wake-up the machine sets.
  */
 export async function wakeupsOf (pid: number): Promise<number> {
-  try {
-    const m = /\nvoluntary_ctxt_switches:\s+(\d+)/.exec(await readFile(`/proc/${pid}/task/${pid}/status`, 'utf8'))
-    return m == null ? 0 : Number(m[1])
-  } catch {
-    return 0
-  }
+  return await statusField(`/proc/${pid}/task/${pid}/status`, 'voluntary_ctxt_switches')
 }
 
 /** Every descendant of `pid` (children, grandchildren, …), from /proc/<pid>/task/<tid>/children. */
