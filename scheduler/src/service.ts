@@ -223,10 +223,11 @@ export class SchedulerService {
     this.lastSweep = now
     for (const s of this.sessions.values()) {
       if (!s.heartbeats) continue
-      if (judge && now - s.lastHeard > silence) {
-        this.init.log.warn({ peer: s.peerId, silentMs: now - s.lastHeard }, 'peer answered no heartbeat: session closed')
+      const quiet = now - s.lastHeard
+      if (judge && quiet > silence) {
+        this.init.log.warn({ peer: s.peerId, silentMs: quiet }, 'peer answered no heartbeat: session closed')
         this.metrics.silentSessions.inc()
-        s.conn.abort(new Error(`peer silent for ${now - s.lastHeard} ms`))
+        s.conn.abort(new Error(`peer silent for ${quiet} ms`))
         continue
       }
       s.reply({ heartbeat: {} })
